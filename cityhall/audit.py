@@ -1,0 +1,43 @@
+"""Writing the audit log. Every staff read of a resident's record and every sensitive act
+(revealing a My Number, approving a case, refunding money) goes through `record`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+
+from .models import AuditEvent
+
+
+def client_ip(request: HttpRequest | None) -> str | None:
+    if request is None:
+        return None
+    return request.META.get("REMOTE_ADDR") or None
+
+
+def record(
+    *,
+    action: str,
+    actor=None,
+    obj: Any = None,
+    object_type: str = "",
+    object_id: str | int = "",
+    purpose: str = "",
+    request: HttpRequest | None = None,
+    details: dict | None = None,
+) -> AuditEvent:
+    if obj is not None:
+        object_type = object_type or obj._meta.label
+        object_id = object_id or obj.pk
+    if actor is None and request is not None and request.user.is_authenticated:
+        actor = request.user
+    return AuditEvent.objects.create(
+        actor=actor if actor is not None and actor.is_authenticated else None,
+        action=action,
+        object_type=object_type,
+        object_id=str(object_id),
+        purpose=purpose,
+        ip_address=client_ip(request),
+        details=details or {},
+    )

@@ -1,0 +1,15 @@
+from django.conf import settings
+
+from . import navigation
+from .roles import is_staff_member
+
+
+def city(request):
+    user = getattr(request, "user", None)
+    return {
+        "CITY_NAME": settings.CITY_NAME,
+        "CITY_NAME_EN": settings.CITY_NAME_EN,
+        "is_staff_member": bool(user and is_staff_member(user)),
+        "portal_links": navigation.portal_links,
+        "staff_links": navigation.staff_links,
+    }

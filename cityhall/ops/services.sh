@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# Starts and stops the private PostgreSQL+PostGIS and Redis under ./var/.
+# A service whose URL is given in the environment (DATABASE_URL, REDIS_URL) is left alone.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+VAR=${MACHIBA_VAR_DIR:-$PWD/var}
+PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
+PG_PORT=${MACHIBA_PG_PORT:-5439}
+REDIS_PORT=${MACHIBA_REDIS_PORT:-6389}
+PGDATA="$VAR/pg"
+
+as_postgres() {
+  # initdb and pg_ctl refuse to run as root.
+  if [ "$(id -u)" -eq 0 ]; then
+    runuser -u postgres -- "$@"
+  else
+    "$@"
+  fi
+}
+
+start_postgres() {
+  mkdir -p "$VAR"
+  if [ ! -s "$PGDATA/PG_VERSION" ]; then
+    echo "services: creating the PostgreSQL cluster in $PGDATA"
+    mkdir -p "$PGDATA" "$VAR/pgsocket"
+    if [ "$(id -u)" -eq 0 ]; then
+      chown postgres:postgres "$PGDATA" "$VAR/pgsocket"
+      if ! runuser -u postgres -- test -x "$VAR"; then
+        echo "services: the postgres user cannot reach $VAR; move the checkout or set DATABASE_URL" >&2
+        exit 1
+      fi
+    fi
+    chmod 700 "$PGDATA"
+    as_postgres "$PGBIN/initdb" -D "$PGDATA" -U machiba --auth=trust -E UTF8 \
+      --locale=C.UTF-8 >/dev/null
+  fi
+  if ! as_postgres "$PGBIN/pg_ctl" -D "$PGDATA" status >/dev/null 2>&1; then
+    as_postgres "$PGBIN/pg_ctl" -D "$PGDATA" -l "$PGDATA/server.log" -w -t 60 \
+      -o "-p $PG_PORT -k $VAR/pgsocket -c listen_addresses=127.0.0.1 -c fsync=${MACHIBA_PG_FSYNC:-on}" \
+      start >/dev/null
+    echo "services: PostgreSQL listening on 127.0.0.1:$PG_PORT"
+  fi
+  local psql=("$PGBIN/psql" -h 127.0.0.1 -p "$PG_PORT" -U machiba -X -q -v ON_ERROR_STOP=1)
+  if ! "${psql[@]}" -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname='machiba'" | grep -q 1; then
+    "${psql[@]}" -d postgres -c "CREATE DATABASE machiba"
+  fi
+  for db in machiba template1; do
+    "${psql[@]}" -d "$db" -c "CREATE EXTENSION IF NOT EXISTS postgis; CREATE EXTENSION IF NOT EXISTS pg_trgm;" 2>/dev/null
+  done
+}
+
+start_redis() {
+  mkdir -p "$VAR/redis"
+  if ! redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping >/dev/null 2>&1; then
+    redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$VAR/redis" --daemonize yes \
+      --pidfile "$VAR/redis/redis.pid" --logfile "$VAR/redis/redis.log" --save "60 1" >/dev/null
+    for _ in $(seq 50); do
+      redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping >/dev/null 2>&1 && break
+      sleep 0.1
+    done
+    echo "services: Redis listening on 127.0.0.1:$REDIS_PORT"
+  fi
+}
+
+stop_all() {
+  if [ -f "$VAR/run/honcho.pid" ]; then
+    kill "$(cat "$VAR/run/honcho.pid")" 2>/dev/null || true
+    rm -f "$VAR/run/honcho.pid"
+  fi
+  if [ -z "${REDIS_URL:-}" ] && redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping >/dev/null 2>&1; then
+    redis-cli -h 127.0.0.1 -p "$REDIS_PORT" shutdown >/dev/null 2>&1 || true
+    echo "services: Redis stopped"
+  fi
+  if [ -z "${DATABASE_URL:-}" ] && [ -s "$PGDATA/PG_VERSION" ] \
+    && as_postgres "$PGBIN/pg_ctl" -D "$PGDATA" status >/dev/null 2>&1; then
+    as_postgres "$PGBIN/pg_ctl" -D "$PGDATA" -m fast -w stop >/dev/null
+    echo "services: PostgreSQL stopped"
+  fi
+}
+
+case "${1:-}" in
+  start)
+    [ -n "${DATABASE_URL:-}" ] || start_postgres
+    [ -n "${REDIS_URL:-}" ] || start_redis
+    ;;
+  stop) stop_all ;;
+  *) echo "usage: $0 start|stop" >&2; exit 2 ;;
+esac

@@ -1,0 +1,43 @@
+"""Pages of the shared core: the portal home, the staff dashboard, health and inbox."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.db import connection
+from django.http import JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from .models import Notification
+
+
+def home(request):
+    return render(request, "home.html")
+
+
+def health(request):
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+        cursor.fetchone()
+    return JsonResponse({"status": "ok"})
+
+
+def staff_dashboard(request):
+    return render(request, "staff/dashboard.html")
+
+
+@login_required
+def inbox(request):
+    notifications = Notification.objects.filter(user=request.user)[:100]
+    return render(request, "cityhall/inbox.html", {"notifications": notifications})
+
+
+@login_required
+@require_POST
+def inbox_mark_read(request, pk: int):
+    notification = get_object_or_404(Notification, pk=pk, user=request.user)
+    if notification.read_at is None:
+        notification.read_at = timezone.now()
+        notification.save(update_fields=["read_at"])
+    return redirect("inbox")

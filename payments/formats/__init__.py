@@ -1,0 +1,1 @@
+"""File and barcode formats of the collection channels: convenience stores, banks."""

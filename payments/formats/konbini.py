@@ -1,0 +1,232 @@
+"""Convenience-store collection result files (速報 / 確報) in the agency CSV layout.
+
+One line per payment, one optional header line, 13 fields:
+
+====  =====================================================================
+ #    field
+====  =====================================================================
+ 1    record type: 01 速報 (provisional), 02 確報 (final), 03 速報取消 (reversal)
+ 2    paid date YYYYMMDD
+ 3    paid time HHMM (the store's clock, Japan time)
+ 4    "EAN" + the 44-digit barcode read at the till
+ 5    user field 1
+ 6    user field 2
+ 7    stamp flag
+ 8    amount in yen
+ 9    store chain code (010, 020, 030 …)
+10    store name
+11    store code
+12    transfer date YYYYMMDD, when the agency pays the money over (02 only)
+13    file date YYYYMMDD
+====  =====================================================================
+
+A 速報 counts for the resident at once; the 確報 follows with the transfer date; a 03 takes back a
+速報 that never became final. This module only reads and writes the lines: matching them to
+installments, and comparing the paid amount with the barcode's, is the importer's job.
+
+Agencies send cp932 or UTF-8; UTF-8 (with or without BOM) is tried first because cp932 accepts
+most byte sequences and would silently garble a UTF-8 file.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, time
+
+from payments.formats import gs1
+
+RECORD_TYPES: dict[str, str] = {"01": "速報", "02": "確報", "03": "速報取消"}
+PROVISIONAL, FINAL, REVERSAL = "01", "02", "03"
+BARCODE_PREFIX = "EAN"
+FIELD_COUNT = 13
+
+HEADER = (
+    "record_type",
+    "paid_date",
+    "paid_time",
+    "barcode",
+    "user1",
+    "user2",
+    "stamp_flag",
+    "amount",
+    "store_chain",
+    "store_name",
+    "store_code",
+    "transfer_date",
+    "file_date",
+)
+
+
+@dataclass(frozen=True)
+class KonbiniRecord:
+    """One payment line. ``paid_date`` and ``paid_time`` are separate: the file has no zone."""
+
+    line_no: int
+    record_type: str
+    paid_date: date
+    paid_time: time
+    barcode: str
+    user1: str
+    user2: str
+    stamp_flag: int
+    amount: int
+    store_chain: str
+    store_name: str
+    store_code: str
+    transfer_date: date | None
+    file_date: date
+
+
+def _is_digits(value: str, length: int | None = None) -> bool:
+    return (
+        bool(value)
+        and all("0" <= ch <= "9" for ch in value)
+        and (length is None or len(value) == length)
+    )
+
+
+def _date(value: str, line_no: int, field: str) -> date:
+    if _is_digits(value, 8):
+        try:
+            return date(int(value[:4]), int(value[4:6]), int(value[6:]))
+        except ValueError:
+            pass
+    raise ValueError(f"line {line_no}: {field} {value!r} is not a YYYYMMDD date")
+
+
+def _time(value: str, line_no: int) -> time:
+    if _is_digits(value, 4) and int(value[:2]) < 24 and int(value[2:]) < 60:
+        return time(int(value[:2]), int(value[2:]))
+    raise ValueError(f"line {line_no}: paid_time {value!r} is not HHMM")
+
+
+def _record(fields: list[str], line_no: int) -> KonbiniRecord:
+    if len(fields) != FIELD_COUNT:
+        raise ValueError(f"line {line_no}: {len(fields)} fields, expected {FIELD_COUNT}")
+    (
+        record_type,
+        paid_date,
+        paid_time,
+        barcode,
+        user1,
+        user2,
+        stamp_flag,
+        amount,
+        store_chain,
+        store_name,
+        store_code,
+        transfer_date,
+        file_date,
+    ) = (field.strip() for field in fields)
+    if record_type not in RECORD_TYPES:
+        raise ValueError(
+            f"line {line_no}: record_type {record_type!r} is not 01 (速報), 02 (確報) or 03 (取消)"
+        )
+    code = barcode.removeprefix(BARCODE_PREFIX)
+    try:
+        gs1.parse(code)
+    except ValueError as error:
+        raise ValueError(f"line {line_no}: barcode: {error}") from None
+    if not _is_digits(stamp_flag, 1):
+        raise ValueError(f"line {line_no}: stamp_flag {stamp_flag!r} is not one digit")
+    if not _is_digits(amount):
+        raise ValueError(f"line {line_no}: amount {amount!r} is not a whole number of yen")
+    if transfer_date:
+        transfer = _date(transfer_date, line_no, "transfer_date")
+    elif record_type == FINAL:
+        raise ValueError(f"line {line_no}: transfer_date is missing on a 確報 (02) line")
+    else:
+        transfer = None
+    return KonbiniRecord(
+        line_no=line_no,
+        record_type=record_type,
+        paid_date=_date(paid_date, line_no, "paid_date"),
+        paid_time=_time(paid_time, line_no),
+        barcode=code,
+        user1=user1,
+        user2=user2,
+        stamp_flag=int(stamp_flag),
+        amount=int(amount),
+        store_chain=store_chain,
+        store_name=store_name,
+        store_code=store_code,
+        transfer_date=transfer,
+        file_date=_date(file_date, line_no, "file_date"),
+    )
+
+
+def _decode(data: bytes) -> str:
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("cp932")
+    except UnicodeDecodeError as error:
+        raise ValueError(
+            f"the file is neither UTF-8 nor cp932 (bad byte at offset {error.start})"
+        ) from None
+
+
+def parse_result_csv(data: bytes) -> list[KonbiniRecord]:
+    """The payment lines of a result file; ``ValueError`` naming the line and field if malformed.
+
+    Blank lines are skipped. The first line is taken as a header when its first field is not a
+    number. Every barcode's check digit is verified (:func:`payments.formats.gs1.parse`).
+    """
+    reader = csv.reader(io.StringIO(_decode(data), newline=""))
+    records: list[KonbiniRecord] = []
+    first_line = True
+    next_line_no = 1
+    try:
+        for fields in reader:
+            # A quoted field may span lines: a record is named by the line it starts on.
+            line_no, next_line_no = next_line_no, reader.line_num + 1
+            if not any(field.strip() for field in fields):
+                continue
+            is_header = first_line and not _is_digits(fields[0].strip())
+            first_line = False
+            if not is_header:
+                records.append(_record(fields, line_no))
+    except csv.Error as error:
+        raise ValueError(f"line {reader.line_num}: not valid CSV ({error})") from None
+    return records
+
+
+def _yyyymmdd(d: date) -> str:
+    return f"{d.year:04d}{d.month:02d}{d.day:02d}"
+
+
+def build_result_csv(
+    records: Iterable[KonbiniRecord], *, header: bool = False, encoding: str = "utf-8"
+) -> bytes:
+    """A result file in the agency layout, CRLF line ends; :func:`parse_result_csv` reads it back.
+
+    For tests, demos and the benchmark's simulated agency. ``line_no`` is not written.
+    """
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    if header:
+        writer.writerow(HEADER)
+    for record in records:
+        writer.writerow(
+            (
+                record.record_type,
+                _yyyymmdd(record.paid_date),
+                f"{record.paid_time.hour:02d}{record.paid_time.minute:02d}",
+                BARCODE_PREFIX + record.barcode,
+                record.user1,
+                record.user2,
+                record.stamp_flag,
+                record.amount,
+                record.store_chain,
+                record.store_name,
+                record.store_code,
+                _yyyymmdd(record.transfer_date) if record.transfer_date else "",
+                _yyyymmdd(record.file_date),
+            )
+        )
+    return buffer.getvalue().encode(encoding)

@@ -1,0 +1,143 @@
+"""Shared fixtures: people in each role, MFA, a real Celery worker and a real browser."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from allauth.mfa.totp.internal.auth import TOTP, format_hotp_value, hotp_value
+
+from factories import TOTP_SECRET, UserFactory
+
+# Playwright's sync API runs an event loop in the test thread; Django's ORM calls from that
+# thread are still synchronous and safe.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def current_totp(secret: str = TOTP_SECRET) -> str:
+    return format_hotp_value(hotp_value(secret, int(time.time()) // 30))
+
+
+@pytest.fixture
+def resident_user(db):
+    return UserFactory(role="resident")
+
+
+@pytest.fixture
+def other_resident_user(db):
+    return UserFactory(role="resident")
+
+
+@pytest.fixture
+def clerk_without_mfa(db):
+    return UserFactory(role="clerk")
+
+
+def _with_mfa(user):
+    TOTP.activate(user, TOTP_SECRET)
+    return user
+
+
+@pytest.fixture
+def clerk(db):
+    return _with_mfa(UserFactory(role="clerk"))
+
+
+@pytest.fixture
+def supervisor(db):
+    return _with_mfa(UserFactory(role="supervisor"))
+
+
+@pytest.fixture
+def admin_user(db):
+    return _with_mfa(UserFactory(role="admin", is_staff=True, is_superuser=True))
+
+
+@pytest.fixture
+def clerk_client(client, clerk):
+    client.force_login(clerk)
+    return client
+
+
+@pytest.fixture
+def resident_client(client, resident_user):
+    client.force_login(resident_user)
+    return client
+
+
+@pytest.fixture(scope="session")
+def celery_worker_process(django_db_setup, django_db_blocker):
+    """A real `celery worker` process on the test database and the test run's own queue."""
+    from django.conf import settings
+    from django.db import connection
+
+    db = connection.settings_dict
+    env = dict(os.environ)
+    env.update(
+        DJANGO_SETTINGS_MODULE="cityhall.settings_test",
+        DATABASE_URL=(
+            f"postgis://{db['USER']}:{db.get('PASSWORD') or ''}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+        ),
+        CELERY_QUEUE=settings.CELERY_TASK_DEFAULT_QUEUE,
+    )
+    proc = subprocess.Popen(
+        [
+            sys.executable, "-m", "celery", "-A", "cityhall", "worker", "-P", "solo",
+            "-Q", settings.CELERY_TASK_DEFAULT_QUEUE, "--without-gossip", "--without-mingle",
+            "-n", f"test-{os.getpid()}@%h", "-l", "WARNING",
+        ],
+        cwd=ROOT,
+        env=env,
+    )
+    yield proc
+    proc.terminate()
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path="/usr/bin/chromium",
+            headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser, live_server):
+    context = browser.new_context(locale="ja-JP", base_url=live_server.url)
+    page = context.new_page()
+    page.set_default_timeout(15000)
+    yield page
+    context.close()
+
+
+def browser_login(page, email: str, password: str, *, totp_secret: str | None = None) -> None:
+    page.goto("/accounts/login/")
+    page.fill("input[name=login]", email)
+    page.fill("input[name=password]", password)
+    page.locator("form:has(input[name=password]) button[type=submit]").first.click()
+    if totp_secret:
+        page.wait_for_selector("input[name=code]")
+        page.fill("input[name=code]", current_totp(totp_secret))
+        page.locator("form:has(input[name=code]) button[type=submit]").first.click()
+    page.wait_for_load_state()
+
+
+@pytest.fixture
+def login_in_browser():
+    return browser_login
