@@ -16,41 +16,21 @@ ADMIN = "admin"
 ALL_ROLES = (RESIDENT, CLERK, SUPERVISOR, ADMIN)
 STAFF_ROLES = (CLERK, SUPERVISOR, ADMIN)
 
-# app_label.codename; a permission whose app is not installed yet is skipped.
+# app_label.codename; a permission whose app is not installed yet is skipped. Apps add their own
+# with `grant()` in their AppConfig.ready().
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     RESIDENT: [],
-    CLERK: [
-        "residents.view_resident",
-        "residents.add_movement",
-        "procedures.view_application",
-        "procedures.change_application",
-        "payments.view_charge",
-        "payments.add_payment",
-    ],
-    SUPERVISOR: [
-        "cityhall.view_auditevent",
-        "residents.view_resident",
-        "residents.add_movement",
-        "residents.reveal_mynumber",
-        "procedures.view_application",
-        "procedures.change_application",
-        "payments.view_charge",
-        "payments.add_payment",
-        "payments.add_refund",
-    ],
-    ADMIN: [
-        "cityhall.view_auditevent",
-        "cityhall.view_user",
-        "cityhall.change_user",
-        "residents.view_resident",
-        "procedures.view_procedure",
-        "procedures.change_procedure",
-        "procedures.add_formdefinition",
-        "procedures.change_formdefinition",
-        "payments.view_charge",
-        "payments.view_batchrun",
-    ],
+    CLERK: [],
+    SUPERVISOR: ["cityhall.view_auditevent"],
+    ADMIN: ["cityhall.view_auditevent", "cityhall.view_user", "cityhall.change_user"],
 }
+
+
+def grant(role: str, *permissions: str) -> None:
+    """Give a role permissions (called by apps at start-up; applied after every migrate)."""
+    for permission in permissions:
+        if permission not in ROLE_PERMISSIONS[role]:
+            ROLE_PERMISSIONS[role].append(permission)
 
 
 def sync_role_permissions(**_kwargs) -> None:

@@ -43,9 +43,10 @@ def ensure_account(email: str, name: str, role: str) -> User:
     EmailAddress.objects.update_or_create(
         user=user, email=email, defaults={"verified": True, "primary": True}
     )
-    if role != RESIDENT and not Authenticator.objects.filter(
-        user=user, type=Authenticator.Type.TOTP
-    ).exists():
+    if (
+        role != RESIDENT
+        and not Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists()
+    ):
         TOTP.activate(user, demo_totp_secret(email))
         RecoveryCodes.activate(user)
     return user

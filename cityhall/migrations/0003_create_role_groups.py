@@ -16,6 +16,9 @@ def remove_groups(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("cityhall", "0002_audit_append_only"), ("auth", "0012_alter_user_first_name_max_length")]
+    dependencies = [
+        ("cityhall", "0002_audit_append_only"),
+        ("auth", "0012_alter_user_first_name_max_length"),
+    ]
 
     operations = [migrations.RunPython(create_groups, remove_groups)]

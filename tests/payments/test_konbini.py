@@ -118,10 +118,14 @@ def test_malformed_line_error_names_line_and_field(line, message):
         konbini.parse_result_csv(data)
 
 
-def test_multi_line_quoted_field_keeps_line_numbers():
-    text = LINE.replace("ファミリーマート 本町店", '"ファミリーマート\n本町店"') + "\n" + "01,bad\n"
-    with pytest.raises(ValueError, match="line 3: 2 fields"):
+def test_record_spanning_lines_is_named_by_its_first_line():
+    spanning = LINE.replace("ファミリーマート 本町店", '"ファミリーマート\n本町店"')
+    bad = spanning.replace(",12300,", ",12.300,")
+    text = f"{spanning}\n{bad}\n01,bad\n"
+    with pytest.raises(ValueError, match="line 3: amount"):
         konbini.parse_result_csv(text.encode())
+    (record,) = konbini.parse_result_csv(spanning.encode())
+    assert record.store_name == "ファミリーマート\n本町店"
 
 
 def test_neither_utf8_nor_cp932_is_refused():

@@ -260,7 +260,7 @@ def test_malformed_file_error_names_the_record(damage, message):
 )
 def test_kana_normalisation(raw, normalised):
     assert zengin.to_zengin_kana(raw) == normalised
-    normalised.encode("cp932")
+    # One byte a character in cp932, so a field's width in characters is its width in bytes.
     assert len(normalised.encode("cp932")) == len(normalised)
 
 

@@ -1,0 +1,5 @@
+"""API routes of payments, mounted under /api/."""
+
+from django.urls import path  # noqa: F401
+
+urlpatterns: list = []
