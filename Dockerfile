@@ -17,6 +17,7 @@ COPY residents residents
 COPY procedures procedures
 COPY payments payments
 COPY gis gis
+COPY counter counter
 RUN pip install --no-cache-dir .
 COPY . .
 RUN DJANGO_SECRET_KEY=build-only DJANGO_DEBUG=false MACHIBA_MYNUMBER_KEYS=build-only \

@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "gis",
     "payments",
     "procedures",
+    "counter",
 ]
 
 MIDDLEWARE = [
@@ -94,7 +95,7 @@ TEMPLATES = [
 DATABASES = {
     "default": env.db_url(
         "DATABASE_URL",
-        default="postgis://machiba@127.0.0.1:5439/machiba",
+        default=f"postgis://machiba@127.0.0.1:{env.int('MACHIBA_PG_PORT', default=5439)}/machiba",
         engine="django.contrib.gis.db.backends.postgis",
     )
 }
@@ -104,7 +105,9 @@ DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=
 DATABASES["default"]["TEST"] = {"NAME": env.str("TEST_DATABASE_NAME", default="test_machiba")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6389/0")
+REDIS_URL = env.str(
+    "REDIS_URL", default=f"redis://127.0.0.1:{env.int('MACHIBA_REDIS_PORT', default=6389)}/0"
+)
 CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",

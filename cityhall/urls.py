@@ -18,11 +18,13 @@ urlpatterns = [
     path("", include("gis.urls")),
     path("", include("payments.urls")),
     path("", include("procedures.urls")),
+    path("", include("counter.urls")),
     path("api/me/", api.me, name="api_me"),
     path("api/", include("residents.api_urls")),
     path("api/", include("gis.api_urls")),
     path("api/", include("payments.api_urls")),
     path("api/", include("procedures.api_urls")),
+    path("api/", include("counter.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api_schema"), name="api_docs"),
 ]
