@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 export PORT
 
-.PHONY: help bootstrap services prepare run test lint stop bench messages
+.PHONY: help bootstrap services prepare run test lint stop bench messages backup restore
 
 help:
 	@echo "make run    start the portal with a demo city at http://127.0.0.1:$(PORT)"
@@ -46,3 +46,10 @@ bench: prepare
 
 stop:
 	@bash cityhall/ops/services.sh stop
+
+backup: services
+	@$(PY) manage.py backup
+
+restore: services
+	@test -n "$(FILE)" || { echo "usage: make restore FILE=var/backups/machiba-….tar"; exit 2; }
+	@$(PY) manage.py restore "$(FILE)"

@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -22,6 +23,8 @@ DEBUG = env.bool("DJANGO_DEBUG", default=True)
 SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="") or (
     "dev-only-insecure-key-machiba-0123456789abcdefghijklmnopqrstuvwxyz" if DEBUG else ""
 )
+if not SECRET_KEY:
+    raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is false")
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 SITE_URL = env.str("MACHIBA_SITE_URL", default="http://127.0.0.1:8000")
@@ -268,6 +271,8 @@ MYNUMBER_KEYS = env.list(
     "MACHIBA_MYNUMBER_KEYS",
     default=["dev-only-mynumber-key-0001"] if DEBUG else [],
 )
+if not MYNUMBER_KEYS:
+    raise ImproperlyConfigured("MACHIBA_MYNUMBER_KEYS must be set when DJANGO_DEBUG is false")
 
 # Debian 12 ships GDAL 3.6, which cannot block file and network access from inside spatial
 # reference definitions (gis.W001). Machiba passes GDAL only files that staff upload for import

@@ -8,8 +8,10 @@ from . import api, views
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.health, name="health"),
+    path("livez", views.live, name="live"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("accounts/", include("allauth.urls")),
+    path("my/", views.my_dashboard, name="my_dashboard"),
     path("inbox/", views.inbox, name="inbox"),
     path("inbox/<int:pk>/read/", views.inbox_mark_read, name="inbox_mark_read"),
     path("staff/", views.staff_dashboard, name="staff_dashboard"),

@@ -4,16 +4,22 @@ from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
 from django.db import connection
-from django.http import JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from .dashboard import panels_for
 from .models import Notification
 
 
 def home(request):
     return render(request, "home.html")
+
+
+def live(request):
+    """Liveness: the process answers, touching nothing else (also the benchmark's floor)."""
+    return HttpResponse("ok", content_type="text/plain")
 
 
 def health(request):
@@ -25,6 +31,17 @@ def health(request):
 
 def staff_dashboard(request):
     return render(request, "staff/dashboard.html")
+
+
+@login_required
+def my_dashboard(request):
+    """The resident's own page: what to do, what to pay and what happened, from every app."""
+    panels = [
+        {"template": panel.template, "context": context}
+        for panel, context in panels_for(request.user)
+    ]
+    unread = Notification.objects.filter(user=request.user, read_at__isnull=True).count()
+    return render(request, "cityhall/my_dashboard.html", {"panels": panels, "unread": unread})
 
 
 @login_required

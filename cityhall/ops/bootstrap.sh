@@ -8,7 +8,7 @@ APT_PACKAGES=(
   postgresql-15 postgresql-15-postgis-3 redis-server
   gdal-bin libgdal32 libgeos-c1v5 libproj25 binutils
   libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-ipaexfont
-  chromium poppler-utils gettext
+  chromium poppler-utils gettext wrk
 )
 
 missing=()

@@ -1,0 +1,153 @@
+"""Portal throughput under gunicorn at concurrency 16, next to a bare "ok" view (the floor).
+
+Load comes from wrk in a second process, on loopback only, bounded in time. The server runs with
+production settings (DEBUG off) against a private database seeded by `seed_demo`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+from _common import ROOT, bench_database, emit
+
+CONCURRENCY = 16
+SERVER_ENV = {
+    "DJANGO_DEBUG": "false",
+    "DJANGO_SECRET_KEY": "bench-only-secret-key-" + "x" * 40,
+    "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
+    "DJANGO_SECURE_SSL_REDIRECT": "false",
+    "DJANGO_SECURE_COOKIES": "false",
+    "MACHIBA_MYNUMBER_KEYS": "dev-only-mynumber-key-0001",
+    "LOG_LEVEL": "WARNING",
+}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_until_up(url: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.3)
+    raise RuntimeError(f"server did not come up at {url}")
+
+
+def run_wrk(url: str, *, cookie: str | None, seconds: int) -> dict:
+    cmd = [
+        "wrk",
+        "-t2",
+        f"-c{CONCURRENCY}",
+        f"-d{seconds}s",
+        "--timeout",
+        "10s",
+        "-s",
+        str(ROOT / "bench" / "wrk_report.lua"),
+    ]
+    if cookie:
+        cmd += ["-H", f"Cookie: {cookie}"]
+    out = subprocess.run(cmd + [url], capture_output=True, text=True, check=True).stdout
+    return json.loads(next(line for line in out.splitlines() if line.startswith("{")))
+
+
+def page_urls() -> dict[str, tuple[str, bool]]:
+    """Figure name → (path, needs login). Pages of apps not installed are left out."""
+    from django.urls import NoReverseMatch, reverse
+
+    pages = {"bare_ok_view": ("/livez", False), "resident_dashboard": ("/my/", True)}
+    for name in ("procedures:search", "procedures:catalogue", "procedures:procedure_list"):
+        try:
+            pages["procedure_search"] = (reverse(name) + "?q=%E4%BD%8F%E6%B0%91%E7%A5%A8", False)
+            break
+        except NoReverseMatch:
+            continue
+    return pages
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--residents", type=int, default=2000)
+    args = parser.parse_args()
+    # The benchmark process and the server share these production-like settings (and so the
+    # secret key that signs the session the load generator uses).
+    os.environ.update(SERVER_ENV)
+    with bench_database("portal"):
+        from django.core.management import call_command
+        from django.test import Client
+
+        from cityhall.models import User
+
+        call_command(
+            "seed_demo", residents=args.residents, parcels=2000, stdout=open(os.devnull, "w")
+        )
+        client = Client()
+        client.force_login(User.objects.get(email="resident@demo.machiba.jp"))
+        cookie = f"sessionid={client.cookies['sessionid'].value}"
+        port = free_port()
+        env = dict(os.environ)
+        (ROOT / "var" / "static").mkdir(parents=True, exist_ok=True)
+        server = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "cityhall.wsgi:application",
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--workers",
+                "4",
+                "--log-level",
+                "warning",
+            ],
+            cwd=ROOT,
+            env=env,
+        )
+        try:
+            base = f"http://127.0.0.1:{port}"
+            wait_until_up(base + "/livez")
+            for name, (path, needs_login) in page_urls().items():
+                request = urllib.request.Request(base + path)
+                if needs_login:
+                    request.add_header("Cookie", cookie)
+                with urllib.request.urlopen(request, timeout=10) as response:
+                    if response.status != 200 or response.url != base + path:
+                        raise RuntimeError(f"{path} answered {response.status} at {response.url}")
+                run_wrk(base + path, cookie=cookie if needs_login else None, seconds=2)  # warm-up
+                result = run_wrk(
+                    base + path, cookie=cookie if needs_login else None, seconds=args.seconds
+                )
+                seconds = result["duration_us"] / 1e6
+                scale = f"c{CONCURRENCY}"
+                emit(
+                    f"portal.{name}.throughput",
+                    result["requests"] / seconds,
+                    "req/s",
+                    scale,
+                    errors=result["errors"],
+                    non2xx=result["non2xx"],
+                )
+                emit(f"portal.{name}.p50", result["p50_us"] / 1000, "ms", scale)
+                emit(f"portal.{name}.p95", result["p95_us"] / 1000, "ms", scale)
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
