@@ -1,0 +1,86 @@
+"""The clerk's one view of a resident (住民の総合照会), gathered through the owners' selectors.
+
+Procedures and payments land independently; a section whose selector is not there yet shows as
+unavailable instead of breaking the page, and an empty section is simply empty.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from typing import Any
+
+from django.urls import NoReverseMatch, reverse
+
+from residents import selectors as resident_selectors
+
+# Application states after which a case is no longer open (procedures' vocabulary).
+CLOSED_APPLICATION_STATES = {
+    "completed",
+    "done",
+    "closed",
+    "rejected",
+    "withdrawn",
+    "cancelled",
+    "canceled",
+    "issued",
+}
+
+
+def _selector(module: str, name: str) -> Callable | None:
+    try:
+        return getattr(importlib.import_module(module), name, None)
+    except ImportError:
+        return None
+
+
+def _resident_url(name: str, resident_id: int) -> str | None:
+    """The owner's page for this resident: `name` with a resident_id, or `name`?resident=id."""
+    try:
+        return reverse(name, kwargs={"resident_id": resident_id})
+    except NoReverseMatch:
+        pass
+    try:
+        return f"{reverse(name)}?resident={resident_id}"
+    except NoReverseMatch:
+        return None
+
+
+def _is_open(application: Any) -> bool:
+    flag = getattr(application, "is_open", None)
+    if flag is not None:
+        return bool(flag() if callable(flag) else flag)
+    state = getattr(application, "status", None) or getattr(application, "state", "")
+    return str(state) not in CLOSED_APPLICATION_STATES
+
+
+def _section(module: str, name: str, resident) -> dict:
+    func = _selector(module, name)
+    if func is None:
+        return {"available": False, "items": []}
+    return {"available": True, "items": list(func(resident) or [])}
+
+
+def resident_overview(resident) -> dict:
+    applications = _section("procedures.selectors", "applications_for_resident", resident)
+    certificates = _section("procedures.selectors", "certificates_for_resident", resident)
+    installments = _section("payments.selectors", "open_installments_for_resident", resident)
+    payments = _section("payments.selectors", "payments_for_resident", resident)
+    balance_func = _selector("payments.selectors", "balance_for_resident")
+    return {
+        "resident": resident,
+        "household": resident_selectors.household_members(resident),
+        "applications_available": applications["available"],
+        "open_applications": [a for a in applications["items"] if _is_open(a)],
+        "past_applications": [a for a in applications["items"] if not _is_open(a)],
+        "certificates": certificates,
+        "installments": installments,
+        "payments": payments,
+        "balance_available": balance_func is not None,
+        "balance": balance_func(resident) if balance_func is not None else None,
+        "actions": {
+            "counter_filing": _resident_url("procedures:counter_start", resident.pk),
+            "certificate": _resident_url("procedures:counter_certificate", resident.pk),
+            "payment": _resident_url("payments:counter_payment", resident.pk),
+        },
+    }

@@ -1,0 +1,12 @@
+import pytest
+from factories_counter import CounterFactory, ServiceFactory
+
+
+@pytest.fixture
+def service_a(db):
+    return ServiceFactory(code="A", name_ja="住民票・証明書", name_en="Certificates")
+
+
+@pytest.fixture
+def desk(db, service_a):
+    return CounterFactory(number=1, services=[service_a])
