@@ -1,5 +1,10 @@
 """API routes of residents, mounted under /api/."""
 
-from django.urls import path  # noqa: F401
+from rest_framework.routers import SimpleRouter
 
-urlpatterns: list = []
+from .api import ResidentViewSet
+
+router = SimpleRouter()
+router.register("residents", ResidentViewSet, basename="resident")
+
+urlpatterns = router.urls

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib.gis.db import models as gis_models
+from django.contrib.postgres.constraints import ExclusionConstraint
+from django.contrib.postgres.fields import DateRangeField, RangeOperators
 from django.contrib.postgres.indexes import GinIndex
 from django.db import models
 from django.db.models import Q
@@ -153,3 +155,154 @@ class Resident(models.Model):
     @property
     def full_name_kana(self) -> str:
         return f"{self.family_name_kana} {self.given_name_kana}"
+
+
+class ResidencePeriod(models.Model):
+    """Where and in which household a resident lived, for a half-open range of dates [from, to).
+
+    Periods are closed, never rewritten, when something changes, so "who lived in this household
+    on 2024-04-01?" is one range query. The exclusion constraint keeps one resident's periods
+    from overlapping.
+    """
+
+    resident = models.ForeignKey(
+        Resident, verbose_name=_("住民"), on_delete=models.PROTECT, related_name="periods"
+    )
+    household = models.ForeignKey(
+        Household, verbose_name=_("世帯"), on_delete=models.PROTECT, related_name="periods"
+    )
+    address = models.ForeignKey(
+        Address, verbose_name=_("住所"), on_delete=models.PROTECT, related_name="periods"
+    )
+    relationship = models.CharField(_("続柄"), max_length=20)
+    is_head = models.BooleanField(_("世帯主"), default=False)
+    valid = DateRangeField(_("期間"))
+
+    class Meta:
+        verbose_name = _("居住期間")
+        verbose_name_plural = _("居住期間")
+        constraints = [
+            ExclusionConstraint(
+                name="resident_periods_do_not_overlap",
+                expressions=[
+                    ("resident", RangeOperators.EQUAL),
+                    ("valid", RangeOperators.OVERLAPS),
+                ],
+            ),
+            models.CheckConstraint(condition=~Q(valid__isempty=True), name="period_not_empty"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.resident_id} {self.household_id} {self.valid}"
+
+
+class Movement(models.Model):
+    """異動: one row per change of a resident's record. Append-only (a trigger refuses changes)."""
+
+    class Kind(models.TextChoices):
+        MOVE_IN = "move_in", _("転入")
+        MOVE_OUT = "move_out", _("転出")
+        RELOCATION = "relocation", _("転居")
+        BIRTH = "birth", _("出生")
+        DEATH = "death", _("死亡")
+        HOUSEHOLD_CHANGE = "household_change", _("世帯変更")
+        CORRECTION = "correction", _("職権修正")
+
+    resident = models.ForeignKey(
+        Resident, verbose_name=_("住民"), on_delete=models.PROTECT, related_name="movements"
+    )
+    household = models.ForeignKey(
+        Household,
+        verbose_name=_("世帯"),
+        on_delete=models.PROTECT,
+        related_name="movements",
+        null=True,
+        blank=True,
+    )
+    kind = models.CharField(_("異動の種類"), max_length=20, choices=Kind.choices)
+    notified_on = models.DateField(_("届出日"))
+    effective_on = models.DateField(_("異動日"))
+    previous = models.JSONField(_("異動前"), default=dict, blank=True)
+    new = models.JSONField(_("異動後"), default=dict, blank=True)
+    reason = models.CharField(_("理由・備考"), max_length=200, blank=True)
+    clerk = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("処理した職員"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("記録日時"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("異動")
+        verbose_name_plural = _("異動")
+        ordering = ["effective_on", "id"]
+        indexes = [models.Index(fields=["resident", "effective_on"], name="movement_resident_idx")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(
+                    kind__in=[
+                        "move_in",
+                        "move_out",
+                        "relocation",
+                        "birth",
+                        "death",
+                        "household_change",
+                        "correction",
+                    ]
+                ),
+                name="movement_kind_known",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.effective_on} {self.resident_id}"
+
+
+class ActivationCode(models.Model):
+    """A one-time code, mailed to the registered address, that links a portal account."""
+
+    resident = models.ForeignKey(
+        Resident, verbose_name=_("住民"), on_delete=models.CASCADE, related_name="activation_codes"
+    )
+    code_hash = models.CharField(_("照合用ハッシュ"), max_length=64, unique=True)
+    issued_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("発行した職員"),
+        on_delete=models.PROTECT,
+        null=True,
+        related_name="+",
+    )
+    issued_at = models.DateTimeField(_("発行日時"), auto_now_add=True)
+    expires_at = models.DateTimeField(_("有効期限"))
+    used_at = models.DateTimeField(_("使用日時"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("無効化日時"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("利用者登録コード")
+        verbose_name_plural = _("利用者登録コード")
+
+    def __str__(self) -> str:
+        return f"{self.resident_id} {self.issued_at:%Y-%m-%d}"
+
+
+class LinkAttempt(models.Model):
+    """One try at /my/link/. Failed tries are counted to lock out guessing."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("利用者"),
+        on_delete=models.CASCADE,
+        related_name="+",
+    )
+    attempted_at = models.DateTimeField(_("日時"), auto_now_add=True, db_index=True)
+    succeeded = models.BooleanField(_("成功"), default=False)
+
+    class Meta:
+        verbose_name = _("利用者登録の試行")
+        verbose_name_plural = _("利用者登録の試行")
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.attempted_at:%Y-%m-%d %H:%M} {self.succeeded}"

@@ -2,7 +2,33 @@
 
 from __future__ import annotations
 
-from .models import Resident
+import re
+from dataclasses import dataclass
+from datetime import date
+
+from django.db.models import Q, QuerySet
+
+from cityhall.japanese import normalize_address, normalize_name, search_key
+
+from .models import Address, Household, Movement, ResidencePeriod, Resident
+
+_RESIDENT_CODE = re.compile(r"[0-9]{11}")
+_ADDRESS_SEPARATORS = re.compile(r"[丁目番地号の\- ]+")
+
+
+def address_pattern(text: str) -> str:
+    """A PostgreSQL regular expression matching a typed (partial) address against
+    Address.normalized: 本町2-4, 本町2丁目4番 and 本町二丁目四番 all find 本町2丁目4番6号."""
+    parts = re.split(r"([0-9]+)", normalize_address(text).strip())
+    out = []
+    for index, part in enumerate(parts):
+        if index % 2:
+            out.append(f"(?<![0-9]){part}(?![0-9])")
+        elif part and _ADDRESS_SEPARATORS.fullmatch(part) and 0 < index < len(parts) - 1:
+            out.append("[丁目番地号の -]+")
+        elif part:
+            out.append(re.escape(part))
+    return "".join(out)
 
 
 def resident_for_user(user) -> Resident | None:
@@ -24,4 +50,152 @@ def household_members(resident: Resident) -> list[Resident]:
         Resident.objects.filter(
             household_id=resident.household_id, status=Resident.Status.CURRENT
         ).order_by("-is_head", "birth_date", "id")
+    )
+
+
+def get_resident(pk) -> Resident | None:
+    """One resident (any status) with household and address loaded, or None."""
+    try:
+        pk = int(pk)
+    except (TypeError, ValueError):
+        return None
+    return Resident.objects.select_related("household__address").filter(pk=pk).first()
+
+
+def search_residents(
+    query: str,
+    *,
+    birth_date: date | None = None,
+    limit: int = 50,
+    address: str = "",
+    include_former: bool = False,
+) -> list[Resident]:
+    """Residents whose name (kanji or kana, partial; half-width, hiragana and katakana alike),
+    resident code or address matches, optionally with a birth date. Current residents only
+    unless include_former. Each word of the query must match the name or the reading."""
+    qs = Resident.objects.select_related("household__address")
+    if not include_former:
+        qs = qs.filter(status=Resident.Status.CURRENT)
+    query = (query or "").strip()
+    filtered = False
+    if query:
+        words = normalize_name(query).split(" ")
+        if len(words) == 1 and _RESIDENT_CODE.fullmatch(words[0]):
+            qs = qs.filter(resident_code=words[0])
+        else:
+            for word in words:
+                qs = qs.filter(
+                    Q(search_name__contains=word) | Q(search_kana__contains=search_key(word))
+                )
+        filtered = True
+    if birth_date is not None:
+        qs = qs.filter(birth_date=birth_date)
+        filtered = True
+    if address.strip():
+        qs = qs.filter(household__address__normalized__regex=address_pattern(address))
+        filtered = True
+    if not filtered:
+        return []
+    return list(qs.order_by("search_kana", "birth_date", "id")[:limit])
+
+
+def movement_history(resident: Resident) -> QuerySet[Movement]:
+    """Every movement of a resident, oldest first."""
+    return (
+        Movement.objects.filter(resident=resident)
+        .select_related("household", "clerk")
+        .order_by("effective_on", "created_at", "id")
+    )
+
+
+def addresses_without_location() -> QuerySet[Address]:
+    """Addresses the GIS geocoder has not placed yet."""
+    return Address.objects.filter(location__isnull=True).order_by("id")
+
+
+def residents_at_parcel(parcel_key: str) -> QuerySet[Resident]:
+    """Current residents whose household's address lies on the parcel (筆)."""
+    return (
+        Resident.objects.select_related("household__address")
+        .filter(status=Resident.Status.CURRENT, household__address__parcel_key=parcel_key)
+        .order_by("household_id", "-is_head", "birth_date", "id")
+    )
+
+
+def household_members_on(household: Household, on: date) -> list[Resident]:
+    """Who lived in the household on a date, head first. Each resident carries `.period`
+    (the ResidencePeriod of that date: relationship, head flag and address then)."""
+    periods = (
+        ResidencePeriod.objects.filter(household=household, valid__contains=on)
+        .select_related("resident", "address")
+        .order_by("-is_head", "resident__birth_date", "resident_id")
+    )
+    members = []
+    for period in periods:
+        resident = period.resident
+        resident.period = period
+        members.append(resident)
+    return members
+
+
+@dataclass(frozen=True)
+class ResidentAsOf:
+    """A resident's record as it stood on a date."""
+
+    resident: Resident
+    on: date
+    family_name: str
+    given_name: str
+    family_name_kana: str
+    given_name_kana: str
+    birth_date: date
+    sex: str
+    household: Household
+    address: Address
+    relationship: str
+    is_head: bool
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.family_name} {self.given_name}"
+
+
+_AS_OF_FIELDS = (
+    "family_name",
+    "given_name",
+    "family_name_kana",
+    "given_name_kana",
+    "birth_date",
+    "sex",
+)
+
+
+def resident_as_of(resident: Resident, on: date) -> ResidentAsOf | None:
+    """The record on a date, or None if the person was not a resident then.
+
+    Names and other corrected fields are rolled back through later corrections' previous values.
+    """
+    period = (
+        ResidencePeriod.objects.filter(resident=resident, valid__contains=on)
+        .select_related("household", "address")
+        .first()
+    )
+    if period is None:
+        return None
+    values = {f: getattr(resident, f) for f in _AS_OF_FIELDS}
+    later = Movement.objects.filter(
+        resident=resident, kind=Movement.Kind.CORRECTION, effective_on__gt=on
+    ).order_by("-effective_on", "-id")
+    for correction in later:
+        for field, old in correction.previous.items():
+            if field in values:
+                values[field] = date.fromisoformat(old) if field == "birth_date" else old
+    return ResidentAsOf(
+        resident=resident,
+        on=on,
+        household=period.household,
+        address=period.address,
+        relationship=period.relationship,
+        is_head=period.is_head,
+        **values,
     )

@@ -1,0 +1,22 @@
+"""Re-encrypt every My Number under the first key of MACHIBA_MYNUMBER_KEYS.
+
+Rotation: put the new key first (keep the old one listed), run this command, then drop the old key.
+Safe to run again: rows already under the first key are skipped.
+"""
+
+from __future__ import annotations
+
+from django.core.management.base import BaseCommand
+
+from residents.services import rotate_mynumber_keys
+
+
+class Command(BaseCommand):
+    help = "個人番号を最新の鍵で再暗号化します (re-encrypt My Numbers with the first key)"
+
+    def add_arguments(self, parser):
+        parser.add_argument("--batch-size", type=int, default=1000)
+
+    def handle(self, *args, **options):
+        count = rotate_mynumber_keys(batch_size=options["batch_size"])
+        self.stdout.write(f"re-encrypted {count} My Number(s)")

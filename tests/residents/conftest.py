@@ -1,0 +1,7 @@
+import pytest
+from factories_residents import family
+
+
+@pytest.fixture
+def yamada_family(db):
+    return family()
