@@ -1,5 +1,12 @@
 """API routes of procedures, mounted under /api/."""
 
-from django.urls import path  # noqa: F401
+from rest_framework.routers import SimpleRouter
 
-urlpatterns: list = []
+from . import api
+
+router = SimpleRouter()
+router.register("procedures", api.ProcedureViewSet, basename="procedure")
+router.register("forms", api.FormDefinitionViewSet, basename="formdefinition")
+router.register("applications", api.ApplicationViewSet, basename="application")
+
+urlpatterns = router.urls

@@ -1,3 +1,5 @@
+from importlib.util import find_spec
+
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
@@ -5,3 +7,73 @@ from django.utils.translation import gettext_lazy as _
 class ProceduresConfig(AppConfig):
     name = "procedures"
     verbose_name = _("電子申請")
+
+    def ready(self) -> None:
+        from cityhall.dashboard import Panel, register_panel
+        from cityhall.navigation import Link, register_portal, register_staff
+        from cityhall.roles import grant
+
+        from .views import dashboard_panel
+
+        register_portal(
+            Link(
+                "procedures:catalogue",
+                _("手続きをさがす"),
+                _("名前やライフイベントから申請できる手続きをさがします"),
+                20,
+            )
+        )
+        register_portal(
+            Link(
+                "procedures:my_applications",
+                _("申請した手続き"),
+                _("申請の状況を確かめ、証明書を受け取ります"),
+                25,
+            )
+        )
+        register_staff(
+            Link("procedures:case_queue", _("申請の審査"), _("審査待ちの申請の一覧"), 20)
+        )
+        register_staff(
+            Link(
+                "procedures:counter_start",
+                _("書かない窓口"),
+                _("来庁者の申請を記録から作成します"),
+                25,
+            )
+        )
+        register_staff(
+            Link(
+                "procedures:admin_procedures",
+                _("手続と様式の管理"),
+                _("申請書の様式を編集・公開します（管理者）"),
+                80,
+            )
+        )
+        register_panel(Panel("procedures", "procedures/_dashboard_panel.html", dashboard_panel, 20))
+
+        grant("resident", "procedures.view_procedure", "procedures.add_application")
+        staff_read = (
+            "procedures.view_procedure",
+            "procedures.view_formdefinition",
+            "procedures.view_application",
+            "procedures.change_application",
+            "procedures.view_caseevent",
+            "procedures.view_attachment",
+            "procedures.view_certificate",
+            "procedures.view_sealregistration",
+        )
+        grant("clerk", *staff_read)
+        grant("supervisor", *staff_read)
+        grant(
+            "admin",
+            *staff_read,
+            "procedures.add_procedure",
+            "procedures.change_procedure",
+            "procedures.add_formdefinition",
+            "procedures.change_formdefinition",
+        )
+        # The fee flow needs payments' settlement hook; until that module exists fees cannot be
+        # settled (applications stay awaiting_payment).
+        if find_spec("payments.hooks") is not None:
+            from . import payment_hooks  # noqa: F401
