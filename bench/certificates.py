@@ -1,0 +1,131 @@
+"""Benchmark: certificates per second rendered by one worker process, against a bare WeasyPrint
+render of a minimal one-page Japanese HTML, in the same run.
+
+    .venv/bin/python bench/certificates.py [--scale 30]
+
+Runs the real task body (procedures.tasks.issue_certificate) in this process, as one Celery
+worker would: the first certificate pays for loading the IPAex fonts and the stylesheet, the
+rest reuse them. Works in its own database (bench_certificates), created and dropped here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import tempfile
+import time
+from datetime import date
+
+from _common import bench_database, emit
+
+MINIMAL_HTML = """<!DOCTYPE html><html lang="ja"><head><meta charset="utf-8">
+<style>@page { size: A4; margin: 20mm } body { font-family: "IPAexMincho"; }</style></head>
+<body><h1>住民票の写し</h1><p>山田 太郎 昭和55年5月1日生 本町3丁目12番4号</p></body></html>"""
+
+
+def _setup(scale: int) -> list[int]:
+    from django.contrib.auth.models import Group
+    from django.utils import timezone
+
+    from cityhall.japanese import normalize_name, search_key
+    from cityhall.models import User
+    from procedures import services, workflow
+    from procedures.models import Application, CaseEvent
+    from procedures.seed import PROCEDURES, _ensure_procedure
+    from residents.models import Address, Household, Resident
+
+    spec = next(p for p in PROCEDURES if p["slug"] == "juminhyo")
+    procedure, _ = _ensure_procedure(spec | {"fee_yen": None})
+    clerk = User.objects.create(email="bench-clerk@example.jp")
+    clerk.groups.add(Group.objects.get(name="clerk"))
+    ids = []
+    for n in range(scale):
+        address = Address.objects.create(
+            town="本町", chome=3, banchi=str(n + 1), go="4", normalized=f"本町3-{n + 1}-4"
+        )
+        household = Household.objects.create(
+            number=f"B{n:09d}",
+            address=address,
+            address_since=date(2020, 4, 1),
+            formed_on=date(2020, 4, 1),
+        )
+        user = User.objects.create(email=f"bench-{n}@example.jp")
+        resident = Resident.objects.create(
+            resident_code=f"{n + 1:011d}",
+            family_name="山田",
+            given_name=f"太郎{n}",
+            family_name_kana="ヤマダ",
+            given_name_kana="タロウ",
+            birth_date=date(1980, 5, 1),
+            sex="male",
+            household=household,
+            relationship="世帯主",
+            is_head=True,
+            became_resident_on=date(2020, 4, 1),
+            user=user,
+            search_name=normalize_name(f"山田 太郎{n}"),
+            search_kana=search_key("ヤマダ タロウ"),
+        )
+        application = services.start_application(procedure=procedure, resident=resident, user=user)
+        services.submit_application(
+            application=application, actor=user, answers={"purpose": "ベンチマーク"}
+        )
+        # Approve without queueing the task (the benchmark runs the task body itself).
+        Application.objects.filter(pk=application.pk).update(state=workflow.APPROVED)
+        CaseEvent.objects.create(
+            application=application,
+            actor=clerk,
+            from_state=workflow.IN_REVIEW,
+            to_state=workflow.APPROVED,
+            created_at=timezone.now(),
+        )
+        ids.append(application.pk)
+    return ids
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--scale", type=int, default=30, help="certificates to render")
+    args = parser.parse_args()
+    scale = args.scale
+    with tempfile.TemporaryDirectory() as private_root, bench_database("certificates"):
+        from django.conf import settings
+
+        settings.PRIVATE_STORAGE_ROOT = private_root
+        logging.getLogger("weasyprint").setLevel(logging.WARNING)
+        logging.getLogger("fontTools").setLevel(logging.WARNING)
+        from weasyprint import HTML
+
+        from procedures.tasks import issue_certificate
+
+        application_ids = _setup(scale)
+
+        started = time.perf_counter()
+        issue_certificate.run(application_ids[0])
+        emit("certificates.first_render_with_font_loading", time.perf_counter() - started, "s", 1)
+
+        started = time.perf_counter()
+        for application_id in application_ids[1:]:
+            assert issue_certificate.run(application_id) is not None
+        elapsed = time.perf_counter() - started
+        emit(
+            "certificates.rendered_per_second_one_worker",
+            (scale - 1) / elapsed,
+            "certificates/s",
+            scale - 1,
+        )
+
+        started = time.perf_counter()
+        for _ in range(scale - 1):
+            HTML(string=MINIMAL_HTML).write_pdf()
+        elapsed = time.perf_counter() - started
+        emit(
+            "certificates.bare_weasyprint_minimal_japanese_per_second",
+            (scale - 1) / elapsed,
+            "pages/s",
+            scale - 1,
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,283 @@
+"""The procedures API: catalogue, form versions, applications and their transitions (thin: every
+change goes through procedures.services)."""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_field,
+    extend_schema_view,
+)
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+
+from cityhall.roles import ADMIN, has_role, is_staff_member
+from residents.selectors import resident_for_user
+
+from . import selectors, services, workflow
+from .models import Application, CaseEvent, FormDefinition, LifeEvent, Procedure
+
+
+class ProcedureSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Procedure
+        fields = [
+            "slug",
+            "name_ja",
+            "name_en",
+            "description_ja",
+            "description_en",
+            "department",
+            "life_events",
+            "fee_yen",
+            "required_attachments",
+            "certificate_kind",
+            "processing_days",
+            "counter_only",
+        ]
+
+
+class FormDefinitionSerializer(serializers.ModelSerializer):
+    procedure = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    definition = serializers.JSONField()
+
+    class Meta:
+        model = FormDefinition
+        fields = ["id", "procedure", "version", "definition", "published_at"]
+
+
+class CaseEventSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = CaseEvent
+        fields = ["from_state", "to_state", "comment", "created_at"]
+
+
+class CertificateInfoSerializer(serializers.Serializer):
+    issue_number = serializers.CharField()
+    verification_code = serializers.CharField()
+    issued_at = serializers.DateTimeField()
+
+
+class ApplicationSerializer(serializers.ModelSerializer):
+    procedure = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    form_version = serializers.IntegerField(source="form.version", read_only=True)
+    answers = serializers.JSONField(read_only=True)
+    certificate = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Application
+        fields = [
+            "id",
+            "reference",
+            "procedure",
+            "form_version",
+            "state",
+            "answers",
+            "fee_yen",
+            "charge_id",
+            "submitted_at",
+            "due_on",
+            "assignee",
+            "certificate",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(CertificateInfoSerializer(allow_null=True))
+    def get_certificate(self, obj) -> dict | None:
+        certificate = getattr(obj, "certificate", None)
+        if certificate is None:
+            return None
+        return CertificateInfoSerializer(certificate).data
+
+
+class StartApplicationSerializer(serializers.Serializer):
+    procedure = serializers.SlugField()
+
+
+class AnswersSerializer(serializers.Serializer):
+    answers = serializers.DictField(child=serializers.JSONField())
+
+
+class TransitionSerializer(serializers.Serializer):
+    # A plain string (not a second enum of the same states): one of Application.state's values.
+    to = serializers.CharField(help_text="draft, submitted, … completed (see Application.state)")
+
+    def validate_to(self, value: str) -> str:
+        if value not in workflow.STATES:
+            raise ValidationError("不明な状態です / Unknown state")
+        return value
+
+    comment = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+def _drf_error(exc: DjangoValidationError) -> ValidationError:
+    return ValidationError(
+        exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}
+    )
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="手続の一覧 / Procedures",
+        parameters=[
+            OpenApiParameter("q", OpenApiTypes.STR, description="キーワード / keyword"),
+            OpenApiParameter("life_event", OpenApiTypes.STR, enum=LifeEvent.values),
+        ],
+    ),
+    retrieve=extend_schema(summary="手続 / One procedure"),
+)
+class ProcedureViewSet(viewsets.ReadOnlyModelViewSet):
+    serializer_class = ProcedureSerializer
+    permission_classes = [AllowAny]
+    lookup_field = "slug"
+
+    def get_queryset(self):
+        return selectors.search_procedures(
+            self.request.query_params.get("q", ""),
+            life_event=self.request.query_params.get("life_event", ""),
+        )
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="様式の版 / Form versions (drafts for admins only)",
+        parameters=[OpenApiParameter("procedure", OpenApiTypes.STR)],
+    ),
+    retrieve=extend_schema(summary="様式の版 / One form version"),
+)
+class FormDefinitionViewSet(viewsets.ReadOnlyModelViewSet):
+    serializer_class = FormDefinitionSerializer
+
+    def get_queryset(self):
+        qs = FormDefinition.objects.select_related("procedure").order_by(
+            "procedure__slug", "-version"
+        )
+        if not has_role(self.request.user, ADMIN):
+            qs = qs.filter(published_at__isnull=False)
+        if self.request.query_params.get("procedure"):
+            qs = qs.filter(procedure__slug=self.request.query_params["procedure"])
+        return qs
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="申請の一覧（住民は自分の申請、職員はすべて） / Applications",
+        parameters=[
+            OpenApiParameter("state", OpenApiTypes.STR, enum=list(workflow.STATES)),
+            OpenApiParameter("procedure", OpenApiTypes.STR),
+            OpenApiParameter("assignee", OpenApiTypes.STR, description="'me', 'none' or a user id"),
+        ],
+    ),
+    retrieve=extend_schema(summary="申請 / One application"),
+)
+class ApplicationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    serializer_class = ApplicationSerializer
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return Application.objects.none()
+        user = self.request.user
+        qs = Application.objects.select_related("procedure", "form", "certificate").order_by("-id")
+        if not is_staff_member(user):
+            return qs.filter(user=user)
+        params = self.request.query_params
+        if params.get("state"):
+            qs = qs.filter(state=params["state"])
+        if params.get("procedure"):
+            qs = qs.filter(procedure__slug=params["procedure"])
+        assignee = params.get("assignee", "")
+        if assignee == "me":
+            qs = qs.filter(assignee=user)
+        elif assignee == "none":
+            qs = qs.filter(assignee__isnull=True)
+        elif assignee.isdigit():
+            qs = qs.filter(assignee_id=int(assignee))
+        return qs
+
+    @extend_schema(
+        summary="申請を始める（下書き、記録から入力済み） / Start a draft, prefilled",
+        request=StartApplicationSerializer,
+        responses={201: ApplicationSerializer},
+    )
+    def create(self, request):
+        data = StartApplicationSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        procedure = get_object_or_404(
+            Procedure, slug=data.validated_data["procedure"], is_active=True
+        )
+        resident = resident_for_user(request.user)
+        try:
+            application = services.start_application(
+                procedure=procedure, resident=resident, user=request.user
+            )
+        except DjangoValidationError as exc:
+            raise _drf_error(exc) from None
+        return Response(ApplicationSerializer(application).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="下書きの回答を保存 / Save draft answers",
+        request=AnswersSerializer,
+        responses=ApplicationSerializer,
+    )
+    @action(detail=True, methods=["post"])
+    def answers(self, request, pk=None):
+        application = self.get_object()
+        data = AnswersSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            application = services.save_draft(
+                application=application, answers=data.validated_data["answers"], actor=request.user
+            )
+        except DjangoValidationError as exc:
+            raise _drf_error(exc) from None
+        except DjangoPermissionDenied as exc:
+            raise PermissionDenied(str(exc)) from None
+        return Response(ApplicationSerializer(application).data)
+
+    @extend_schema(summary="処理履歴 / Case events", responses=CaseEventSerializer(many=True))
+    @action(detail=True, methods=["get"])
+    def events(self, request, pk=None):
+        application = self.get_object()
+        events = (
+            application.events.all()
+            if is_staff_member(request.user)
+            else selectors.visible_events(application)
+        )
+        return Response(CaseEventSerializer(events, many=True).data)
+
+    @extend_schema(
+        summary="状態を変える（申請・再提出・取下げ・審査の処理） / Move the application",
+        request=TransitionSerializer,
+        responses={200: ApplicationSerializer, 400: OpenApiTypes.OBJECT, 409: OpenApiTypes.OBJECT},
+    )
+    @action(detail=True, methods=["post"])
+    def transitions(self, request, pk=None):
+        application = self.get_object()
+        data = TransitionSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        target, comment = data.validated_data["to"], data.validated_data["comment"]
+        try:
+            if target in (workflow.SUBMITTED, workflow.RESUBMITTED):
+                services.submit_application(application=application, actor=request.user)
+            elif target == workflow.WITHDRAWN and application.user_id == request.user.pk:
+                services.withdraw(application=application, actor=request.user, comment=comment)
+            else:
+                services.decide(
+                    application=application, target=target, clerk=request.user, comment=comment
+                )
+        except DjangoValidationError as exc:
+            raise _drf_error(exc) from None
+        except DjangoPermissionDenied as exc:
+            raise PermissionDenied(str(exc)) from None
+        except workflow.TransitionNotAllowed as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
+        application.refresh_from_db()
+        return Response(ApplicationSerializer(application).data)

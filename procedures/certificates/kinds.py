@@ -1,0 +1,179 @@
+"""The certificates the city issues: 住民票の写し, 印鑑登録証明書, 課税証明書."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from residents.selectors import household_members, movement_history
+
+from . import CertificateKindBase, register
+
+# 住民票の写し: a child's relationship to the head is written 子, whatever the order of birth.
+_CHILD_RELATIONSHIPS = {
+    "長男",
+    "長女",
+    "二男",
+    "二女",
+    "次男",
+    "次女",
+    "三男",
+    "三女",
+    "四男",
+    "四女",
+    "五男",
+    "五女",
+}
+_SEX = {"male": "男", "female": "女"}
+
+INCLUDE_RELATIONSHIP = "relationship"
+INCLUDE_DOMICILE = "domicile"
+INCLUDE_RESIDENT_CODE = "resident_code"
+
+
+def wareki(d: date | None) -> str:
+    """A date as 令和8年4月1日 (era names from Meiji on; dates before 1868 in the Gregorian form)."""
+    if d is None:
+        return ""
+    eras = (
+        (date(2019, 5, 1), "令和"),
+        (date(1989, 1, 8), "平成"),
+        (date(1926, 12, 25), "昭和"),
+        (date(1912, 7, 30), "大正"),
+        (date(1868, 1, 25), "明治"),
+    )
+    for start, name in eras:
+        if d >= start:
+            year = d.year - start.year + 1
+            return f"{name}{'元' if year == 1 else year}年{d.month}月{d.day}日"
+    return f"{d.year}年{d.month}月{d.day}日"
+
+
+def certificate_relationship(relationship: str) -> str:
+    return "子" if relationship in _CHILD_RELATIONSHIPS else relationship
+
+
+@register
+class ResidenceCertificate(CertificateKindBase):
+    """住民票の写し (住民基本台帳法12条): the chosen household members, with the optional
+    items (続柄, 本籍・筆頭者, 住民票コード) only when the applicant asked for them."""
+
+    key = "residence"
+    title = "住民票の写し"
+    template = "procedures/certificates/residence.html"
+
+    def build(self, application) -> tuple[dict[str, Any], dict[str, Any]]:
+        applicant = application.applicant
+        answers = application.answers
+        household = household_members(applicant)
+        chosen = {str(v) for v in answers.get("members") or [str(applicant.pk)]}
+        members = [m for m in household if str(m.pk) in chosen] or [applicant]
+        include = set(answers.get("include") or [])
+        head = next((m for m in household if m.is_head), None)
+        hh = applicant.household
+        people = []
+        for member in members:
+            last = movement_history(member).last()
+            people.append(
+                {
+                    "name": member.full_name,
+                    "kana": member.full_name_kana,
+                    "birth_date": wareki(member.birth_date),
+                    "sex": _SEX.get(member.sex, member.sex),
+                    "became_resident_on": wareki(member.became_resident_on),
+                    "relationship": certificate_relationship(member.relationship)
+                    if INCLUDE_RELATIONSHIP in include
+                    else None,
+                    "domicile": member.registered_domicile if INCLUDE_DOMICILE in include else None,
+                    "domicile_head": member.domicile_head if INCLUDE_DOMICILE in include else None,
+                    "resident_code": member.resident_code
+                    if INCLUDE_RESIDENT_CODE in include
+                    else None,
+                    "last_movement": {
+                        "kind": last.get_kind_display(),
+                        "effective_on": wareki(last.effective_on),
+                        "notified_on": wareki(last.notified_on),
+                        "previous_address": (last.previous or {}).get("address") or "",
+                    }
+                    if last
+                    else None,
+                }
+            )
+        context = {
+            "address": hh.address.label if hh else "",
+            "address_since": wareki(hh.address_since) if hh else "",
+            "head_name": head.full_name if head else applicant.full_name,
+            "people": people,
+            "layout": "household" if len(people) > 1 else "individual",
+        }
+        summary = {"names": [p["name"] for p in people]}
+        return context, summary
+
+
+@register
+class SealCertificate(CertificateKindBase):
+    """印鑑登録証明書: the registered impression, name, birth date, address and number."""
+
+    key = "seal"
+    title = "印鑑登録証明書"
+    template = "procedures/certificates/seal.html"
+
+    def build(self, application) -> tuple[dict[str, Any], dict[str, Any]]:
+        from ..models import SealRegistration
+        from .assets import data_uri
+
+        applicant = application.applicant
+        registration = SealRegistration.objects.filter(
+            resident=applicant, revoked_on__isnull=True
+        ).first()
+        if registration is None:
+            raise ValidationError("印鑑登録がありません / The applicant has no registered seal")
+        hh = applicant.household
+        context = {
+            "name": applicant.full_name,
+            "birth_date": wareki(applicant.birth_date),
+            "sex": _SEX.get(applicant.sex, applicant.sex),
+            "address": hh.address.label if hh else "",
+            "number": registration.number,
+            "impression_uri": data_uri(registration.impression_svg.encode(), "image/svg+xml"),
+        }
+        return context, {"names": [applicant.full_name]}
+
+
+@register
+class TaxCertificate(CertificateKindBase):
+    """課税証明書: the figures payments keeps for the fiscal year the applicant chose."""
+
+    key = "tax"
+    title = "課税証明書"
+    template = "procedures/certificates/tax.html"
+
+    def build(self, application) -> tuple[dict[str, Any], dict[str, Any]]:
+        from payments.selectors import tax_summary
+
+        applicant = application.applicant
+        fiscal_year = int(application.answers.get("fiscal_year") or timezone.localdate().year)
+        summary = tax_summary(applicant, fiscal_year)
+        # payments.selectors.tax_summary: {"fiscal_year", "taxes": [{"code", "name", "amount"}], "total"}
+        rows = [
+            {"label": tax["name"], "value": f"{tax['amount']:,}円"}
+            for tax in summary.get("taxes", [])
+        ]
+        if not rows:
+            raise ValidationError(
+                "この年度の課税記録がありません / No tax record for that fiscal year"
+            )
+        rows.append({"label": "合計", "value": f"{summary.get('total', 0):,}円"})
+        hh = applicant.household
+        context = {
+            "name": applicant.full_name,
+            "birth_date": wareki(applicant.birth_date),
+            "address": hh.address.label if hh else "",
+            "fiscal_year": fiscal_year,
+            "fiscal_year_wareki": wareki(date(fiscal_year, 4, 1)).split("年")[0] + "年度",
+            "rows": rows,
+        }
+        return context, {"names": [applicant.full_name], "fiscal_year": fiscal_year}

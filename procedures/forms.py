@@ -1,0 +1,140 @@
+"""Turning a form definition into rows a template renders, and a POST back into answers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+
+from . import formschema
+from .models import LifeEvent
+
+_INPUT_TYPES = {
+    "text": "text",
+    "address": "text",
+    "phone": "tel",
+    "email": "email",
+    "number": "number",
+    "date": "date",
+    "mynumber": "text",
+}
+
+
+def _shown_value(value: Any) -> str:
+    """How a show_if value appears among the inputs' values (yes/no radios for booleans)."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
+
+
+def _lang() -> str:
+    return "en" if (get_language() or "ja").startswith("en") else "ja"
+
+
+def field_rows(
+    definition: dict,
+    answers: dict,
+    errors: dict | None = None,
+    *,
+    staff: bool = False,
+    dynamic: dict[str, list[tuple[str, str]]] | None = None,
+    attachments: list | None = None,
+) -> list[dict[str, Any]]:
+    """Everything a template needs to draw each field, in definition order."""
+    lang = _lang()
+    errors = errors or {}
+    dynamic = dynamic or {}
+    shown = formschema.visible_field_ids(definition, answers, staff=staff)
+    rows = []
+    for field in formschema.fields_for(definition, staff=staff):
+        fid = field["id"]
+        value = answers.get(fid)
+        if field.get("prefill") == "household_members":
+            options = dynamic.get(fid, [])
+        else:
+            options = [
+                (c["value"], formschema.label(c["label"], lang)) for c in field.get("choices", [])
+            ]
+        chosen = value if isinstance(value, list) else [value]
+        rows.append(
+            {
+                "id": fid,
+                "type": field["type"],
+                "input_type": _INPUT_TYPES.get(field["type"], "text"),
+                "label": formschema.label(field["label"], lang),
+                "help": formschema.label(field.get("help"), lang),
+                "required": bool(field.get("required")),
+                "value": "" if value is None or isinstance(value, list | bool) else value,
+                "yes": value is True,
+                "no": value is False,
+                "choices": [
+                    {"value": v, "label": lbl, "checked": v in chosen} for v, lbl in options
+                ],
+                "errors": errors.get(fid, []),
+                "hidden": fid not in shown,
+                "show_if_field": field.get("show_if", {}).get("field", ""),
+                "show_if_equals": _shown_value(field.get("show_if", {}).get("equals", "")),
+                "attachments": [a for a in (attachments or []) if a.field_id == fid],
+                "max_length": field.get("max_length"),
+            }
+        )
+    return rows
+
+
+def answers_from_post(definition: dict, data, *, staff: bool = False) -> dict[str, Any]:
+    answers: dict[str, Any] = {}
+    for field in formschema.fields_for(definition, staff=staff):
+        fid = field["id"]
+        if field["type"] == "file":
+            continue
+        if field["type"] == "multi_choice":
+            answers[fid] = data.getlist(fid)
+        elif field["type"] == "yes_no":
+            raw = data.get(fid, "")
+            answers[fid] = {"yes": True, "no": False}.get(raw)
+        else:
+            answers[fid] = data.get(fid, "")
+    return answers
+
+
+def error_summary(errors: dict) -> list[tuple[str, str]]:
+    """(field id, message) pairs for the summary at the top of the page."""
+    return [(fid, msg) for fid, msgs in errors.items() for msg in msgs]
+
+
+class SearchForm(forms.Form):
+    q = forms.CharField(label=_("キーワード"), required=False, max_length=100)
+    life_event = forms.ChoiceField(
+        label=_("ライフイベント"), required=False, choices=[("", _("すべて")), *LifeEvent.choices]
+    )
+
+
+class AttachmentForm(forms.Form):
+    field_id = forms.CharField(widget=forms.HiddenInput)
+    file = forms.FileField(label=_("ファイル"))
+
+
+class CommentForm(forms.Form):
+    comment = forms.CharField(
+        label=_("コメント"), required=False, widget=forms.Textarea, max_length=2000
+    )
+
+
+class DefinitionForm(forms.Form):
+    definition = forms.CharField(
+        label=_("様式の定義（JSON）"),
+        widget=forms.Textarea(attrs={"rows": 30, "spellcheck": "false"}),
+    )
+
+
+class VerifyForm(forms.Form):
+    code = forms.CharField(label=_("照合番号"), max_length=30)
+
+
+class CounterStartForm(forms.Form):
+    query = forms.CharField(label=_("氏名・フリガナ"), max_length=60)
+    birth_date = forms.DateField(
+        label=_("生年月日"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )

@@ -1,0 +1,355 @@
+"""電子申請: the procedure catalogue, versioned forms, applications and their cases, certificates."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.indexes import GinIndex
+from django.core.files.storage import FileSystemStorage
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from . import workflow
+
+
+def private_storage() -> FileSystemStorage:
+    """Files outside the web root, served only through views that check who asks."""
+    return FileSystemStorage(location=settings.PRIVATE_STORAGE_ROOT)
+
+
+class Department(models.TextChoices):
+    """The 20 standardised businesses (標準化対象20業務)."""
+
+    JUKI = "juki", _("住民基本台帳")
+    ELECTION = "election", _("選挙人名簿管理")
+    FIXED_ASSET_TAX = "fixed_asset_tax", _("固定資産税")
+    INDIVIDUAL_TAX = "individual_tax", _("個人住民税")
+    CORPORATE_TAX = "corporate_tax", _("法人住民税")
+    LIGHT_VEHICLE_TAX = "light_vehicle_tax", _("軽自動車税")
+    NHI = "nhi", _("国民健康保険")
+    PENSION = "pension", _("国民年金")
+    DISABILITY = "disability", _("障害者福祉")
+    ELDERLY_MEDICAL = "elderly_medical", _("後期高齢者医療")
+    LONG_TERM_CARE = "long_term_care", _("介護保険")
+    CHILD_ALLOWANCE = "child_allowance", _("児童手当")
+    HEALTH = "health", _("健康管理")
+    SCHOOLING = "schooling", _("就学")
+    CHILD_SUPPORT = "child_support", _("児童扶養手当")
+    WELFARE = "welfare", _("生活保護")
+    CHILDCARE = "childcare", _("子ども・子育て支援")
+    SEAL = "seal", _("印鑑登録")
+    KOSEKI = "koseki", _("戸籍")
+    KOSEKI_FUHYO = "koseki_fuhyo", _("戸籍の附票")
+    OTHER = "other", _("その他の業務")
+
+
+class LifeEvent(models.TextChoices):
+    MOVING = "moving", _("引越し")
+    BIRTH = "birth", _("出産")
+    CHILD_CARE = "child_care", _("子育て")
+    DEATH = "death", _("おくやみ")
+    TAX = "tax", _("税")
+    HOUSING = "housing", _("住まい")
+    BUSINESS = "business", _("事業")
+
+
+class CertificateKind(models.TextChoices):
+    RESIDENCE = "residence", _("住民票の写し")
+    SEAL = "seal", _("印鑑登録証明書")
+    TAX = "tax", _("課税証明書")
+
+
+class Procedure(models.Model):
+    slug = models.SlugField(_("識別子"), max_length=60, unique=True)
+    name_ja = models.CharField(_("名称"), max_length=100)
+    name_en = models.CharField(_("名称（英語）"), max_length=150, blank=True)
+    description_ja = models.TextField(_("説明"), blank=True)
+    description_en = models.TextField(_("説明（英語）"), blank=True)
+    department = models.CharField(_("業務"), max_length=30, choices=Department.choices)
+    life_events = ArrayField(
+        models.CharField(max_length=20, choices=LifeEvent.choices),
+        verbose_name=_("ライフイベント"),
+        default=list,
+        blank=True,
+    )
+    fee_yen = models.BigIntegerField(_("手数料（円）"), null=True, blank=True)
+    required_attachments = models.JSONField(
+        _("必要な添付書類"), default=list, blank=True, help_text=_("書類名の一覧")
+    )
+    certificate_kind = models.CharField(
+        _("交付する証明書"), max_length=20, choices=CertificateKind.choices, blank=True
+    )
+    processing_days = models.PositiveSmallIntegerField(_("標準処理期間（開庁日）"), default=5)
+    counter_only = models.BooleanField(_("窓口のみ"), default=False)
+    is_active = models.BooleanField(_("公開中"), default=True)
+    # Normalised name + description (cityhall.japanese.search_key) for keyword search.
+    search_text = models.TextField(_("検索用テキスト"), editable=False, default="")
+
+    class Meta:
+        verbose_name = _("手続")
+        verbose_name_plural = _("手続")
+        ordering = ["department", "name_ja"]
+        indexes = [
+            GinIndex(
+                fields=["search_text"], name="procedure_search_trgm", opclasses=["gin_trgm_ops"]
+            ),
+            GinIndex(fields=["life_events"], name="procedure_life_events"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(fee_yen__isnull=True) | Q(fee_yen__gte=0),
+                name="procedure_fee_not_negative",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name_ja
+
+    def name(self, lang: str = "ja") -> str:
+        return self.name_en if lang == "en" and self.name_en else self.name_ja
+
+    def description(self, lang: str = "ja") -> str:
+        return self.description_en if lang == "en" and self.description_en else self.description_ja
+
+
+class FormDefinition(models.Model):
+    """One version of a procedure's form. Published versions are immutable (service + trigger)."""
+
+    procedure = models.ForeignKey(
+        Procedure, verbose_name=_("手続"), on_delete=models.PROTECT, related_name="forms"
+    )
+    version = models.PositiveIntegerField(_("版"))
+    definition = models.JSONField(_("定義"))
+    published_at = models.DateTimeField(_("公開日時"), null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("作成者"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("作成日時"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("更新日時"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("申請書様式")
+        verbose_name_plural = _("申請書様式")
+        ordering = ["procedure", "-version"]
+        constraints = [
+            models.UniqueConstraint(fields=["procedure", "version"], name="form_version_unique"),
+            models.UniqueConstraint(
+                fields=["procedure"],
+                condition=Q(published_at__isnull=True),
+                name="one_draft_per_procedure",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.procedure_id} v{self.version}"
+
+    @property
+    def is_published(self) -> bool:
+        return self.published_at is not None
+
+
+class Application(models.Model):
+    class State(models.TextChoices):
+        DRAFT = workflow.DRAFT, _("下書き")
+        SUBMITTED = workflow.SUBMITTED, _("申請済み")
+        AWAITING_PAYMENT = workflow.AWAITING_PAYMENT, _("手数料のお支払い待ち")
+        IN_REVIEW = workflow.IN_REVIEW, _("審査中")
+        CORRECTION_REQUESTED = workflow.CORRECTION_REQUESTED, _("補正依頼中")
+        RESUBMITTED = workflow.RESUBMITTED, _("再提出済み")
+        APPROVED = workflow.APPROVED, _("承認")
+        REJECTED = workflow.REJECTED, _("却下")
+        WITHDRAWN = workflow.WITHDRAWN, _("取下げ")
+        COMPLETED = workflow.COMPLETED, _("完了")
+
+    reference = models.CharField(_("受付番号"), max_length=20, unique=True)
+    procedure = models.ForeignKey(
+        Procedure, verbose_name=_("手続"), on_delete=models.PROTECT, related_name="applications"
+    )
+    form = models.ForeignKey(
+        FormDefinition,
+        verbose_name=_("様式の版"),
+        on_delete=models.PROTECT,
+        related_name="applications",
+    )
+    applicant = models.ForeignKey(
+        "residents.Resident", verbose_name=_("申請者"), on_delete=models.PROTECT, related_name="+"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("申請した利用者"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="procedure_applications",
+    )
+    filed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("窓口で受け付けた職員"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    counter_confirmed_at = models.DateTimeField(_("窓口で本人確認した日時"), null=True, blank=True)
+    answers = models.JSONField(_("回答"), default=dict, blank=True)
+    state = models.CharField(_("状態"), max_length=24, choices=State.choices, default=State.DRAFT)
+    fee_yen = models.BigIntegerField(_("手数料（円）"), default=0)
+    charge_id = models.BigIntegerField(_("賦課ID"), null=True, blank=True)
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("担当職員"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    submitted_at = models.DateTimeField(_("申請日時"), null=True, blank=True)
+    due_on = models.DateField(_("処理期限"), null=True, blank=True)
+    created_at = models.DateTimeField(_("作成日時"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("更新日時"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("申請")
+        verbose_name_plural = _("申請")
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["state", "due_on"], name="application_queue_idx"),
+            models.Index(fields=["user", "state"], name="application_user_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(state__in=list(workflow.STATES)), name="application_state_known"
+            ),
+            models.CheckConstraint(
+                condition=Q(fee_yen__gte=0), name="application_fee_not_negative"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.reference
+
+    @property
+    def origin(self) -> str:
+        """The key of this application's fee charge in payments."""
+        return f"procedures.application:{self.pk}"
+
+    @property
+    def is_counter_filing(self) -> bool:
+        return self.filed_by_id is not None
+
+
+class CaseEvent(models.Model):
+    """One transition (or assignment) of an application. Append-only (a trigger refuses changes)."""
+
+    application = models.ForeignKey(
+        Application, verbose_name=_("申請"), on_delete=models.PROTECT, related_name="events"
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("操作した人"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    from_state = models.CharField(_("変更前"), max_length=24, blank=True)
+    to_state = models.CharField(_("変更後"), max_length=24)
+    comment = models.TextField(_("コメント"), blank=True)
+    visible_to_applicant = models.BooleanField(_("申請者に表示"), default=True)
+    created_at = models.DateTimeField(_("日時"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("処理履歴")
+        verbose_name_plural = _("処理履歴")
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.application_id} {self.from_state}→{self.to_state}"
+
+
+class Attachment(models.Model):
+    application = models.ForeignKey(
+        Application, verbose_name=_("申請"), on_delete=models.CASCADE, related_name="attachments"
+    )
+    field_id = models.CharField(_("項目"), max_length=40)
+    file = models.FileField(_("ファイル"), storage=private_storage, upload_to="attachments/%Y/%m/")
+    original_name = models.CharField(_("元のファイル名"), max_length=200)
+    content_type = models.CharField(_("種類"), max_length=60)
+    size = models.PositiveIntegerField(_("大きさ（バイト）"))
+    sha256 = models.CharField(_("SHA-256"), max_length=64)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("添付した人"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("添付日時"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("添付書類")
+        verbose_name_plural = _("添付書類")
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(content_type__in=["application/pdf", "image/png", "image/jpeg"]),
+                name="attachment_type_accepted",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.original_name
+
+
+class SealRegistration(models.Model):
+    """印鑑登録 (the residents app keeps no seal register, so procedures does)."""
+
+    resident = models.ForeignKey(
+        "residents.Resident", verbose_name=_("住民"), on_delete=models.PROTECT, related_name="+"
+    )
+    number = models.CharField(_("登録番号"), max_length=20, unique=True)
+    registered_on = models.DateField(_("登録日"))
+    impression_svg = models.TextField(_("印影（SVG）"))
+    revoked_on = models.DateField(_("廃止日"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("印鑑登録")
+        verbose_name_plural = _("印鑑登録")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["resident"],
+                condition=Q(revoked_on__isnull=True),
+                name="one_active_seal_per_resident",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class Certificate(models.Model):
+    """An issued certificate PDF. One per application (unique), so issuing twice issues once."""
+
+    application = models.OneToOneField(
+        Application, verbose_name=_("申請"), on_delete=models.PROTECT, related_name="certificate"
+    )
+    kind = models.CharField(_("種類"), max_length=20, choices=CertificateKind.choices)
+    issue_number = models.CharField(_("発行番号"), max_length=30, unique=True)
+    verification_code = models.CharField(_("照合番号"), max_length=19, unique=True)
+    issued_at = models.DateTimeField(_("発行日時"))
+    # What the certificate certifies, as printed: shown on /verify/<code>, nothing more.
+    summary = models.JSONField(_("証明内容の要約"), default=dict)
+    file = models.FileField(_("PDF"), storage=private_storage, upload_to="certificates/%Y/")
+    sha256 = models.CharField(_("SHA-256"), max_length=64)
+
+    class Meta:
+        verbose_name = _("証明書")
+        verbose_name_plural = _("証明書")
+
+    def __str__(self) -> str:
+        return self.issue_number

@@ -1,0 +1,126 @@
+"""Reads of procedures, forms, applications and certificates that views and other apps may use."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from cityhall.japanese import search_key
+from residents.selectors import household_members
+
+from . import workflow
+from .models import Application, Certificate, FormDefinition, Procedure
+
+
+def search_procedures(query: str = "", *, life_event: str = "") -> QuerySet[Procedure]:
+    """Active procedures whose normalised name or description contains every word of `query`
+    (full-width, half-width, hiragana and katakana alike), optionally for one life event."""
+    qs = Procedure.objects.filter(is_active=True)
+    for word in search_key(query).split():
+        qs = qs.filter(search_text__contains=word)
+    if life_event:
+        qs = qs.filter(life_events__contains=[life_event])
+    return qs.order_by("department", "name_ja")
+
+
+def published_form(procedure: Procedure) -> FormDefinition | None:
+    """The newest published version of a procedure's form: what new applications are filed on."""
+    return procedure.forms.filter(published_at__isnull=False).order_by("-version").first()
+
+
+def draft_form(procedure: Procedure) -> FormDefinition | None:
+    return procedure.forms.filter(published_at__isnull=True).first()
+
+
+def applications_of_user(user) -> QuerySet[Application]:
+    return Application.objects.filter(user=user).select_related("procedure")
+
+
+def is_overdue(application: Application, today: date | None = None) -> bool:
+    today = today or timezone.localdate()
+    return (
+        application.due_on is not None
+        and application.state not in workflow.FINAL_STATES
+        and application.due_on < today
+    )
+
+
+def case_queue(
+    *,
+    procedure: str = "",
+    state: str = "",
+    due_before: date | None = None,
+    assignee=None,
+    unassigned: bool = False,
+) -> QuerySet[Application]:
+    """Applications for clerks: by default those waiting for the city, oldest deadline first."""
+    qs = Application.objects.select_related("procedure", "applicant", "assignee").exclude(
+        state=workflow.DRAFT
+    )
+    if state:
+        qs = qs.filter(state=state)
+    else:
+        qs = qs.filter(state__in=workflow.OPEN_FOR_CLERK)
+    if procedure:
+        qs = qs.filter(procedure__slug=procedure)
+    if due_before:
+        qs = qs.filter(due_on__lte=due_before)
+    if assignee is not None:
+        qs = qs.filter(assignee=assignee)
+    if unassigned:
+        qs = qs.filter(assignee__isnull=True)
+    return qs.order_by("due_on", "submitted_at", "id")
+
+
+def certificate_by_code(code: str) -> Certificate | None:
+    normalised = normalise_code(code)
+    return Certificate.objects.filter(verification_code=normalised).first()
+
+
+def normalise_code(code: str) -> str:
+    """ABCD-EFGH-… in capitals; people may type it in lower case or without the hyphens."""
+    compact = "".join(ch for ch in code.upper() if ch.isalnum())
+    return "-".join(compact[i : i + 4] for i in range(0, len(compact), 4))
+
+
+def household_choices(resident) -> list[tuple[str, str]]:
+    """(value, label) for choosing household members on a certificate request."""
+    return [(str(m.pk), f"{m.full_name}（{m.relationship}）") for m in household_members(resident)]
+
+
+def dynamic_choices(definition: dict, resident) -> dict[str, list[tuple[str, str]]]:
+    """Per-applicant choices of the fields that list the household."""
+    out: dict[str, list[tuple[str, str]]] = {}
+    for field in definition["fields"]:
+        if field.get("prefill") == "household_members":
+            out[field["id"]] = household_choices(resident)
+    return out
+
+
+def prefill_values(definition: dict, resident) -> dict[str, Any]:
+    """Initial answers taken from the resident record (書かない窓口 and the portal alike)."""
+    household = resident.household
+    address = household.address if household else None
+    sources: dict[str, Any] = {
+        "name": resident.full_name,
+        "name_kana": resident.full_name_kana,
+        "family_name": resident.family_name,
+        "given_name": resident.given_name,
+        "birth_date": resident.birth_date.isoformat(),
+        "sex": resident.sex,
+        "address": address.label if address else "",
+        "postal_code": address.postal_code if address else "",
+        "household_members": [str(resident.pk)],
+    }
+    return {
+        field["id"]: sources[field["prefill"]]
+        for field in definition["fields"]
+        if field.get("prefill") in sources
+    }
+
+
+def visible_events(application: Application) -> QuerySet:
+    return application.events.filter(visible_to_applicant=True).select_related("actor")

@@ -1,0 +1,383 @@
+"""Staff pages (/staff/…, behind the staff door): the case queue, a case, counter filing
+(書かない窓口), and the form administration pages for admins."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from cityhall import audit
+from cityhall.roles import ADMIN, has_role, is_staff_member
+from residents.selectors import get_resident, search_residents
+
+from . import formschema, selectors, services, workflow
+from .forms import (
+    CommentForm,
+    CounterStartForm,
+    DefinitionForm,
+    answers_from_post,
+    error_summary,
+    field_rows,
+)
+from .models import Application, Attachment, FormDefinition, Procedure
+from .views import render_application_form, serve_private
+
+
+def _staff(request) -> None:
+    if not is_staff_member(request.user):
+        raise PermissionDenied
+
+
+def _admin(request) -> None:
+    if not has_role(request.user, ADMIN):
+        raise PermissionDenied(_("様式を管理できるのは管理者だけです。"))
+
+
+def case_queue(request):
+    _staff(request)
+    params = request.GET
+    due_before = None
+    if params.get("due_before"):
+        try:
+            due_before = date.fromisoformat(params["due_before"])
+        except ValueError:
+            messages.error(request, _("期限の日付を 2026-04-01 の形で入力してください。"))
+    assignee = params.get("assignee", "")
+    cases = selectors.case_queue(
+        procedure=params.get("procedure", ""),
+        state=params.get("state", "") if params.get("state") in workflow.STATES else "",
+        due_before=due_before,
+        assignee=request.user if assignee == "me" else None,
+        unassigned=assignee == "none",
+    )[:200]
+    today = timezone.localdate()
+    rows = [{"case": c, "overdue": selectors.is_overdue(c, today)} for c in cases]
+    return render(
+        request,
+        "procedures/staff/case_queue.html",
+        {
+            "rows": rows,
+            "procedures": Procedure.objects.order_by("name_ja"),
+            "states": Application.State.choices,
+            "params": params,
+        },
+    )
+
+
+def _case(pk: int) -> Application:
+    return get_object_or_404(
+        Application.objects.select_related(
+            "procedure", "form", "applicant__household__address", "assignee"
+        ),
+        pk=pk,
+    )
+
+
+def case_detail(request, pk: int):
+    _staff(request)
+    application = _case(pk)
+    if request.method == "POST":
+        action = request.POST.get("action", "")
+        form = CommentForm(request.POST)
+        form.is_valid()
+        comment = form.cleaned_data.get("comment", "") if hasattr(form, "cleaned_data") else ""
+        try:
+            if action == "assign":
+                services.assign(application=application, clerk=request.user)
+                messages.success(request, _("担当になりました。"))
+            elif action in workflow.STATES:
+                services.decide(
+                    application=application, target=action, clerk=request.user, comment=comment
+                )
+                messages.success(request, _("処理しました。"))
+            else:
+                raise Http404
+        except ValidationError as exc:
+            for message in exc.messages:
+                messages.error(request, message)
+        except workflow.TransitionNotAllowed as exc:
+            messages.error(request, str(exc))
+        return redirect("procedures:case_detail", pk=pk)
+    audit.record(
+        action="procedures.case_viewed",
+        actor=request.user,
+        obj=application,
+        purpose="審査",
+        request=request,
+    )
+    actions = [
+        (target, Application.State(target).label)
+        for target in workflow.allowed_targets(application.state, workflow.CLERK)
+    ]
+    return render(
+        request,
+        "procedures/staff/case_detail.html",
+        {
+            "application": application,
+            "answers": field_rows(
+                application.form.definition,
+                application.answers,
+                staff=True,
+                dynamic=selectors.dynamic_choices(
+                    application.form.definition, application.applicant
+                ),
+            ),
+            "attachments": application.attachments.all(),
+            "events": application.events.select_related("actor"),
+            "actions": actions,
+            "comment_form": CommentForm(),
+            "overdue": selectors.is_overdue(application),
+            "certificate": getattr(application, "certificate", None),
+        },
+    )
+
+
+def case_attachment(request, pk: int, attachment_id: int):
+    _staff(request)
+    attachment = get_object_or_404(Attachment, pk=attachment_id, application_id=pk)
+    audit.record(
+        action="procedures.attachment_viewed", actor=request.user, obj=attachment, purpose="審査"
+    )
+    return serve_private(
+        attachment.file, filename=attachment.original_name, content_type=attachment.content_type
+    )
+
+
+def case_certificate(request, pk: int):
+    _staff(request)
+    application = _case(pk)
+    certificate = getattr(application, "certificate", None)
+    if certificate is None:
+        raise Http404
+    return serve_private(
+        certificate.file, filename=f"{certificate.issue_number}.pdf", content_type="application/pdf"
+    )
+
+
+# --- counter filing (書かない窓口) ---------------------------------------------------------------
+
+
+def counter_start(request):
+    """Find the walk-in resident, choose the procedure: the application is prefilled from the
+    records, the clerk completes it, the resident confirms it on the counter screen."""
+    _staff(request)
+    form = CounterStartForm(request.GET or None)
+    found = []
+    if form.is_valid():
+        found = search_residents(
+            form.cleaned_data["query"], birth_date=form.cleaned_data["birth_date"], limit=20
+        )
+    if request.method == "POST":
+        resident = get_resident(request.POST.get("resident"))
+        procedure = Procedure.objects.filter(
+            slug=request.POST.get("procedure"), is_active=True
+        ).first()
+        if resident is None or procedure is None:
+            messages.error(request, _("住民と手続を選んでください。"))
+            return redirect("procedures:counter_start")
+        try:
+            application = services.start_application(
+                procedure=procedure, resident=resident, user=resident.user, filed_by=request.user
+            )
+        except ValidationError as exc:
+            for message in exc.messages:
+                messages.error(request, message)
+            return redirect("procedures:counter_start")
+        audit.record(
+            action="procedures.counter_started",
+            actor=request.user,
+            obj=application,
+            purpose="書かない窓口",
+        )
+        return redirect("procedures:counter_edit", pk=application.pk)
+    return render(
+        request,
+        "procedures/staff/counter_start.html",
+        {
+            "form": form,
+            "found": found,
+            "procedures": Procedure.objects.filter(is_active=True).order_by("name_ja"),
+        },
+    )
+
+
+def _counter_application(pk: int) -> Application:
+    application = _case(pk)
+    if not application.is_counter_filing:
+        raise Http404
+    return application
+
+
+def counter_edit(request, pk: int):
+    _staff(request)
+    application = _counter_application(pk)
+    if application.state != workflow.DRAFT:
+        return redirect("procedures:case_detail", pk=pk)
+    if request.method == "POST":
+        answers = answers_from_post(application.form.definition, request.POST, staff=True)
+        services.save_draft(application=application, answers=answers, actor=request.user)
+        application.refresh_from_db()
+        _cleaned, errors = services.check_answers(
+            application=application, answers=application.answers, staff=True
+        )
+        if errors:
+            return render_application_form(
+                request,
+                application,
+                errors=errors,
+                staff=True,
+                template="procedures/staff/counter_edit.html",
+            )
+        return redirect("procedures:counter_confirm", pk=pk)
+    return render_application_form(
+        request, application, staff=True, template="procedures/staff/counter_edit.html"
+    )
+
+
+def counter_confirm(request, pk: int):
+    """The counter screen the clerk turns to the resident: read, then confirm."""
+    _staff(request)
+    application = _counter_application(pk)
+    if request.method == "POST" and application.state == workflow.DRAFT:
+        try:
+            services.confirm_at_counter(application=application, clerk=request.user)
+        except ValidationError as exc:
+            errors = exc.message_dict if hasattr(exc, "error_dict") else {"__all__": exc.messages}
+            return render_application_form(
+                request,
+                application,
+                errors=errors,
+                staff=True,
+                template="procedures/staff/counter_edit.html",
+            )
+        messages.success(request, _("申請を受け付けました。"))
+        return redirect("procedures:case_detail", pk=pk)
+    return render(
+        request,
+        "procedures/staff/counter_confirm.html",
+        {
+            "application": application,
+            "rows": field_rows(
+                application.form.definition,
+                application.answers,
+                staff=False,
+                dynamic=selectors.dynamic_choices(
+                    application.form.definition, application.applicant
+                ),
+            ),
+        },
+    )
+
+
+# --- form administration ------------------------------------------------------------------------
+
+
+def admin_procedures(request):
+    _admin(request)
+    procedures = Procedure.objects.prefetch_related("forms").order_by("department", "name_ja")
+    return render(request, "procedures/staff/admin_procedures.html", {"procedures": procedures})
+
+
+def admin_procedure(request, slug: str):
+    _admin(request)
+    procedure = get_object_or_404(Procedure, slug=slug)
+    return render(
+        request,
+        "procedures/staff/admin_procedure.html",
+        {
+            "procedure": procedure,
+            "forms": procedure.forms.order_by("-version"),
+            "draft": selectors.draft_form(procedure),
+        },
+    )
+
+
+def admin_draft_edit(request, slug: str):
+    """Edit the draft JSON; "validate" only checks, "save" stores. A new draft starts as a copy of
+    the newest version."""
+    _admin(request)
+    procedure = get_object_or_404(Procedure, slug=slug)
+    draft = selectors.draft_form(procedure)
+    latest = draft or selectors.published_form(procedure)
+    problems: list[str] = []
+    if request.method == "POST":
+        form = DefinitionForm(request.POST)
+        if form.is_valid():
+            try:
+                definition = json.loads(form.cleaned_data["definition"])
+            except json.JSONDecodeError as exc:
+                problems = [f"JSON: line {exc.lineno} column {exc.colno}: {exc.msg}"]
+            else:
+                problems = formschema.definition_problems(definition)
+                if not problems and "save" in request.POST:
+                    saved = services.save_draft_form(
+                        procedure=procedure, definition=definition, actor=request.user
+                    )
+                    messages.success(
+                        request, _("下書きを保存しました（第%(v)s版）。") % {"v": saved.version}
+                    )
+                    return redirect("procedures:admin_procedure", slug=slug)
+                if not problems:
+                    messages.success(request, _("定義に問題はありません。"))
+    else:
+        initial = json.dumps(
+            latest.definition if latest else {"fields": []}, ensure_ascii=False, indent=2
+        )
+        form = DefinitionForm(initial={"definition": initial})
+    return render(
+        request,
+        "procedures/staff/admin_draft_edit.html",
+        {"procedure": procedure, "form": form, "problems": problems, "draft": draft},
+        status=400 if problems else 200,
+    )
+
+
+def admin_form_preview(request, pk: int):
+    """The form as a resident sees it, prefilled with a sample record, answers not saved."""
+    _admin(request)
+    form_version = get_object_or_404(FormDefinition.objects.select_related("procedure"), pk=pk)
+    definition = form_version.definition
+    answers = answers_from_post(definition, request.POST) if request.method == "POST" else {}
+    errors = {}
+    if request.method == "POST":
+        _cleaned, errors = formschema.validate_answers(definition, answers)
+    return render(
+        request,
+        "procedures/staff/admin_form_preview.html",
+        {
+            "form_version": form_version,
+            "rows": field_rows(
+                definition,
+                answers,
+                errors,
+                dynamic={
+                    f["id"]: [("1", "本人（見本）")]
+                    for f in definition["fields"]
+                    if f.get("prefill") == "household_members"
+                },
+            ),
+            "errors": error_summary(errors),
+        },
+    )
+
+
+@require_POST
+def admin_form_publish(request, pk: int):
+    _admin(request)
+    form_version = get_object_or_404(FormDefinition.objects.select_related("procedure"), pk=pk)
+    try:
+        services.publish_form(form=form_version, actor=request.user)
+    except ValidationError as exc:
+        for message in exc.messages:
+            messages.error(request, message)
+    else:
+        messages.success(request, _("第%(v)s版を公開しました。") % {"v": form_version.version})
+    return redirect("procedures:admin_procedure", slug=form_version.procedure.slug)

@@ -1,0 +1,79 @@
+"""The case workflow of an application: one table says which transitions exist and who makes them.
+
+Services enforce it (`check_transition`); the database holds the list of states in a check
+constraint. Pure module, no ORM.
+"""
+
+from __future__ import annotations
+
+DRAFT = "draft"
+SUBMITTED = "submitted"
+AWAITING_PAYMENT = "awaiting_payment"
+IN_REVIEW = "in_review"
+CORRECTION_REQUESTED = "correction_requested"
+RESUBMITTED = "resubmitted"
+APPROVED = "approved"
+REJECTED = "rejected"
+WITHDRAWN = "withdrawn"
+COMPLETED = "completed"
+
+STATES = (
+    DRAFT,
+    SUBMITTED,
+    AWAITING_PAYMENT,
+    IN_REVIEW,
+    CORRECTION_REQUESTED,
+    RESUBMITTED,
+    APPROVED,
+    REJECTED,
+    WITHDRAWN,
+    COMPLETED,
+)
+FINAL_STATES = (REJECTED, WITHDRAWN, COMPLETED)
+# States the clerk queue shows by default: something for the city to do.
+OPEN_FOR_CLERK = (IN_REVIEW, RESUBMITTED, APPROVED)
+
+APPLICANT = "applicant"  # the resident (or the clerk filing for them at the counter)
+CLERK = "clerk"
+SYSTEM = "system"  # payments settling a charge, the certificate worker
+
+TRANSITIONS: dict[tuple[str, str], frozenset[str]] = {
+    (DRAFT, SUBMITTED): frozenset({APPLICANT}),
+    (DRAFT, WITHDRAWN): frozenset({APPLICANT}),
+    (SUBMITTED, AWAITING_PAYMENT): frozenset({SYSTEM}),
+    (SUBMITTED, IN_REVIEW): frozenset({SYSTEM}),
+    (SUBMITTED, WITHDRAWN): frozenset({APPLICANT}),
+    (AWAITING_PAYMENT, IN_REVIEW): frozenset({SYSTEM}),
+    (AWAITING_PAYMENT, WITHDRAWN): frozenset({APPLICANT}),
+    (IN_REVIEW, CORRECTION_REQUESTED): frozenset({CLERK}),
+    (IN_REVIEW, APPROVED): frozenset({CLERK}),
+    (IN_REVIEW, REJECTED): frozenset({CLERK}),
+    (IN_REVIEW, WITHDRAWN): frozenset({APPLICANT}),
+    (CORRECTION_REQUESTED, RESUBMITTED): frozenset({APPLICANT}),
+    (CORRECTION_REQUESTED, WITHDRAWN): frozenset({APPLICANT}),
+    (CORRECTION_REQUESTED, REJECTED): frozenset({CLERK}),
+    (RESUBMITTED, CORRECTION_REQUESTED): frozenset({CLERK}),
+    (RESUBMITTED, APPROVED): frozenset({CLERK}),
+    (RESUBMITTED, REJECTED): frozenset({CLERK}),
+    (RESUBMITTED, WITHDRAWN): frozenset({APPLICANT}),
+    (APPROVED, COMPLETED): frozenset({CLERK, SYSTEM}),
+}
+
+
+class TransitionNotAllowed(ValueError):
+    pass
+
+
+def allowed_targets(state: str, actor: str) -> list[str]:
+    """Where `actor` may move an application that is in `state`, in table order."""
+    return [to for (frm, to), actors in TRANSITIONS.items() if frm == state and actor in actors]
+
+
+def check_transition(state: str, target: str, actor: str) -> None:
+    """Raise TransitionNotAllowed (with a bilingual message) unless the table allows it."""
+    actors = TRANSITIONS.get((state, target))
+    if actors is None or actor not in actors:
+        raise TransitionNotAllowed(
+            f"「{state}」から「{target}」へは変更できません / "
+            f"An application cannot move from {state} to {target} ({actor})"
+        )
