@@ -1,0 +1,170 @@
+"""GIS API: layers, features as GeoJSON by bbox, point queries and geocoding (thin)."""
+
+from __future__ import annotations
+
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.decorators import api_view, permission_classes
+from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+
+from . import selectors
+from .geocoding import address_key_from_text
+from .models import Layer
+
+MAX_FEATURES = 5000
+
+
+class LayerSerializer(serializers.ModelSerializer):
+    name = serializers.CharField(read_only=True)
+
+    class Meta:
+        model = Layer
+        fields = [
+            "slug",
+            "name",
+            "name_ja",
+            "name_en",
+            "kind",
+            "department",
+            "visibility",
+            "style",
+            "min_zoom",
+        ]
+
+
+def _float(request, name: str) -> float:
+    try:
+        return float(request.query_params[name])
+    except (KeyError, ValueError) as exc:
+        raise ValidationError(
+            {name: f"{name} は数値で指定してください / {name} must be a number"}
+        ) from exc
+
+
+@extend_schema(responses=LayerSerializer(many=True))
+@api_view(["GET"])
+@permission_classes([AllowAny])
+def layers(request):
+    """Layers the caller may see (public ones; all of them for staff)."""
+    return Response(LayerSerializer(selectors.visible_layers(request.user), many=True).data)
+
+
+@extend_schema(
+    parameters=[
+        OpenApiParameter("bbox", str, description="west,south,east,north (EPSG:6668 lon/lat)"),
+        OpenApiParameter("limit", int, description=f"at most {MAX_FEATURES}"),
+    ],
+    responses={(200, "application/geo+json"): OpenApiTypes.OBJECT},
+)
+@api_view(["GET"])
+@permission_classes([AllowAny])
+def features(request, slug: str):
+    """The layer's current features as a GeoJSON FeatureCollection, built by PostGIS."""
+    layer = get_object_or_404(Layer, slug=slug)
+    if not selectors.can_see_layer(request.user, layer):
+        raise PermissionDenied
+    from .views import parse_bbox
+
+    try:
+        bbox = parse_bbox(request.query_params.get("bbox", ""))
+    except Http404 as exc:
+        raise ValidationError({"bbox": "west,south,east,north"}) from exc
+    try:
+        limit = min(int(request.query_params.get("limit", MAX_FEATURES)), MAX_FEATURES)
+    except ValueError as exc:
+        raise ValidationError({"limit": "integer"}) from exc
+    text, _count = selectors.layer_geojson(layer, bbox=bbox, limit=max(limit, 0))
+    return HttpResponse(text, content_type="application/geo+json")
+
+
+_FEATURE = inline_serializer(
+    "PointFeature",
+    {
+        "layer": serializers.CharField(),
+        "layer_name": serializers.CharField(),
+        "external_id": serializers.CharField(),
+        "attributes": serializers.DictField(),
+    },
+)
+
+
+@extend_schema(
+    parameters=[
+        OpenApiParameter("lon", float, required=True),
+        OpenApiParameter("lat", float, required=True),
+    ],
+    responses=_FEATURE,
+)
+@api_view(["GET"])
+@permission_classes([AllowAny])
+def point(request):
+    """Current features at a point, in the layers the caller may see."""
+    at = selectors.point(_float(request, "lon"), _float(request, "lat"))
+    visible = selectors.visible_layers(request.user).values_list("slug", flat=True)
+    found = selectors.features_at_point(at, layers=visible).order_by("layer__order", "id")[:50]
+    return Response(
+        [
+            {
+                "layer": f.layer.slug,
+                "layer_name": f.layer.name,
+                "external_id": f.external_id,
+                "attributes": f.attributes,
+            }
+            for f in found
+        ]
+    )
+
+
+@extend_schema(
+    parameters=[OpenApiParameter("address", str, required=True)],
+    responses=inline_serializer(
+        "Geocode",
+        {
+            "address_key": serializers.CharField(),
+            "lon": serializers.FloatField(),
+            "lat": serializers.FloatField(),
+            "parcel_key": serializers.CharField(),
+            "garbage_district": serializers.DictField(allow_null=True),
+        },
+    ),
+)
+@api_view(["GET"])
+@permission_classes([AllowAny])
+def geocode(request):
+    """An address of this city → its point, parcel key and garbage district with next days."""
+    key = address_key_from_text(request.query_params.get("address", ""))
+    found = selectors.address_point(key)
+    if found is None:
+        return Response(
+            {
+                "detail": "その住所は見つかりません。町名・丁目・番・号を確かめてください / "
+                "Address not found; check town, chome, block and lot"
+            },
+            status=404,
+        )
+    district = selectors.garbage_district_at(found.point)
+    district_data = None
+    if district is not None:
+        district_data = {
+            "code": district.code,
+            "name": district.name,
+            "calendar": [
+                {**row, "next": [day.isoformat() for day in row["next"]]}
+                for row in selectors.garbage_calendar(district, after=timezone.localdate())
+            ],
+        }
+    return Response(
+        {
+            "address_key": found.address_key,
+            "lon": found.point.x,
+            "lat": found.point.y,
+            "parcel_key": found.parcel_key,
+            "garbage_district": district_data,
+        }
+    )
