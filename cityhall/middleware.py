@@ -8,12 +8,16 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
+from django.http import JsonResponse
 from django.shortcuts import redirect
 from django.utils.translation import gettext as _
 
 from .roles import is_staff_member
 
 STAFF_PREFIX = "/staff/"
+API_PREFIX = "/api/"
+# What a staff member without MFA may still call: who am I, and the API description.
+API_OPEN_TO_STAFF_WITHOUT_MFA = ("/api/me/", "/api/schema/", "/api/docs/")
 
 
 def staff_network_allowed(remote_addr: str | None) -> bool:
@@ -53,4 +57,16 @@ class StaffDoorMiddleware:
                     _("職員用ページを使う前に、二要素認証（認証アプリ）を設定してください。"),
                 )
                 return redirect("mfa_activate_totp")
+        elif (
+            request.path.startswith(API_PREFIX)
+            and not request.path.startswith(API_OPEN_TO_STAFF_WITHOUT_MFA)
+            and request.user.is_authenticated
+            and is_staff_member(request.user)
+            and not user_has_mfa(request.user)
+        ):
+            # The API is a second door to the same back office: staff roles need MFA here too.
+            return JsonResponse(
+                {"detail": _("職員は二要素認証を設定するまで API を利用できません。")},
+                status=403,
+            )
         return self.get_response(request)

@@ -42,3 +42,20 @@ def test_staff_door_can_be_limited_to_office_networks(client, clerk, settings):
     client.force_login(clerk)
     assert client.get("/staff/", REMOTE_ADDR="203.0.113.5").status_code == 403
     assert client.get("/staff/", REMOTE_ADDR="10.20.3.4").status_code == 200
+
+
+@pytest.mark.django_db
+def test_staff_without_mfa_cannot_use_the_api(client, clerk_without_mfa):
+    client.force_login(clerk_without_mfa)
+    response = client.get("/api/residents/")
+    assert response.status_code == 403
+    assert "二要素認証" in response.json()["detail"]
+    assert client.get("/api/me/").status_code == 200
+
+
+@pytest.mark.django_db
+def test_staff_with_mfa_and_residents_use_the_api(client, clerk, resident_user):
+    client.force_login(clerk)
+    assert client.get("/api/residents/").status_code == 200
+    client.force_login(resident_user)
+    assert client.get("/api/procedures/").status_code == 200
