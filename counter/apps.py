@@ -7,8 +7,11 @@ class CounterConfig(AppConfig):
     verbose_name = _("総合窓口")
 
     def ready(self) -> None:
+        from cityhall.dashboard import Panel, register_panel
         from cityhall.navigation import Link, register_portal, register_staff
         from cityhall.roles import ADMIN, CLERK, SUPERVISOR, grant
+
+        from .views import dashboard_panel
 
         register_portal(
             Link(
@@ -51,4 +54,12 @@ class CounterConfig(AppConfig):
             "counter.change_service",
             "counter.add_counter",
             "counter.change_counter",
+        )
+        register_panel(
+            Panel(
+                key="counter",
+                template="counter/_dashboard_panel.html",
+                context=dashboard_panel,
+                order=70,
+            )
         )

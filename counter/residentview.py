@@ -1,30 +1,21 @@
 """The clerk's one view of a resident (住民の総合照会), gathered through the owners' selectors.
 
-Procedures and payments land independently; a section whose selector is not there yet shows as
-unavailable instead of breaking the page, and an empty section is simply empty.
+Payments lands independently; a section whose selector is not there yet shows as unavailable
+instead of breaking the page, and an empty section is simply empty.
 """
 
 from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
-from typing import Any
 
 from django.urls import NoReverseMatch, reverse
 
+from procedures import selectors as procedure_selectors
 from residents import selectors as resident_selectors
 
-# Application states after which a case is no longer open (procedures' vocabulary).
-CLOSED_APPLICATION_STATES = {
-    "completed",
-    "done",
-    "closed",
-    "rejected",
-    "withdrawn",
-    "cancelled",
-    "canceled",
-    "issued",
-}
+# Newest applications and certificates shown; older ones are in the case queue.
+SHOWN = 50
 
 
 def _selector(module: str, name: str) -> Callable | None:
@@ -46,14 +37,6 @@ def _resident_url(name: str, resident_id: int) -> str | None:
         return None
 
 
-def _is_open(application: Any) -> bool:
-    flag = getattr(application, "is_open", None)
-    if flag is not None:
-        return bool(flag() if callable(flag) else flag)
-    state = getattr(application, "status", None) or getattr(application, "state", "")
-    return str(state) not in CLOSED_APPLICATION_STATES
-
-
 def _section(module: str, name: str, resident) -> dict:
     func = _selector(module, name)
     if func is None:
@@ -62,18 +45,17 @@ def _section(module: str, name: str, resident) -> dict:
 
 
 def resident_overview(resident) -> dict:
-    applications = _section("procedures.selectors", "applications_for_resident", resident)
-    certificates = _section("procedures.selectors", "certificates_for_resident", resident)
+    applications = list(procedure_selectors.applications_for_resident(resident)[:SHOWN])
     installments = _section("payments.selectors", "open_installments_for_resident", resident)
     payments = _section("payments.selectors", "payments_for_resident", resident)
     balance_func = _selector("payments.selectors", "balance_for_resident")
     return {
         "resident": resident,
         "household": resident_selectors.household_members(resident),
-        "applications_available": applications["available"],
-        "open_applications": [a for a in applications["items"] if _is_open(a)],
-        "past_applications": [a for a in applications["items"] if not _is_open(a)],
-        "certificates": certificates,
+        # Open: drafts and cases still moving; past: rejected, withdrawn or completed.
+        "open_applications": [a for a in applications if a.is_open],
+        "past_applications": [a for a in applications if not a.is_open],
+        "certificates": list(procedure_selectors.certificates_for_resident(resident)[:SHOWN]),
         "installments": installments,
         "payments": payments,
         "balance_available": balance_func is not None,

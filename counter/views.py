@@ -90,6 +90,19 @@ def _congestion_context() -> dict:
     return {"rows": selectors.congestion(), "updated_at": timezone.localtime()}
 
 
+def dashboard_panel(user) -> dict | None:
+    """Today's congestion in one line on the resident's /my/ page (public figures only)."""
+    rows = selectors.congestion()
+    if not rows:
+        return None
+    waits = [r["estimated_wait_minutes"] for r in rows if r["estimated_wait_minutes"] is not None]
+    return {
+        "waiting": sum(r["waiting"] for r in rows),
+        "open": bool(waits),
+        "longest_wait": max(waits, default=0),
+    }
+
+
 def status(request):
     context = _congestion_context()
     context["charts"] = selectors.typical_wait_by_hour()

@@ -211,6 +211,14 @@ class Application(models.Model):
     )
     submitted_at = models.DateTimeField(_("申請日時"), null=True, blank=True)
     due_on = models.DateField(_("処理期限"), null=True, blank=True)
+    # An approved certificate request whose certificate did not come out: the beat job
+    # (procedures.retry_stuck_certificates) counts its re-queues here, then flags the case.
+    certificate_attempts = models.PositiveSmallIntegerField(_("証明書発行の再試行回数"), default=0)
+    certificate_retried_at = models.DateTimeField(
+        _("証明書発行の再試行日時"), null=True, blank=True
+    )
+    certificate_error = models.CharField(_("証明書発行の失敗理由"), max_length=500, blank=True)
+    needs_attention_since = models.DateTimeField(_("要対応となった日時"), null=True, blank=True)
     created_at = models.DateTimeField(_("作成日時"), auto_now_add=True)
     updated_at = models.DateTimeField(_("更新日時"), auto_now=True)
 
@@ -221,6 +229,11 @@ class Application(models.Model):
         indexes = [
             models.Index(fields=["state", "due_on"], name="application_queue_idx"),
             models.Index(fields=["user", "state"], name="application_user_idx"),
+            models.Index(
+                fields=["needs_attention_since"],
+                name="application_attention_idx",
+                condition=Q(needs_attention_since__isnull=False),
+            ),
         ]
         constraints = [
             models.CheckConstraint(
@@ -242,6 +255,15 @@ class Application(models.Model):
     @property
     def is_counter_filing(self) -> bool:
         return self.filed_by_id is not None
+
+    @property
+    def is_open(self) -> bool:
+        """Not yet finished (rejected, withdrawn or completed); drafts count as open."""
+        return self.state not in workflow.FINAL_STATES
+
+    @property
+    def needs_attention(self) -> bool:
+        return self.needs_attention_since is not None and self.state == workflow.APPROVED
 
 
 class CaseEvent(models.Model):

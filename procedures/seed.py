@@ -229,7 +229,12 @@ PROCEDURES: list[dict] = [
                         "label": L("本籍・筆頭者", "Registered domicile and its head"),
                     },
                     {"value": "resident_code", "label": L("住民票コード", "Resident code")},
+                    {"value": "mynumber", "label": L("個人番号", "My Number")},
                 ],
+                "help": L(
+                    "個人番号は、本人または同じ世帯の方が請求する場合だけ記載します",
+                    "My Number is printed only for you or members of your household",
+                ),
             },
             PURPOSE,
         ],

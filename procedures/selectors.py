@@ -5,14 +5,14 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from cityhall.japanese import search_key
 from residents.selectors import household_members
 
 from . import workflow
-from .models import Application, Certificate, FormDefinition, Procedure
+from .models import Application, Certificate, CertificateKind, FormDefinition, Procedure
 
 
 def search_procedures(query: str = "", *, life_event: str = "") -> QuerySet[Procedure]:
@@ -39,6 +39,32 @@ def applications_of_user(user) -> QuerySet[Application]:
     return Application.objects.filter(user=user).select_related("procedure")
 
 
+def applications_for_resident(resident) -> QuerySet[Application]:
+    """Applications filed by or for this resident, newest first: those naming them as the
+    applicant (online or at the counter) and those made from their linked portal account."""
+    who = Q(applicant=resident)
+    if resident.user_id is not None:
+        who |= Q(user_id=resident.user_id)
+    return (
+        Application.objects.filter(who)
+        .select_related("procedure", "applicant")
+        .order_by("-created_at", "-id")
+    )
+
+
+def certificates_for_resident(resident) -> QuerySet[Certificate]:
+    """Certificates issued to this resident or about them (a household member's 住民票の写し that
+    lists them), newest first."""
+    about = Q(application__applicant=resident) | Q(
+        kind=CertificateKind.RESIDENCE, application__answers__members__contains=[str(resident.pk)]
+    )
+    return (
+        Certificate.objects.filter(about)
+        .select_related("application__procedure", "application__applicant")
+        .order_by("-issued_at", "-id")
+    )
+
+
 def is_overdue(application: Application, today: date | None = None) -> bool:
     today = today or timezone.localdate()
     return (
@@ -55,11 +81,15 @@ def case_queue(
     due_before: date | None = None,
     assignee=None,
     unassigned: bool = False,
+    needs_attention: bool = False,
 ) -> QuerySet[Application]:
-    """Applications for clerks: by default those waiting for the city, oldest deadline first."""
+    """Applications for clerks: by default those waiting for the city, oldest deadline first.
+    `needs_attention`: only approved cases whose certificate could not be issued (要対応)."""
     qs = Application.objects.select_related("procedure", "applicant", "assignee").exclude(
         state=workflow.DRAFT
     )
+    if needs_attention:
+        qs = qs.filter(needs_attention_since__isnull=False, state=workflow.APPROVED)
     if state:
         qs = qs.filter(state=state)
     else:

@@ -19,6 +19,7 @@ from cityhall.roles import ADMIN, has_role, is_staff_member
 from residents.selectors import get_resident, search_residents
 
 from . import formschema, selectors, services, workflow
+from .certificates import recovery
 from .forms import (
     CommentForm,
     CounterStartForm,
@@ -57,6 +58,7 @@ def case_queue(request):
         due_before=due_before,
         assignee=request.user if assignee == "me" else None,
         unassigned=assignee == "none",
+        needs_attention=params.get("attention") == "1",
     )[:200]
     today = timezone.localdate()
     rows = [{"case": c, "overdue": selectors.is_overdue(c, today)} for c in cases]
@@ -93,6 +95,9 @@ def case_detail(request, pk: int):
             if action == "assign":
                 services.assign(application=application, clerk=request.user)
                 messages.success(request, _("担当になりました。"))
+            elif action == "retry_certificate":
+                recovery.retry_certificate(application=application, clerk=request.user)
+                messages.success(request, _("証明書の発行をやり直します。"))
             elif action in workflow.STATES:
                 services.decide(
                     application=application, target=action, clerk=request.user, comment=comment
@@ -117,6 +122,7 @@ def case_detail(request, pk: int):
         (target, Application.State(target).label)
         for target in workflow.allowed_targets(application.state, workflow.CLERK)
     ]
+    certificate = getattr(application, "certificate", None)
     return render(
         request,
         "procedures/staff/case_detail.html",
@@ -135,7 +141,10 @@ def case_detail(request, pk: int):
             "actions": actions,
             "comment_form": CommentForm(),
             "overdue": selectors.is_overdue(application),
-            "certificate": getattr(application, "certificate", None),
+            "certificate": certificate,
+            "can_retry_certificate": certificate is None
+            and application.state == workflow.APPROVED
+            and bool(application.procedure.certificate_kind),
         },
     )
 
@@ -167,22 +176,29 @@ def case_certificate(request, pk: int):
 
 def counter_start(request):
     """Find the walk-in resident, choose the procedure: the application is prefilled from the
-    records, the clerk completes it, the resident confirms it on the counter screen."""
+    records, the clerk completes it, the resident confirms it on the counter screen.
+
+    `?resident=<id>` (the counter's resident view links so) preselects the resident."""
+    return _counter_start(request, resident_id=request.GET.get("resident"))
+
+
+def counter_certificate(request, resident_id: int):
+    """Counter filing of a certificate (住民票の写し, 印鑑登録証明書, 課税証明書) for a resident the
+    clerk has already found: only the procedures that issue a certificate are offered."""
+    return _counter_start(request, resident_id=resident_id, certificates_only=True)
+
+
+def _counter_start(request, *, resident_id=None, certificates_only: bool = False):
     _staff(request)
-    form = CounterStartForm(request.GET or None)
-    found = []
-    if form.is_valid():
-        found = search_residents(
-            form.cleaned_data["query"], birth_date=form.cleaned_data["birth_date"], limit=20
-        )
+    procedures = Procedure.objects.filter(is_active=True).order_by("name_ja")
+    if certificates_only:
+        procedures = procedures.exclude(certificate_kind="")
     if request.method == "POST":
         resident = get_resident(request.POST.get("resident"))
-        procedure = Procedure.objects.filter(
-            slug=request.POST.get("procedure"), is_active=True
-        ).first()
+        procedure = procedures.filter(slug=request.POST.get("procedure")).first()
         if resident is None or procedure is None:
             messages.error(request, _("住民と手続を選んでください。"))
-            return redirect("procedures:counter_start")
+            return redirect(request.get_full_path())
         try:
             application = services.start_application(
                 procedure=procedure, resident=resident, user=resident.user, filed_by=request.user
@@ -190,7 +206,7 @@ def counter_start(request):
         except ValidationError as exc:
             for message in exc.messages:
                 messages.error(request, message)
-            return redirect("procedures:counter_start")
+            return redirect(request.get_full_path())
         audit.record(
             action="procedures.counter_started",
             actor=request.user,
@@ -198,13 +214,25 @@ def counter_start(request):
             purpose="書かない窓口",
         )
         return redirect("procedures:counter_edit", pk=application.pk)
+    chosen = get_resident(resident_id) if resident_id else None
+    if chosen is not None and chosen.status != "current":
+        messages.error(request, _("この方は現在の住民ではないため、申請を作成できません。"))
+        chosen = None
+    form = CounterStartForm(request.GET if "query" in request.GET else None)
+    found = [chosen] if chosen is not None else []
+    if form.is_valid():
+        found = search_residents(
+            form.cleaned_data["query"], birth_date=form.cleaned_data["birth_date"], limit=20
+        )
     return render(
         request,
         "procedures/staff/counter_start.html",
         {
             "form": form,
             "found": found,
-            "procedures": Procedure.objects.filter(is_active=True).order_by("name_ja"),
+            "chosen": chosen,
+            "procedures": procedures,
+            "certificates_only": certificates_only,
         },
     )
 

@@ -49,6 +49,11 @@ urlpatterns = [
         name="case_certificate",
     ),
     path("staff/counter-filing/", staff_views.counter_start, name="counter_start"),
+    path(
+        "staff/counter-filing/certificate/<int:resident_id>/",
+        staff_views.counter_certificate,
+        name="counter_certificate",
+    ),
     path("staff/counter-filing/<int:pk>/", staff_views.counter_edit, name="counter_edit"),
     path(
         "staff/counter-filing/<int:pk>/confirm/",

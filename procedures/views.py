@@ -3,12 +3,15 @@ and the public certificate check /verify/<code>."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -25,15 +28,44 @@ from .forms import (
 )
 from .models import Application, Attachment, LifeEvent, Procedure
 
+# What the resident does next, by state (the panel's wording lives in its template).
+_NEXT_STEP = {
+    workflow.DRAFT: "continue",
+    workflow.AWAITING_PAYMENT: "pay",
+    workflow.CORRECTION_REQUESTED: "correct",
+    workflow.SUBMITTED: "wait",
+    workflow.IN_REVIEW: "wait",
+    workflow.RESUBMITTED: "wait",
+    workflow.APPROVED: "issuing",
+}
+RECENT_CERTIFICATE_DAYS = 30
+
+
+def _next_step(application: Application) -> dict:
+    step = _NEXT_STEP.get(application.state, "wait")
+    detail = reverse("procedures:application_detail", args=[application.pk])
+    url = detail
+    if step in ("continue", "correct"):
+        url = reverse("procedures:application_edit", args=[application.pk])
+    elif step == "pay":
+        url = _pay_url(application, detail) or detail
+    return {"application": application, "step": step, "url": url}
+
 
 def dashboard_panel(user) -> dict | None:
-    """The resident's open applications on /my/."""
+    """The resident's own open applications on /my/, each with what to do next, and the
+    certificates issued in the last days, ready to download."""
     if not user.is_authenticated:
         return None
-    open_apps = list(
-        selectors.applications_of_user(user).exclude(state__in=workflow.FINAL_STATES)[:5]
+    mine = selectors.applications_of_user(user)
+    open_apps = list(mine.exclude(state__in=workflow.FINAL_STATES).order_by("-created_at")[:10])
+    since = timezone.now() - timedelta(days=RECENT_CERTIFICATE_DAYS)
+    ready = list(
+        mine.filter(state=workflow.COMPLETED, certificate__issued_at__gte=since)
+        .select_related("certificate")
+        .order_by("-certificate__issued_at")[:5]
     )
-    return {"applications": open_apps}
+    return {"applications": [_next_step(a) for a in open_apps], "certificates": ready}
 
 
 def catalogue(request):
@@ -116,14 +148,15 @@ def my_applications(request):
     return render(request, "procedures/my_applications.html", {"applications": applications})
 
 
-def _pay_url(application: Application, request) -> str:
+def _pay_url(application: Application, next_path: str) -> str:
+    """payments' page for the fee charge, coming back to `next_path`; "" when nothing to pay."""
     if application.state != workflow.AWAITING_PAYMENT or application.charge_id is None:
         return ""
     try:
         url = reverse("payments:pay_charge", kwargs={"charge_id": application.charge_id})
     except NoReverseMatch:
         return ""
-    return f"{url}?next={request.path}"
+    return f"{url}?next={next_path}"
 
 
 @login_required
@@ -137,7 +170,7 @@ def application_detail(request, pk: int):
             "application": application,
             "events": selectors.visible_events(application),
             "certificate": certificate,
-            "pay_url": _pay_url(application, request),
+            "pay_url": _pay_url(application, request.path),
             "editable": application.state in (workflow.DRAFT, workflow.CORRECTION_REQUESTED),
             "can_withdraw": bool(
                 workflow.allowed_targets(application.state, workflow.APPLICANT)

@@ -7,8 +7,11 @@ class ResidentsConfig(AppConfig):
     verbose_name = _("住民基本台帳")
 
     def ready(self):
+        from cityhall.dashboard import Panel, register_panel
         from cityhall.navigation import Link, register_portal, register_staff
         from cityhall.roles import grant
+
+        from .views import dashboard_panel
 
         staff_reads = (
             "residents.view_resident",
@@ -36,5 +39,13 @@ class ResidentsConfig(AppConfig):
                 _("住民情報との連携"),
                 _("郵送された登録コードで、アカウントと住民記録を連携します"),
                 order=31,
+            )
+        )
+        register_panel(
+            Panel(
+                key="residents",
+                template="residents/_dashboard_panel.html",
+                context=dashboard_panel,
+                order=10,
             )
         )

@@ -25,7 +25,7 @@ from django.utils.translation import gettext_noop
 
 from cityhall import audit
 from cityhall.japanese import normalize_kana_name, normalize_name, parse_address, search_key
-from cityhall.roles import is_staff_member
+from cityhall.roles import CLERK, SUPERVISOR, has_role, is_staff_member
 
 from . import mynumber as mynumber_rules
 from . import vault
@@ -829,6 +829,32 @@ def reveal_mynumber(*, resident: Resident, actor, purpose: str, request=None) ->
         obj=resident,
         purpose=purpose,
         request=request,
+    )
+    return number
+
+
+def mynumber_for_certificate(*, resident: Resident, actor, purpose: str) -> str:
+    """The plain My Number to print on a certificate of residence (住民票の写し) that asked for it.
+
+    住民基本台帳法12条5項: 個人番号 is printed only on request, and only for the person or a member
+    of their household; the caller (procedures) checks that. Here: the clerk or supervisor who
+    approved the request is the actor, and the access is written to the audit log with the
+    purpose (番号法19条). Returns "" when no number is registered (the access is still logged).
+    """
+    if not has_role(actor, CLERK, SUPERVISOR):
+        raise PermissionDenied(
+            "個人番号を証明書に記載できるのは職員だけです / Only clerks may put My Number on a certificate"
+        )
+    purpose = (purpose or "").strip()
+    if not purpose:
+        raise ValidationError({"purpose": MSG_PURPOSE_REQUIRED})
+    number = decrypt_mynumber(resident)
+    audit.record(
+        action="resident.mynumber_for_certificate",
+        actor=actor,
+        obj=resident,
+        purpose=purpose,
+        details={"registered": bool(number)},
     )
     return number
 

@@ -16,6 +16,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from cityhall.roles import is_staff_member
+
 from . import forms, selectors, services
 from .models import Resident
 
@@ -392,3 +394,20 @@ def my_info(request: HttpRequest) -> HttpResponse:
         "residents/my/info.html",
         {"resident": resident, "members": selectors.household_members(resident)},
     )
+
+
+def dashboard_panel(user) -> dict | None:
+    """The resident's own record on /my/, or the way to link the account when it is not linked
+    (staff accounts without a record see nothing: they are not asked to link)."""
+    if not user.is_authenticated:
+        return None
+    resident = selectors.resident_for_user(user)
+    if resident is None:
+        if is_staff_member(user):
+            return None
+        return {"linked": False, "locked": services.link_is_locked(user)}
+    return {
+        "linked": True,
+        "resident": resident,
+        "household_size": len(selectors.household_members(resident)),
+    }

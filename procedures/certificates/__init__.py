@@ -6,7 +6,9 @@ A kind turns an approved application into what its PDF prints. Its contract:
   `(context, summary)`: `context` for the kind's template, `summary` for the public
   /verify/<code> page, which shows that the certificate is genuine and what it certifies, so it
   holds the kind and the names printed and nothing more.
-- It never changes any row (issuing.py does, once, under a lock) and never moves money.
+- It never changes any row (issuing.py does, once, under a lock) and never moves money; the
+  only rows it may cause are the audit events of the reads it makes (My Number on 住民票の写し),
+  written in issuing's transaction, so they vanish with it when rendering fails.
 - It raises `django.core.exceptions.ValidationError` with a bilingual message when the
   certificate cannot be issued (no seal registered, no tax record).
 """

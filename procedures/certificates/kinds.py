@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from residents.selectors import household_members, movement_history
 
+from .. import workflow
 from . import CertificateKindBase, register
 
 # 住民票の写し: a child's relationship to the head is written 子, whatever the order of birth.
@@ -32,6 +33,15 @@ _SEX = {"male": "男", "female": "女"}
 INCLUDE_RELATIONSHIP = "relationship"
 INCLUDE_DOMICILE = "domicile"
 INCLUDE_RESIDENT_CODE = "resident_code"
+INCLUDE_MYNUMBER = "mynumber"
+
+MSG_MYNUMBER_NOT_ENTITLED = (
+    "個人番号は、本人または同じ世帯の方の請求でなければ記載できません / My Number is printed "
+    "only when the person or a member of their household asks for it"
+)
+MSG_MYNUMBER_NO_APPROVER = (
+    "個人番号の記載を承認した職員が記録されていません / No clerk approved printing My Number"
+)
 
 
 def wareki(d: date | None) -> str:
@@ -59,7 +69,7 @@ def certificate_relationship(relationship: str) -> str:
 @register
 class ResidenceCertificate(CertificateKindBase):
     """住民票の写し (住民基本台帳法12条): the chosen household members, with the optional
-    items (続柄, 本籍・筆頭者, 住民票コード) only when the applicant asked for them."""
+    items (続柄, 本籍・筆頭者, 住民票コード, 個人番号) only when the applicant asked for them."""
 
     key = "residence"
     title = "住民票の写し"
@@ -74,6 +84,9 @@ class ResidenceCertificate(CertificateKindBase):
         include = set(answers.get("include") or [])
         head = next((m for m in household if m.is_head), None)
         hh = applicant.household
+        mynumbers = (
+            _mynumbers(application, members, household) if INCLUDE_MYNUMBER in include else {}
+        )
         people = []
         for member in members:
             last = movement_history(member).last()
@@ -92,6 +105,7 @@ class ResidenceCertificate(CertificateKindBase):
                     "resident_code": member.resident_code
                     if INCLUDE_RESIDENT_CODE in include
                     else None,
+                    "mynumber": mynumbers.get(member.pk),
                     "last_movement": {
                         "kind": last.get_kind_display(),
                         "effective_on": wareki(last.effective_on),
@@ -111,6 +125,35 @@ class ResidenceCertificate(CertificateKindBase):
         }
         summary = {"names": [p["name"] for p in people]}
         return context, summary
+
+
+def _mynumbers(application, members, household) -> dict[int, str]:
+    """個人番号 of each member, for a 住民票の写し whose applicant asked for it.
+
+    住民基本台帳法12条5項: only on request, and only for the person or members of the same
+    household; so the applicant must be the one who asked (from their own account, or in person
+    at the counter, where the clerk checked their identity) and every member printed must be in
+    the applicant's current household. The clerk who approved the request is the one accessing
+    the number (audited by residents).
+    """
+    from residents.services import mynumber_for_certificate
+
+    applicant = application.applicant
+    asked_in_person = application.is_counter_filing and application.counter_confirmed_at
+    asked_online = application.user_id is not None and application.user_id == applicant.user_id
+    same_household = {m.pk for m in household} | {applicant.pk}
+    if not (asked_in_person or asked_online) or any(m.pk not in same_household for m in members):
+        raise ValidationError(MSG_MYNUMBER_NOT_ENTITLED)
+    approval = (
+        application.events.filter(to_state=workflow.APPROVED).order_by("-created_at", "-id").first()
+    )
+    if approval is None or approval.actor is None:
+        raise ValidationError(MSG_MYNUMBER_NO_APPROVER)
+    purpose = f"住民票の写しへの記載（受付番号 {application.reference}）"
+    return {
+        m.pk: mynumber_for_certificate(resident=m, actor=approval.actor, purpose=purpose)
+        for m in members
+    }
 
 
 @register

@@ -105,6 +105,7 @@ RESIDENCE_FORM = {
                 {"value": "relationship", "label": {"ja": "続柄", "en": "Relationship"}},
                 {"value": "domicile", "label": {"ja": "本籍・筆頭者", "en": "Registered domicile"}},
                 {"value": "resident_code", "label": {"ja": "住民票コード", "en": "Resident code"}},
+                {"value": "mynumber", "label": {"ja": "個人番号", "en": "My Number"}},
             ],
         },
         {
@@ -150,3 +151,26 @@ def make_procedure(
     form.published_at = "2026-01-05T09:00:00+09:00"
     form.save()
     return procedure
+
+
+def approved_application(resident, procedure, clerk, answers: dict, *, user=None):
+    """An application filed online by the resident's account (or `user`), submitted and
+    approved by `clerk` (the certificate task is queued on commit, so tests issue it themselves)."""
+    application = services.start_application(
+        procedure=procedure, resident=resident, user=user or resident.user
+    )
+    services.submit_application(application=application, actor=application.user, answers=answers)
+    services.decide(application=application, target="approved", clerk=clerk, comment="")
+    application.refresh_from_db()
+    return application
+
+
+def pdf_text(certificate) -> str:
+    """The text of a stored certificate PDF."""
+    import io
+
+    from pypdf import PdfReader
+
+    with certificate.file.open("rb") as handle:
+        reader = PdfReader(io.BytesIO(handle.read()))
+    return "".join(page.extract_text() for page in reader.pages)
