@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -12,6 +10,7 @@ import pytest
 from allauth.mfa.totp.internal.auth import TOTP, format_hotp_value, hotp_value
 
 from factories import TOTP_SECRET, UserFactory
+from workers import start_celery_worker, stop_celery_worker
 
 # Playwright's sync API runs an event loop in the test thread; Django's ORM calls from that
 # thread are still synchronous and safe.
@@ -73,47 +72,12 @@ def resident_client(client, resident_user):
 
 @pytest.fixture(scope="session")
 def celery_worker_process(django_db_setup, django_db_blocker):
-    """A real `celery worker` process on the test database and the test run's own queue."""
+    """A real worker on the test run's own default queue, shared by the session."""
     from django.conf import settings
-    from django.db import connection
 
-    db = connection.settings_dict
-    env = dict(os.environ)
-    env.update(
-        DJANGO_SETTINGS_MODULE="cityhall.settings_test",
-        DATABASE_URL=(
-            f"postgis://{db['USER']}:{db.get('PASSWORD') or ''}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
-        ),
-        CELERY_QUEUE=settings.CELERY_TASK_DEFAULT_QUEUE,
-    )
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "cityhall",
-            "worker",
-            "-P",
-            "solo",
-            "-Q",
-            settings.CELERY_TASK_DEFAULT_QUEUE,
-            "--without-gossip",
-            "--without-mingle",
-            "-n",
-            f"test-{os.getpid()}@%h",
-            "-l",
-            "WARNING",
-        ],
-        cwd=ROOT,
-        env=env,
-    )
+    proc = start_celery_worker(settings.CELERY_TASK_DEFAULT_QUEUE, name="test")
     yield proc
-    proc.terminate()
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    stop_celery_worker(proc)
 
 
 @pytest.fixture(scope="session")
