@@ -60,7 +60,11 @@ def visible_layers(user) -> QuerySet[Layer]:
 
 
 def can_see_staff_layers(user) -> bool:
-    return is_staff_member(user) and user.has_perm("geo.view_staff_layers")
+    """Staff with the permission and MFA set up: tiles and GeoJSON live outside the /staff/
+    door, so the MFA rule of that door is applied here too."""
+    from cityhall.middleware import user_has_mfa
+
+    return is_staff_member(user) and user.has_perm("geo.view_staff_layers") and user_has_mfa(user)
 
 
 def can_see_layer(user, layer: Layer) -> bool:
