@@ -1,4 +1,29 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from . import views
 
 app_name = "payments"
-urlpatterns: list = []
+urlpatterns = [
+    path("my/statement/", views.statement, name="statement"),
+    path("my/statement/pay/", views.pay_selected, name="pay_selected"),
+    path("my/statement/pdf/", views.statement_pdf_request, name="statement_pdf_request"),
+    path("my/statement/pdf/<int:pk>/", views.statement_pdf_download, name="statement_pdf"),
+    path("my/direct-debit/", views.debit_account, name="debit_account"),
+    path("pay/charge/<int:charge_id>/", views.pay_charge, name="pay_charge"),
+    path("pay/return/", views.payment_return, name="payment_return"),
+    path("pay/sandbox/<str:token>/", views.sandbox_checkout, name="sandbox_checkout"),
+    path("staff/payments/arrears/", views.staff_arrears, name="staff_arrears"),
+    path(
+        "staff/payments/residents/<int:resident_id>/", views.staff_resident, name="staff_resident"
+    ),
+    path("staff/payments/receipts/<int:payment_id>/", views.staff_receipt, name="staff_receipt"),
+    path("staff/payments/notices/<int:notice_id>/", views.staff_notice_pdf, name="staff_notice"),
+    path("staff/payments/reconciliation/", views.staff_reconciliation, name="staff_reconciliation"),
+    path("staff/payments/batches/", views.staff_batches, name="staff_batches"),
+    path("staff/payments/batches/<int:pk>/", views.staff_batch, name="staff_batch"),
+    path(
+        "staff/payments/batches/<int:pk>/output/",
+        views.staff_batch_output,
+        name="staff_batch_output",
+    ),
+]

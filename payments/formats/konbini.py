@@ -83,7 +83,8 @@ class KonbiniRecord:
 def _is_digits(value: str, length: int | None = None) -> bool:
     return (
         bool(value)
-        and all("0" <= ch <= "9" for ch in value)
+        and value.isascii()
+        and value.isdigit()
         and (length is None or len(value) == length)
     )
 

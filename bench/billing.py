@@ -1,0 +1,183 @@
+"""Billing and collection at city scale: the annual billing run and a convenience-store import.
+
+    .venv/bin/python bench/billing.py [--scale 1000000]
+
+``--scale`` is the number of installments (resident tax, 4 per charge, so scale / 4 payers and
+charges). Prints, each next to a raw ``COPY`` of the same rows into an unindexed table:
+
+* ``billing.run_installments_per_second`` — assessment CSV → staged (COPY) → charges,
+  installments and events (INSERT … SELECT … ON CONFLICT, deferred sum checks at commit);
+* ``billing.konbini_import_records_per_second`` — a result file of one 速報 per installment →
+  parsed, staged, payments, allocations and events, invariants held by the triggers.
+
+One run each (no warm-up): these are batch jobs, run once a year or once a day.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import time
+from datetime import date
+from datetime import time as clock
+
+from _common import bench_database, emit
+
+
+def _timed(label: str, func):
+    started = time.perf_counter()
+    result = func()
+    return time.perf_counter() - started, result
+
+
+def _raw_copy(table_sql: str, table: str, rows: bytes) -> float:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE IF EXISTS {table}")
+        cursor.execute(table_sql)
+    started = time.perf_counter()
+    with connection.cursor() as cursor:
+        cursor.cursor.copy_expert(f"COPY {table} FROM STDIN", io.BytesIO(rows))
+    elapsed = time.perf_counter() - started
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE {table}")
+    return elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--scale", type=int, default=1_000_000, help="installments")
+    args = parser.parse_args()
+    installments = max(4, args.scale // 4 * 4)
+    payers = installments // 4
+
+    with bench_database("billing"):
+        from django.db import connection, transaction
+
+        from payments import batches, documents
+        from payments.formats import konbini
+        from payments.models import BatchRun, Installment, Revenue
+
+        batches.CHUNK = 50_000
+        with connection.cursor() as cursor:
+            cursor.execute(
+                """
+                INSERT INTO residents_resident (resident_code, family_name, given_name,
+                    family_name_kana, given_name_kana, birth_date, sex, relationship, is_head,
+                    became_resident_on, status, registered_domicile, domicile_head,
+                    mynumber_digest, search_name, search_kana)
+                SELECT lpad(g::text, 11, '0'), '負荷', '太郎' || g, 'フカ', 'タロウ',
+                       DATE '1980-01-01', 'male', '世帯主', false, DATE '2000-04-01', 'current',
+                       '', '', '', '負荷 太郎' || g, 'フカ タロウ'
+                  FROM generate_series(1, %s) g
+                """,
+                [payers],
+            )
+        revenue = Revenue.objects.get(code="resident_tax")
+        lines = ["assessment_key,resident_code,revenue_code,fiscal_year,amount,parcel_key"]
+        lines += [
+            f"A{i},{i:011d},resident_tax,2025,{120_000 + i % 1000}," for i in range(1, payers + 1)
+        ]
+        assessment = ("\n".join(lines) + "\n").encode()
+
+        run = batches.submit(kind="billing", data=assessment, queue=False)
+        seconds, run = _timed("billing", lambda: batches.execute(run.pk))
+        assert run.state == BatchRun.State.SUCCEEDED, run.error
+        created = Installment.objects.count()
+        assert created == installments, (created, installments)
+        emit(
+            "billing.run_installments_per_second",
+            created / seconds,
+            "installments/s",
+            installments,
+            charges=payers,
+            seconds=round(seconds, 2),
+        )
+
+        due = batches.due_dates(revenue, 2025)
+        raw_rows = "".join(
+            f"{c}\t{n}\t{30_000}\t{30_000}\t{due[n - 1].isoformat()}\t0\n"
+            for c in range(1, payers + 1)
+            for n in range(1, 5)
+        ).encode()
+        copy_seconds = _raw_copy(
+            "CREATE TABLE bench_raw_installments (charge_id bigint, number int, "
+            "assessed_amount bigint, amount bigint, due_on date, allocated bigint)",
+            "bench_raw_installments",
+            raw_rows,
+        )
+        emit(
+            "billing.raw_copy_installments_per_second",
+            installments / copy_seconds,
+            "rows/s",
+            installments,
+            seconds=round(copy_seconds, 2),
+        )
+
+        # A result file: one 速報 per installment, paid in full.
+        paid = date(2025, 6, 20)
+        rows = (
+            Installment.objects.select_related("charge__revenue")
+            .order_by("id")
+            .only("id", "amount", "charge__fiscal_year", "charge__revenue__slip_code")
+        )
+        records = [
+            konbini.KonbiniRecord(
+                line_no=0,
+                record_type=konbini.PROVISIONAL,
+                paid_date=paid,
+                paid_time=clock(10, 0),
+                barcode=documents.barcode_for(
+                    item, amount=item.amount, deadline=date(2025, 12, 31)
+                ),
+                user1="",
+                user2="",
+                stamp_flag=0,
+                amount=item.amount,
+                store_chain="010",
+                store_name="STORE",
+                store_code=f"{item.pk % 10000:04d}",
+                transfer_date=None,
+                file_date=paid,
+            )
+            for item in rows.iterator(chunk_size=20_000)
+        ]
+        result_file = konbini.build_result_csv(records)
+        del records
+
+        run = batches.submit(kind="konbini_import", data=result_file, queue=False)
+        seconds, run = _timed("konbini", lambda: batches.execute(run.pk))
+        assert run.state == BatchRun.State.SUCCEEDED, run.error
+        assert run.succeeded_count == installments, run.succeeded_count
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SELECT COUNT(*) FROM payments_installment WHERE allocated < amount")
+            assert cursor.fetchone()[0] == 0
+        emit(
+            "billing.konbini_import_records_per_second",
+            installments / seconds,
+            "records/s",
+            installments,
+            seconds=round(seconds, 2),
+            file_megabytes=round(len(result_file) / 1e6, 1),
+        )
+
+        copy_seconds = _raw_copy(
+            "CREATE TABLE bench_raw_konbini (record_type text, paid_date text, paid_time text, "
+            "barcode text, user1 text, user2 text, stamp_flag text, amount text, "
+            "store_chain text, store_name text, store_code text, transfer_date text, "
+            "file_date text)",
+            "bench_raw_konbini",
+            result_file.replace(b"\r\n", b"\n").replace(b",", b"\t"),
+        )
+        emit(
+            "billing.raw_copy_konbini_records_per_second",
+            installments / copy_seconds,
+            "rows/s",
+            installments,
+            seconds=round(copy_seconds, 2),
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,352 @@
+"""API of payments: a resident's statement and payments; staff allocations, batch runs and the
+reconciliation report; the providers' webhook endpoint."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.shortcuts import get_object_or_404
+from django.views.decorators.csrf import csrf_exempt
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import permissions, serializers, status, viewsets
+from rest_framework.decorators import api_view, authentication_classes, permission_classes
+from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from cityhall.roles import is_staff_member
+from residents.selectors import get_resident, resident_for_user
+
+from . import batches, online, selectors, services
+from .models import Allocation, BatchRun, Payment
+from .providers import registry
+from .webhooks import InvalidSignature
+
+
+def _resident_for(request: Request):
+    """Staff may name ``?resident=<id>``; anyone else gets their own linked record."""
+    wanted = request.query_params.get("resident")
+    if wanted and is_staff_member(request.user) and request.user.has_perm("payments.view_charge"):
+        if not wanted.isdigit():
+            raise ValidationError({"resident": "数値で指定してください / must be an id"})
+        resident = get_resident(int(wanted))
+        if resident is None:
+            raise NotFound
+        return resident
+    resident = resident_for_user(request.user)
+    if resident is None:
+        raise NotFound("住民記録と連携されていません / no resident record is linked")
+    return resident
+
+
+class InstallmentSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    charge_id = serializers.IntegerField()
+    revenue_code = serializers.CharField()
+    revenue = serializers.CharField()
+    fiscal_year = serializers.IntegerField()
+    number = serializers.IntegerField()
+    due_on = serializers.DateField()
+    amount = serializers.IntegerField()
+    paid = serializers.IntegerField()
+    outstanding = serializers.IntegerField()
+    late_charge = serializers.IntegerField()
+    overdue = serializers.BooleanField()
+
+
+class BalanceSerializer(serializers.Serializer):
+    outstanding = serializers.IntegerField()
+    late_charges = serializers.IntegerField()
+    total = serializers.IntegerField()
+    open_installments = serializers.IntegerField()
+    overdue_installments = serializers.IntegerField()
+    credit = serializers.IntegerField()
+
+
+class StatementSerializer(serializers.Serializer):
+    balance = BalanceSerializer()
+    installments = InstallmentSerializer(many=True)
+
+
+RESIDENT_PARAM = OpenApiParameter(
+    "resident", OpenApiTypes.INT, description="staff only: the resident's id", required=False
+)
+
+
+@extend_schema(parameters=[RESIDENT_PARAM], responses=StatementSerializer)
+@api_view(["GET"])
+def statement(request: Request) -> Response:
+    """Every open installment across revenues with the late charge as of today, and totals."""
+    resident = _resident_for(request)
+    return Response(
+        {
+            "balance": selectors.balance_for_resident(resident),
+            "installments": selectors.open_installments_for_resident(resident),
+        }
+    )
+
+
+@extend_schema(parameters=[RESIDENT_PARAM], responses=InstallmentSerializer(many=True))
+@api_view(["GET"])
+def installments(request: Request) -> Response:
+    """Every installment of the resident, paid or not."""
+    return Response(
+        InstallmentSerializer(
+            selectors.installments_for_resident(_resident_for(request)), many=True
+        ).data
+    )
+
+
+class AllocationSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Allocation
+        fields = ["id", "payment", "installment", "amount", "credit", "reverses", "created_at"]
+
+
+class PaymentSerializer(serializers.ModelSerializer):
+    allocations = AllocationSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Payment
+        fields = [
+            "id",
+            "channel",
+            "provider",
+            "amount",
+            "state",
+            "paid_on",
+            "received_on",
+            "targets",
+            "provisional",
+            "allocated_amount",
+            "credit_amount",
+            "created_at",
+            "allocations",
+        ]
+
+
+class PaymentCreateSerializer(serializers.Serializer):
+    installments = serializers.ListField(
+        child=serializers.IntegerField(min_value=1), min_length=1, max_length=100
+    )
+    provider = serializers.ChoiceField(choices=[], required=False)
+    return_url = serializers.CharField(required=False, max_length=500, default="/my/statement/")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["provider"].choices = registry.names()
+
+
+class PaymentStartedSerializer(serializers.Serializer):
+    payment = PaymentSerializer()
+    redirect_url = serializers.CharField()
+
+
+class PaymentViewSet(viewsets.ViewSet):
+    """A resident's payments; POST starts an online payment (header ``Idempotency-Key``)."""
+
+    @extend_schema(parameters=[RESIDENT_PARAM], responses=PaymentSerializer(many=True))
+    def list(self, request: Request) -> Response:
+        resident = _resident_for(request)
+        return Response(
+            PaymentSerializer(selectors.payments_for_resident(resident)[:200], many=True).data
+        )
+
+    @extend_schema(
+        parameters=[
+            RESIDENT_PARAM,
+            OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH),
+        ],
+        responses=PaymentSerializer,
+    )
+    def retrieve(self, request: Request, pk: str | None = None) -> Response:
+        resident = _resident_for(request)
+        if not str(pk).isdigit():
+            raise NotFound
+        payment = get_object_or_404(Payment, pk=int(pk), payer=resident)
+        return Response(PaymentSerializer(payment).data)
+
+    @extend_schema(
+        request=PaymentCreateSerializer,
+        parameters=[
+            OpenApiParameter(
+                "Idempotency-Key", OpenApiTypes.STR, OpenApiParameter.HEADER, required=False
+            )
+        ],
+        responses={
+            201: PaymentStartedSerializer,
+            200: PaymentStartedSerializer,
+            409: OpenApiResponse(description="the key was used with a different body"),
+        },
+    )
+    def create(self, request: Request) -> Response:
+        resident = resident_for_user(request.user)
+        if resident is None:
+            raise NotFound("住民記録と連携されていません / no resident record is linked")
+        body = PaymentCreateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        key = request.headers.get("Idempotency-Key") or None
+        existed = (
+            bool(key)
+            and Payment.objects.filter(idempotency_key=f"api:{request.user.pk}:{key}").exists()
+        )
+        return_url = body.validated_data["return_url"]
+        if not return_url.startswith("/") or return_url.startswith("//"):
+            raise ValidationError({"return_url": "サイト内のパスのみ / a path on this site"})
+        try:
+            payment, url = online.start_online_payment(
+                payer=resident,
+                installment_ids=body.validated_data["installments"],
+                return_url=return_url,
+                provider_name=body.validated_data.get("provider") or None,
+                idempotency_key=f"api:{request.user.pk}:{key}" if key else None,
+            )
+        except services.IdempotencyConflict as error:
+            return Response({"detail": error.messages[0]}, status=status.HTTP_409_CONFLICT)
+        except DjangoValidationError as error:
+            raise ValidationError({"installments": error.messages}) from None
+        return Response(
+            {"payment": PaymentSerializer(payment).data, "redirect_url": url},
+            status=status.HTTP_200_OK if existed else status.HTTP_201_CREATED,
+        )
+
+
+class StaffOnly(permissions.BasePermission):
+    permission = "payments.view_allocation"
+
+    def has_permission(self, request, view) -> bool:
+        return is_staff_member(request.user) and request.user.has_perm(self.permission)
+
+
+class AllocationViewSet(viewsets.ReadOnlyModelViewSet):
+    """Allocations (消込), newest first; staff only. Filter with ``?payment=`` or
+    ``?installment=``."""
+
+    serializer_class = AllocationSerializer
+    permission_classes = [permissions.IsAuthenticated, StaffOnly]
+
+    def get_queryset(self):
+        queryset = Allocation.objects.order_by("-id")
+        for name in ("payment", "installment"):
+            value = self.request.query_params.get(name)
+            if value and value.isdigit():
+                queryset = queryset.filter(**{f"{name}_id": int(value)})
+        return queryset
+
+
+class BatchRunSerializer(serializers.ModelSerializer):
+    percent = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        model = BatchRun
+        fields = [
+            "id",
+            "kind",
+            "state",
+            "params",
+            "total",
+            "processed",
+            "percent",
+            "succeeded_count",
+            "failed_count",
+            "skipped_count",
+            "amount_total",
+            "amount_succeeded",
+            "cursor",
+            "error",
+            "created_at",
+            "started_at",
+            "finished_at",
+        ]
+
+
+class BatchRunCreateSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=BatchRun.Kind.choices)
+    file = serializers.FileField(required=False)
+    on_date = serializers.DateField(required=False)
+
+
+class BatchRunAccess(StaffOnly):
+    permission = "payments.view_batchrun"
+
+    def has_permission(self, request, view) -> bool:
+        if not super().has_permission(request, view):
+            return False
+        return request.method in permissions.SAFE_METHODS or request.user.has_perm(
+            "payments.add_batchrun"
+        )
+
+
+class BatchRunViewSet(viewsets.ReadOnlyModelViewSet):
+    """Batch runs with progress, counts and totals; POST (supervisors) submits one."""
+
+    serializer_class = BatchRunSerializer
+    permission_classes = [permissions.IsAuthenticated, BatchRunAccess]
+    parser_classes = [MultiPartParser, FormParser]
+    queryset = BatchRun.objects.defer("output").order_by("-id")
+
+    @extend_schema(request=BatchRunCreateSerializer, responses={201: BatchRunSerializer})
+    def create(self, request: Request) -> Response:
+        body = BatchRunCreateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        upload = body.validated_data.get("file")
+        params = {}
+        if body.validated_data.get("on_date"):
+            params["on_date"] = body.validated_data["on_date"].isoformat()
+        try:
+            run = batches.submit(
+                kind=body.validated_data["kind"],
+                data=upload.read() if upload else b"",
+                params=params,
+                actor=request.user,
+            )
+        except DjangoValidationError as error:
+            raise ValidationError(error.messages) from None
+        return Response(BatchRunSerializer(run).data, status=status.HTTP_201_CREATED)
+
+
+class ViolationSerializer(serializers.Serializer):
+    check = serializers.CharField()
+    object_id = serializers.IntegerField()
+    expected = serializers.IntegerField()
+    actual = serializers.IntegerField()
+
+
+class ReconciliationSerializer(serializers.Serializer):
+    ok = serializers.BooleanField()
+    violations = ViolationSerializer(many=True)
+    totals = serializers.DictField(child=serializers.IntegerField())
+
+
+@extend_schema(responses=ReconciliationSerializer)
+@api_view(["GET"])
+@permission_classes([permissions.IsAuthenticated, StaffOnly])
+def reconciliation(request: Request) -> Response:
+    """Every violation of the ledger's invariants (none when all is well) and money totals."""
+    return Response(selectors.reconciliation_report())
+
+
+@extend_schema(
+    request={"application/json": OpenApiTypes.OBJECT},
+    responses={
+        200: OpenApiResponse(description="applied or already applied"),
+        400: OpenApiResponse(description="bad signature, old timestamp or malformed"),
+        404: OpenApiResponse(description="no such provider"),
+    },
+)
+@csrf_exempt
+@api_view(["POST"])
+@authentication_classes([])
+@permission_classes([permissions.AllowAny])
+def webhook(request: Request, provider: str) -> Response:
+    """A provider's signed notification (HMAC-SHA256 over ``timestamp.body``)."""
+    if provider not in registry.names():
+        raise NotFound
+    try:
+        applied, _payment = online.receive_webhook(
+            provider_name=provider, body=request.body, headers=request.headers
+        )
+    except InvalidSignature as error:
+        return Response({"detail": str(error)}, status=status.HTTP_400_BAD_REQUEST)
+    return Response({"applied": applied})

@@ -1,0 +1,218 @@
+"""滞納整理: demand notices (督促状), reminders (催告書), late charges fixed, payment plans."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import F, Max, Q
+from django.utils import timezone
+
+from cityhall.dates import next_business_day
+
+from . import selectors, services
+from .models import (
+    BatchRun,
+    Installment,
+    Notice,
+    PaymentPlan,
+    PlanEntry,
+    Revenue,
+)
+
+# 地方税法329条1項: the demand notice goes out within 20 days after the due date.
+DEMAND_WINDOW_DAYS = 20
+NOTICE_CHUNK = 2_000
+
+
+def demand_fee() -> int:
+    """督促手数料 by ordinance (may be 0)."""
+    return int(getattr(settings, "PAYMENTS_DEMAND_FEE", 0))
+
+
+def reminder_interval_days() -> int:
+    return int(getattr(settings, "PAYMENTS_REMINDER_INTERVAL_DAYS", 30))
+
+
+def max_reminders() -> int:
+    return int(getattr(settings, "PAYMENTS_MAX_REMINDERS", 3))
+
+
+def issue_notices(run: BatchRun) -> None:
+    """Issue demand notices for installments unpaid after their due date and reminders on the
+    schedule after them, as of ``run.params["on_date"]`` (default: today). Each installment gets
+    one demand notice ever and reminders numbered 1, 2, … (unique keys): a run repeated the same
+    day issues nothing twice. A notice issued more than 20 days after the due date (the job was
+    down) is still issued and flagged ``within_statutory_window=False``."""
+    as_of = date.fromisoformat(run.params.get("on_date") or timezone.localdate().isoformat())
+    overdue = Installment.objects.filter(due_on__lt=as_of, allocated__lt=F("amount")).exclude(
+        charge__revenue__kind=Revenue.Kind.LATE_CHARGE
+    )
+    need_demand = overdue.exclude(notices__kind=Notice.Kind.DEMAND).order_by("id")
+    interval = timedelta(days=reminder_interval_days())
+    need_reminder = (
+        overdue.filter(notices__kind=Notice.Kind.DEMAND)
+        .annotate(
+            last_notice=Max("notices__issued_on"),
+            reminders=Max("notices__sequence", filter=Q(notices__kind=Notice.Kind.REMINDER)),
+        )
+        .filter(last_notice__lte=as_of - interval)
+        .order_by("id")
+    )
+    total = need_demand.count() + need_reminder.count()
+    BatchRun.objects.filter(pk=run.pk).update(total=total, processed=0)
+    done = 0
+    for queryset, kind in (
+        (need_demand, Notice.Kind.DEMAND),
+        (need_reminder, Notice.Kind.REMINDER),
+    ):
+        items = list(queryset.select_related("charge__revenue", "charge__payer__user"))
+        for start in range(0, len(items), NOTICE_CHUNK):
+            chunk = items[start : start + NOTICE_CHUNK]
+            with transaction.atomic():
+                notices = []
+                for item in chunk:
+                    sequence = 1
+                    if kind == Notice.Kind.REMINDER:
+                        sequence = (item.reminders or 0) + 1
+                        if sequence > max_reminders():
+                            continue
+                    notices.append(
+                        Notice(
+                            installment=item,
+                            kind=kind,
+                            sequence=sequence,
+                            issued_on=as_of,
+                            outstanding=item.amount - item.allocated,
+                            late_charge=selectors.late_charge_for(item, as_of),
+                            fee=demand_fee() if kind == Notice.Kind.DEMAND else 0,
+                            within_statutory_window=kind != Notice.Kind.DEMAND
+                            or (as_of - item.due_on).days <= DEMAND_WINDOW_DAYS,
+                            batch_run=run,
+                        )
+                    )
+                created = Notice.objects.bulk_create(notices, ignore_conflicts=True)
+                for notice in created:
+                    _notify(notice)
+                done += len(chunk)
+                BatchRun.objects.filter(pk=run.pk).update(
+                    processed=done,
+                    cursor=done,
+                    succeeded_count=F("succeeded_count") + len(notices),
+                    skipped_count=F("skipped_count") + len(chunk) - len(notices),
+                    amount_total=F("amount_total") + sum(n.outstanding for n in notices),
+                )
+
+
+def _notify(notice: Notice) -> None:
+    from cityhall.notifications import notify
+
+    user = notice.installment.charge.payer.user
+    if user is None:
+        return
+    revenue = notice.installment.charge.revenue.name_ja
+    title = "督促状" if notice.kind == Notice.Kind.DEMAND else "催告書"
+    notify(
+        user=user,
+        subject=f"{title}: {revenue} 第{notice.installment.number}期",
+        body=(
+            f"{revenue} 第{notice.installment.number}期（納期限 {notice.installment.due_on}）の"
+            f"{notice.outstanding:,}円が未納です。お早めにお支払いください。"
+        ),
+        link="/my/statement/",
+    )
+
+
+def fix_late_charges(run: BatchRun) -> None:
+    """延滞金確定: for installments paid in full after the due date, bill the late charge as a
+    charge of its own (origin ``latecharge:<installment id>``, so a repeated run bills nothing
+    twice). The cursor is the last installment id handled."""
+    revenue = Revenue.objects.filter(kind=Revenue.Kind.LATE_CHARGE).first()
+    if revenue is None:
+        raise ValidationError("延滞金の歳入科目がありません。 / No late-charge revenue.")
+    candidates = (
+        Installment.objects.filter(
+            allocated=F("amount"),
+            amount__gt=0,
+            charge__revenue__bears_late_charge=True,
+            pk__gt=run.cursor,
+            allocations__payment__paid_on__gt=F("due_on"),
+        )
+        .distinct()
+        .order_by("pk")
+    )
+    BatchRun.objects.filter(pk=run.pk).update(total=run.processed + candidates.count())
+    today = timezone.localdate()
+    for installment in candidates.select_related("charge__revenue", "charge__payer").iterator():
+        with transaction.atomic():
+            last_paid = max(d for d, _amount in selectors.payments_on(installment))
+            amount = selectors.late_charge_for(installment, last_paid)
+            outcome = {"skipped_count": F("skipped_count") + 1}
+            if amount:
+                origin = f"latecharge:{installment.pk}"
+                if not selectors.charge_for_origin(origin):
+                    services.create_charge(
+                        payer=installment.charge.payer,
+                        revenue=revenue,
+                        fiscal_year=installment.charge.fiscal_year,
+                        installments=[(next_business_day(today + timedelta(days=30)), amount)],
+                        description=f"{installment.charge.revenue.name_ja} 第{installment.number}期の延滞金",
+                        legal_basis="地方税法326条・369条",
+                        origin=origin,
+                    )
+                    outcome = {
+                        "succeeded_count": F("succeeded_count") + 1,
+                        "amount_total": F("amount_total") + amount,
+                        "amount_succeeded": F("amount_succeeded") + amount,
+                    }
+            BatchRun.objects.filter(pk=run.pk).update(
+                cursor=installment.pk, processed=F("processed") + 1, **outcome
+            )
+
+
+def create_payment_plan(
+    *, resident, clerk, monthly_amount: int, first_due_on: date, note: str = ""
+) -> PaymentPlan:
+    """分納誓約: split the resident's arrears (principal and late charge today) into monthly
+    amounts; the last month takes the remainder."""
+    if not clerk.has_perm("payments.add_paymentplan"):
+        from django.core.exceptions import PermissionDenied
+
+        raise PermissionDenied
+    arrears = selectors.arrears_for_resident(resident)
+    total = arrears["total"]
+    if total <= 0:
+        raise ValidationError("滞納額がありません。 / There are no arrears to split.")
+    if monthly_amount <= 0:
+        raise ValidationError({"monthly_amount": "月額は1円以上です。 / Must be positive."})
+    with transaction.atomic():
+        plan = PaymentPlan.objects.create(
+            resident=resident,
+            total=total,
+            monthly_amount=monthly_amount,
+            first_due_on=first_due_on,
+            note=note,
+            clerk=clerk,
+        )
+        entries, left, number = [], total, 1
+        due = first_due_on
+        while left > 0:
+            part = min(monthly_amount, left)
+            entries.append(
+                PlanEntry(plan=plan, number=number, due_on=next_business_day(due), amount=part)
+            )
+            left -= part
+            number += 1
+            month = due.month % 12 + 1
+            year = due.year + (1 if month == 1 else 0)
+            due = date(year, month, min(first_due_on.day, 28))
+        PlanEntry.objects.bulk_create(entries)
+        services.record_event(
+            "payment_plan.created",
+            amount=total,
+            actor=clerk,
+            data={"plan": plan.pk, "resident": resident.pk, "months": len(entries)},
+        )
+    return plan

@@ -1,0 +1,404 @@
+"""Pages: the resident's statement and payments, the sandbox checkout, and the staff pages."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import F, Sum
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
+
+from residents.selectors import get_resident, resident_for_user
+
+from . import documents, forms, online, selectors, services
+from .models import (
+    BatchRun,
+    Charge,
+    DebitAccount,
+    Notice,
+    Payment,
+    SandboxIntent,
+    StatementDocument,
+    UnmatchedRecord,
+)
+from .providers import SANDBOX_DECLINE_CARD, SANDBOX_SUCCESS_CARD, registry
+
+
+def dashboard_panel(user) -> dict | None:
+    resident = resident_for_user(user)
+    if resident is None:
+        return None
+    balance = selectors.balance_for_resident(resident)
+    rows = selectors.open_installments_for_resident(resident)
+    return {**balance, "next_due": rows[0] if rows else None}
+
+
+def _safe_next(request: HttpRequest, default: str) -> str:
+    candidate = request.POST.get("next") or request.GET.get("next") or ""
+    if candidate and url_has_allowed_host_and_scheme(
+        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return candidate
+    return default
+
+
+def _resident_or_link(request: HttpRequest):
+    resident = resident_for_user(request.user)
+    if resident is None:
+        raise Http404(_("住民記録と連携されていません。"))
+    return resident
+
+
+# --- resident: statement and payment ------------------------------------------------------------
+
+
+@login_required
+@never_cache
+def statement(request: HttpRequest) -> HttpResponse:
+    resident = resident_for_user(request.user)
+    if resident is None:
+        return redirect("residents:my_link")
+    today = timezone.localdate()
+    rows = selectors.open_installments_for_resident(resident, as_of=today)
+    paid = [
+        row
+        for row in selectors.installments_for_resident(resident, as_of=today)
+        if row["outstanding"] == 0
+    ][-20:]
+    return render(
+        request,
+        "payments/statement.html",
+        {
+            "rows": rows,
+            "paid_rows": paid,
+            "balance": selectors.balance_for_resident(resident, as_of=today),
+            "today": today,
+            "idempotency_key": uuid.uuid4().hex,
+            "documents": StatementDocument.objects.filter(resident=resident).defer("pdf")[:3],
+            "recent_payments": selectors.payments_for_resident(resident)[:10],
+        },
+    )
+
+
+def _start(request: HttpRequest, resident, installment_ids: list[int], next_url: str):
+    key = request.POST.get("idempotency_key") or None
+    return_url = reverse("payments:payment_return") + "?" + _query(next_url)
+    try:
+        payment, url = online.start_online_payment(
+            payer=resident,
+            installment_ids=installment_ids,
+            return_url=return_url,
+            idempotency_key=f"web:{request.user.pk}:{key}" if key else None,
+        )
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return redirect(next_url)
+    # The return URL carries the payment so the return page can ask the provider about it.
+    SandboxIntent.objects.filter(reference=str(payment.pk)).update(
+        return_url=f"{return_url}&payment={payment.pk}"
+    )
+    return redirect(url)
+
+
+def _query(next_url: str) -> str:
+    from urllib.parse import urlencode
+
+    return urlencode({"next": next_url})
+
+
+@login_required
+@require_POST
+def pay_selected(request: HttpRequest) -> HttpResponse:
+    """Pay the installments ticked on the statement, or all open ones ("pay all")."""
+    resident = _resident_or_link(request)
+    if request.POST.get("all"):
+        ids = [row["id"] for row in selectors.open_installments_for_resident(resident)]
+    else:
+        ids = [int(value) for value in request.POST.getlist("installment") if value.isdigit()]
+    if not ids:
+        messages.error(request, _("支払う期別を選んでください。"))
+        return redirect("payments:statement")
+    return _start(request, resident, ids, reverse("payments:statement"))
+
+
+@login_required
+@never_cache
+def pay_charge(request: HttpRequest, charge_id: int) -> HttpResponse:
+    """Pay one charge (e.g. an application fee) online; back to ``?next=`` afterwards."""
+    resident = _resident_or_link(request)
+    charge = get_object_or_404(
+        Charge.objects.select_related("revenue"), pk=charge_id, payer=resident
+    )
+    next_url = _safe_next(request, reverse("payments:statement"))
+    open_ids = list(
+        charge.installments.filter(allocated__lt=F("amount")).values_list("pk", flat=True)
+    )
+    if not open_ids:
+        messages.info(request, _("この請求はお支払い済みです。"))
+        return redirect(next_url)
+    if request.method == "POST":
+        return _start(request, resident, open_ids, next_url)
+    outstanding = charge.installments.aggregate(left=Sum(F("amount") - F("allocated")))["left"]
+    return render(
+        request,
+        "payments/pay_charge.html",
+        {
+            "charge": charge,
+            "outstanding": outstanding,
+            "next": next_url,
+            "idempotency_key": uuid.uuid4().hex,
+        },
+    )
+
+
+@login_required
+@never_cache
+def payment_return(request: HttpRequest) -> HttpResponse:
+    """Where the provider sends the payer back. It proves nothing by itself: we ask the provider
+    about the payment (or the webhook has already told us) before saying it is paid."""
+    resident = _resident_or_link(request)
+    next_url = _safe_next(request, reverse("payments:statement"))
+    payment_id = request.GET.get("payment", "")
+    payment = (
+        Payment.objects.filter(pk=int(payment_id), payer=resident).first()
+        if payment_id.isdigit()
+        else None
+    )
+    if payment is not None:
+        payment = online.sync_with_provider(payment)
+        if payment.state == Payment.State.CONFIRMED:
+            messages.success(
+                request,
+                _("%(amount)s円のお支払いを受け付けました。") % {"amount": f"{payment.amount:,}"},
+            )
+        elif payment.state == Payment.State.FAILED:
+            messages.error(request, _("お支払いができませんでした。別のカードでお試しください。"))
+        else:
+            messages.info(request, _("お支払いを確認中です。しばらくしてから確認してください。"))
+    return redirect(next_url)
+
+
+@never_cache
+def sandbox_checkout(request: HttpRequest, token: str) -> HttpResponse:
+    """The sandbox provider's own checkout page (stands in for the provider's site)."""
+    intent = get_object_or_404(SandboxIntent, token=token)
+    form = forms.SandboxCardForm(request.POST or None)
+    if request.method == "POST" and intent.state == SandboxIntent.State.OPEN and form.is_valid():
+        provider = registry.get("sandbox")
+        intent = provider.pay(token, form.cleaned_data["card_number"])
+        if intent.state == SandboxIntent.State.DECLINED:
+            form.add_error(
+                "card_number", _("このカードはご利用になれません（テスト用の拒否カード）。")
+            )
+        else:
+            return redirect(intent.return_url)
+    if intent.state != SandboxIntent.State.OPEN and request.method == "GET":
+        return redirect(intent.return_url)
+    return render(
+        request,
+        "payments/sandbox_checkout.html",
+        {
+            "intent": intent,
+            "form": form,
+            "success_card": SANDBOX_SUCCESS_CARD,
+            "decline_card": SANDBOX_DECLINE_CARD,
+        },
+    )
+
+
+@login_required
+@require_POST
+def statement_pdf_request(request: HttpRequest) -> HttpResponse:
+    resident = _resident_or_link(request)
+    services_doc = documents.request_statement_pdf(resident=resident)
+    messages.info(request, _("納付書（PDF）を作成しています。"))
+    return redirect(reverse("payments:statement") + f"#document-{services_doc.pk}")
+
+
+@login_required
+@never_cache
+def statement_pdf_download(request: HttpRequest, pk: int) -> HttpResponse:
+    resident = _resident_or_link(request)
+    document = get_object_or_404(
+        StatementDocument, pk=pk, resident=resident, state=StatementDocument.State.READY
+    )
+    response = HttpResponse(bytes(document.pdf), content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="statement-{document.as_of}.pdf"'
+    return response
+
+
+@login_required
+@never_cache
+def debit_account(request: HttpRequest) -> HttpResponse:
+    resident = _resident_or_link(request)
+    current = DebitAccount.objects.filter(resident=resident, active=True).first()
+    form = forms.DebitAccountForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        from . import direct_debit
+
+        try:
+            direct_debit.register_account(resident=resident, **form.cleaned_data)
+        except ValidationError as error:
+            forms.apply_errors(form, error)
+        else:
+            messages.success(request, _("口座振替の申込みを受け付けました。"))
+            return redirect("payments:debit_account")
+    return render(request, "payments/debit_account.html", {"form": form, "current": current})
+
+
+# --- staff --------------------------------------------------------------------------------------
+
+
+def _require(request: HttpRequest, permission: str) -> None:
+    if not request.user.has_perm(permission):
+        raise PermissionDenied
+
+
+@never_cache
+def staff_arrears(request: HttpRequest) -> HttpResponse:
+    _require(request, "payments.view_installment")
+    return render(request, "payments/staff/arrears.html", {"rows": selectors.arrears_by_resident()})
+
+
+@never_cache
+def staff_resident(request: HttpRequest, resident_id: int) -> HttpResponse:
+    """One resident's bills across all revenues: arrears, notices, credits, payment plan."""
+    _require(request, "payments.view_installment")
+    resident = get_resident(resident_id)
+    if resident is None:
+        raise Http404
+    from cityhall.audit import record
+
+    record(
+        action="payments.view_resident_ledger",
+        actor=request.user,
+        obj=resident,
+        purpose="滞納整理 / arrears",
+        request=request,
+    )
+    plan_form = forms.PaymentPlanForm(request.POST or None, prefix="plan")
+    counter_form = forms.CounterPaymentForm(request.POST or None, prefix="counter")
+    if request.method == "POST":
+        from . import arrears
+
+        try:
+            if "plan-monthly_amount" in request.POST and plan_form.is_valid():
+                arrears.create_payment_plan(
+                    resident=resident, clerk=request.user, **plan_form.cleaned_data
+                )
+                messages.success(request, _("分納誓約を記録しました。"))
+                return redirect("payments:staff_resident", resident_id=resident.pk)
+            if "counter-amount" in request.POST and counter_form.is_valid():
+                payment = services.record_counter_payment(
+                    payer=resident, amount=counter_form.cleaned_data["amount"], clerk=request.user
+                )
+                messages.success(request, _("窓口収納を記録しました。"))
+                return redirect("payments:staff_receipt", payment_id=payment.pk)
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+    return render(
+        request,
+        "payments/staff/resident.html",
+        {
+            "resident": resident,
+            "arrears": selectors.arrears_for_resident(resident),
+            "balance": selectors.balance_for_resident(resident),
+            "open_rows": selectors.open_installments_for_resident(resident),
+            "credits": selectors.credits_for_resident(resident),
+            "plans": resident.payment_plans.prefetch_related("entries").order_by("-id"),
+            "plan_form": plan_form,
+            "counter_form": counter_form,
+            "payments": selectors.payments_for_resident(resident)[:20],
+        },
+    )
+
+
+@never_cache
+def staff_receipt(request: HttpRequest, payment_id: int) -> HttpResponse:
+    _require(request, "payments.view_payment")
+    payment = get_object_or_404(Payment, pk=payment_id)
+    response = HttpResponse(documents.receipt_pdf(payment), content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="receipt-{payment.pk}.pdf"'
+    return response
+
+
+@never_cache
+def staff_notice_pdf(request: HttpRequest, notice_id: int) -> HttpResponse:
+    _require(request, "payments.view_notice")
+    notice = get_object_or_404(Notice, pk=notice_id)
+    response = HttpResponse(documents.notice_pdf(notice), content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="notice-{notice.pk}.pdf"'
+    return response
+
+
+@never_cache
+def staff_reconciliation(request: HttpRequest) -> HttpResponse:
+    _require(request, "payments.view_allocation")
+    return render(
+        request, "payments/staff/reconciliation.html", {"report": selectors.reconciliation_report()}
+    )
+
+
+@never_cache
+def staff_batches(request: HttpRequest) -> HttpResponse:
+    _require(request, "payments.view_batchrun")
+    upload = forms.BatchUploadForm(request.POST or None, request.FILES or None)
+    if request.method == "POST":
+        if not request.user.has_perm("payments.add_batchrun"):
+            raise PermissionDenied
+        if upload.is_valid():
+            from . import batches
+
+            try:
+                run = batches.submit(
+                    kind=upload.cleaned_data["kind"],
+                    data=upload.cleaned_data["file"].read() if upload.cleaned_data["file"] else b"",
+                    params=upload.params(),
+                    actor=request.user,
+                )
+            except ValidationError as error:
+                forms.apply_errors(upload, error)
+            else:
+                messages.success(request, _("バッチを受け付けました。"))
+                return redirect("payments:staff_batch", pk=run.pk)
+    return render(
+        request,
+        "payments/staff/batches.html",
+        {"runs": selectors.recent_batch_runs(), "form": upload},
+    )
+
+
+@never_cache
+def staff_batch(request: HttpRequest, pk: int) -> HttpResponse:
+    _require(request, "payments.view_batchrun")
+    run = get_object_or_404(BatchRun.objects.defer("output"), pk=pk)
+    template = (
+        "payments/staff/_batch_progress.html"
+        if request.headers.get("HX-Request")
+        else "payments/staff/batch.html"
+    )
+    return render(
+        request,
+        template,
+        {"run": run, "unmatched": UnmatchedRecord.objects.filter(batch_run=run)[:200]},
+    )
+
+
+@never_cache
+def staff_batch_output(request: HttpRequest, pk: int) -> HttpResponse:
+    _require(request, "payments.view_batchrun")
+    run = get_object_or_404(BatchRun, pk=pk)
+    if not run.output:
+        raise Http404
+    response = HttpResponse(bytes(run.output), content_type="application/octet-stream")
+    response["Content-Disposition"] = f'attachment; filename="{run.output_name or run.pk}"'
+    return response
