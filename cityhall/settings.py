@@ -111,10 +111,12 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 REDIS_URL = env.str(
     "REDIS_URL", default=f"redis://127.0.0.1:{env.int('MACHIBA_REDIS_PORT', default=6389)}/0"
 )
+# The cache lives in its own Redis database, so clearing it can never drop Celery's queues.
+REDIS_CACHE_URL = env.str("REDIS_CACHE_URL", default=REDIS_URL.rsplit("/", 1)[0] + "/1")
 CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
-        "LOCATION": REDIS_URL,
+        "LOCATION": REDIS_CACHE_URL,
         "KEY_PREFIX": env.str("MACHIBA_CACHE_PREFIX", default="machiba"),
     }
 }
@@ -212,6 +214,16 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Several models have a field called "kind"; each gets its own, stable enum name.
+    "ENUM_NAME_OVERRIDES": {
+        "MovementKindEnum": "residents.models.Movement.Kind",
+        "RevenueKindEnum": "payments.models.Revenue.Kind",
+        "BatchRunKindEnum": "payments.models.BatchRun.Kind",
+        "NoticeKindEnum": "payments.models.Notice.Kind",
+        "LayerKindEnum": "gis.models.Layer.Kind",
+        "GarbageKindEnum": "gis.models.GarbageSchedule.Kind",
+        "TicketEventKindEnum": "counter.models.TicketEvent.Kind",
+    },
 }
 
 # Celery: Redis broker; a task is acknowledged only after it ran, so a worker killed mid-task
@@ -265,6 +277,9 @@ CONTENT_SECURITY_POLICY = {
         "object-src": ["'none'"],
     }
 }
+
+# Payment provider webhooks are signed with one of these secrets (several during rotation).
+PAYMENTS_WEBHOOK_SECRETS = env.list("MACHIBA_PAYMENTS_WEBHOOK_SECRETS", default=[])
 
 # My Number is encrypted at rest with AES-GCM. The first key encrypts; every key listed decrypts,
 # so keys can be rotated by putting a new key first and re-encrypting.

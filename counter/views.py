@@ -8,6 +8,7 @@ import datetime as dt
 
 from django.conf import settings
 from django.contrib import messages
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -90,8 +91,10 @@ def _congestion_context() -> dict:
     return {"rows": selectors.congestion(), "updated_at": timezone.localtime()}
 
 
-def dashboard_panel(user) -> dict | None:
-    """Today's congestion in one line on the resident's /my/ page (public figures only)."""
+DASHBOARD_SUMMARY_SECONDS = 5
+
+
+def _congestion_summary() -> dict | None:
     rows = selectors.congestion()
     if not rows:
         return None
@@ -101,6 +104,17 @@ def dashboard_panel(user) -> dict | None:
         "open": bool(waits),
         "longest_wait": max(waits, default=0),
     }
+
+
+def dashboard_panel(user) -> dict | None:
+    """Today's congestion in one line on the resident's /my/ page (public figures only).
+
+    The figures are the same for every resident, so they are computed at most once every few
+    seconds for the whole city rather than on every dashboard view."""
+    summary = cache.get_or_set(
+        "counter:dashboard-summary", lambda: _congestion_summary() or {}, DASHBOARD_SUMMARY_SECONDS
+    )
+    return summary or None
 
 
 def status(request):

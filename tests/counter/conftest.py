@@ -10,3 +10,13 @@ def service_a(db):
 @pytest.fixture
 def desk(db, service_a):
     return CounterFactory(number=1, services=[service_a])
+
+
+@pytest.fixture(autouse=True)
+def fresh_congestion_summary():
+    """The /my/ congestion summary is cached for a few seconds; each test computes its own."""
+    from django.core.cache import cache
+
+    cache.delete("counter:dashboard-summary")
+    yield
+    cache.delete("counter:dashboard-summary")
