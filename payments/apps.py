@@ -15,6 +15,11 @@ BEAT_SCHEDULE = {
         "schedule": 60 * 15,
         "options": {"expires": 60 * 10},
     },
+    "payments-resume-orphaned-batches": {
+        "task": "payments.resume_orphaned_batches",
+        "schedule": 60 * 5,
+        "options": {"expires": 60 * 4},
+    },
     "payments-nightly-late-charges": {
         "task": "payments.nightly_late_charges",
         "schedule": crontab(hour=2, minute=0),

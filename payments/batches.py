@@ -17,13 +17,13 @@ import hashlib
 import io
 import json
 from collections.abc import Callable, Iterable
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from cityhall.dates import next_business_day
@@ -76,28 +76,77 @@ def submit(
     return run
 
 
+# A run being executed holds a session-level advisory lock on its id. When the worker dies
+# (kill -9, lost machine) PostgreSQL ends its session and the lock goes with it, so "not
+# locked and not finished" means "nobody is working on this run" — a fact the broker cannot
+# give us, since Redis hands an unacknowledged message back only after the visibility timeout.
+RUN_LOCK_CLASS = 72_001  # first key of the two-key advisory lock: "payments batch run"
+
+
+def _try_lock(run_id: int) -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [RUN_LOCK_CLASS, run_id])
+        return bool(cursor.fetchone()[0])
+
+
+def _unlock(run_id: int) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [RUN_LOCK_CLASS, run_id])
+
+
 def execute(run_id: int) -> BatchRun:
-    """Run (or resume) a batch; a finished run is returned as it is."""
+    """Run (or resume) a batch; a finished run is returned as it is, and a run another worker
+    is executing right now is left to it."""
     run = BatchRun.objects.defer("output").get(pk=run_id)
     if run.state in (BatchRun.State.SUCCEEDED, BatchRun.State.FAILED):
         return run
-    BatchRun.objects.filter(pk=run.pk).update(
-        state=BatchRun.State.RUNNING, started_at=run.started_at or timezone.now()
-    )
+    if not _try_lock(run.pk):
+        return run
     try:
-        RUNNERS[run.kind](run)
-    except Exception as error:
         BatchRun.objects.filter(pk=run.pk).update(
-            state=BatchRun.State.FAILED,
-            error=f"{type(error).__name__}: {error}"[:4000],
-            finished_at=timezone.now(),
+            state=BatchRun.State.RUNNING, started_at=run.started_at or timezone.now()
         )
-        raise
-    BatchRun.objects.filter(pk=run.pk).update(
-        state=BatchRun.State.SUCCEEDED, finished_at=timezone.now()
-    )
+        try:
+            RUNNERS[run.kind](run)
+        except Exception as error:
+            BatchRun.objects.filter(pk=run.pk).update(
+                state=BatchRun.State.FAILED,
+                error=f"{type(error).__name__}: {error}"[:4000],
+                finished_at=timezone.now(),
+            )
+            raise
+        BatchRun.objects.filter(pk=run.pk).update(
+            state=BatchRun.State.SUCCEEDED, finished_at=timezone.now()
+        )
+    finally:
+        _unlock(run.pk)
     run.refresh_from_db()
     return run
+
+
+def orphaned_runs(*, pending_for: timedelta = timedelta(minutes=10)) -> list[int]:
+    """Runs nobody is executing: running ones whose worker is gone (no advisory lock), and
+    pending ones whose message has waited longer than `pending_for`."""
+    cutoff = timezone.now() - pending_for
+    candidates = BatchRun.objects.filter(
+        Q(state=BatchRun.State.RUNNING) | Q(state=BatchRun.State.PENDING, created_at__lt=cutoff)
+    ).values_list("pk", flat=True)
+    orphans = []
+    for run_id in candidates:
+        if _try_lock(run_id):
+            _unlock(run_id)
+            orphans.append(run_id)
+    return orphans
+
+
+def resume_orphaned_runs(*, pending_for: timedelta = timedelta(minutes=10)) -> list[int]:
+    """Beat job: queue every orphaned run again; it continues from its cursor."""
+    from .tasks import run_batch
+
+    orphans = orphaned_runs(pending_for=pending_for)
+    for run_id in orphans:
+        run_batch.delay(run_id)
+    return orphans
 
 
 def _copy(table: str, columns: Iterable[str], rows: Iterable[tuple]) -> None:

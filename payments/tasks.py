@@ -66,3 +66,11 @@ def sync_pending_payments() -> int:
         if sync_with_provider(payment).state != payment.state:
             changed += 1
     return changed
+
+
+@shared_task(name="payments.resume_orphaned_batches", acks_late=True)
+def resume_orphaned_batches() -> list[int]:
+    """Beat: batch runs whose worker died are queued again and continue from their cursor."""
+    from .batches import resume_orphaned_runs
+
+    return resume_orphaned_runs()
