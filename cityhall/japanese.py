@@ -73,11 +73,17 @@ def _compose_sound_marks(s: str) -> str:
     return _KANA_WITH_COMBINING_MARK.sub(lambda m: unicodedata.normalize("NFC", m[0]), s)
 
 
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
 def normalize_text(s: str) -> str:
     """Full-width ASCII to half-width, half-width katakana to full-width, one ASCII space.
 
     Idempotent: normalising twice gives the same string as normalising once.
     """
+    # Control characters (NUL above all, which PostgreSQL refuses in text) are never part of a
+    # name, an address or a search; they are dropped before anything else.
+    s = _CONTROL_CHARACTERS.sub("", s)
     s = jaconv.z2h(s, kana=False, ascii=True, digit=True)
     s = jaconv.h2z(s, kana=True, ascii=False, digit=False)
     return _compose_sound_marks(_collapse_spaces(s))

@@ -91,6 +91,7 @@ _FEATURE = inline_serializer(
         "external_id": serializers.CharField(),
         "attributes": serializers.DictField(),
     },
+    many=True,
 )
 
 

@@ -194,3 +194,10 @@ def test_parse_address_without_town_or_banchi_is_refused_in_both_languages(text,
     message = str(excinfo.value)
     assert english in message
     assert "住所に" in message
+
+
+def test_control_characters_are_dropped_so_the_database_never_sees_a_nul():
+    from cityhall.japanese import normalize_text, search_key
+
+    assert normalize_text("住民\x00票\x1f") == "住民票"
+    assert search_key("\x00じゅうみん") == search_key("じゅうみん")
