@@ -31,15 +31,26 @@ def address_pattern(text: str) -> str:
     return "".join(out)
 
 
-def resident_for_user(user) -> Resident | None:
-    """The resident record linked to a portal account, or None."""
+_RESIDENT_MEMO = "_machiba_resident_memo"
+
+
+def resident_for_user(user, *, fresh: bool = False) -> Resident | None:
+    """The resident record linked to a portal account, or None.
+
+    Every panel of the /my/ dashboard asks this for the same request.user, so the answer is
+    remembered on that user object (which lives for one request); `fresh=True` asks again.
+    """
     if user is None or not user.is_authenticated:
         return None
-    return (
+    if not fresh and hasattr(user, _RESIDENT_MEMO):
+        return getattr(user, _RESIDENT_MEMO)
+    resident = (
         Resident.objects.select_related("household__address")
         .filter(user=user, status=Resident.Status.CURRENT)
         .first()
     )
+    setattr(user, _RESIDENT_MEMO, resident)
+    return resident
 
 
 def household_members(resident: Resident) -> list[Resident]:
