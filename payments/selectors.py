@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import date
 
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import F, Prefetch, QuerySet, Sum
 from django.utils import timezone
 from django.utils.translation import get_language
@@ -269,7 +269,10 @@ def reconciliation_report(*, limit: int = 100) -> dict:
     rows, so a trigger dropped by mistake or a hand-made SQL fix shows up here.
     """
     violations = []
-    with connection.cursor() as cursor:
+    with transaction.atomic(), connection.cursor() as cursor:
+        # Every check reads whole tables: hash and merge joins are always the right plan, and a
+        # nested loop chosen on stale statistics (a table sampled while empty) is quadratic.
+        cursor.execute("SET LOCAL enable_nestloop = off")
         for name, sql in RECONCILIATION_CHECKS.items():
             cursor.execute(f"{sql} LIMIT %s", [limit])
             for object_id, expected, actual in cursor.fetchall():
