@@ -128,3 +128,29 @@ def test_api_geocode_gives_point_parcel_and_garbage_days(client, small_city):
     kinds = {row["kind"]: row for row in body["garbage_district"]["calendar"]}
     assert len(kinds["burnable"]["next"]) == 3
     assert client.get("/api/gis/geocode/", {"address": "どこか"}).status_code == 404
+
+
+def test_features_smaller_than_a_pixel_are_left_out_at_low_zoom_and_drawn_when_zoomed_in(
+    parcels_layer,
+):
+    from django.contrib.gis.geos import Point
+    from factories_gis import FeatureFactory, box
+
+    from gis import selectors
+
+    # A 2 m × 2 m sliver, a 30 m parcel and a boundary marker (a point) side by side.
+    sliver = (139.50000, 35.70000, 139.50002, 35.70002)
+    parcel = (139.50010, 35.70000, 139.50043, 35.70027)
+    FeatureFactory(layer=parcels_layer, external_id="sliver", geometry=box(*sliver))
+    FeatureFactory(layer=parcels_layer, external_id="parcel", geometry=box(*parcel))
+    FeatureFactory(
+        layer=parcels_layer, external_id="marker", geometry=Point(139.50005, 35.70001, srid=6668)
+    )
+
+    def drawn(z):
+        x, y = tile_of(139.5002, 35.70001, z)
+        tile = mapbox_vector_tile.decode(selectors.layer_tile(parcels_layer, z, x, y))
+        return sorted(f["properties"]["external_id"] for f in tile["parcels"]["features"])
+
+    assert drawn(14) == ["marker", "parcel"]
+    assert drawn(18) == ["marker", "parcel", "sliver"]
