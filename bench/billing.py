@@ -56,7 +56,7 @@ def main() -> None:
         from django.db import connection, transaction
 
         from payments import batches, documents
-        from payments.formats import konbini
+        from payments.formats import gs1, konbini
         from payments.models import BatchRun, Installment, Revenue
 
         batches.CHUNK = 50_000
@@ -115,36 +115,45 @@ def main() -> None:
             seconds=round(copy_seconds, 2),
         )
 
-        # A result file: one 速報 per installment, paid in full.
+        # A result file: one 速報 per installment, paid in full (rows read with one plain
+        # query: a million ORM instances would cost more than the import being measured).
         paid = date(2025, 6, 20)
-        rows = (
-            Installment.objects.select_related("charge__revenue")
-            .order_by("id")
-            .only("id", "amount", "charge__fiscal_year", "charge__revenue__slip_code")
-        )
-        records = [
+        biller = documents.biller_code()
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT i.id, i.amount, c.fiscal_year, v.slip_code FROM payments_installment i "
+                "JOIN payments_charge c ON c.id = i.charge_id "
+                "JOIN payments_revenue v ON v.id = c.revenue_id ORDER BY i.id"
+            )
+            rows = cursor.fetchall()
+        records = (
             konbini.KonbiniRecord(
                 line_no=0,
                 record_type=konbini.PROVISIONAL,
                 paid_date=paid,
                 paid_time=clock(10, 0),
-                barcode=documents.barcode_for(
-                    item, amount=item.amount, deadline=date(2025, 12, 31)
+                barcode=gs1.build(
+                    biller_code=biller,
+                    revenue_code=slip_code,
+                    fiscal_year=fiscal_year,
+                    installment_key=pk,
+                    deadline=date(2025, 12, 31),
+                    amount=amount,
                 ),
                 user1="",
                 user2="",
                 stamp_flag=0,
-                amount=item.amount,
+                amount=amount,
                 store_chain="010",
                 store_name="STORE",
-                store_code=f"{item.pk % 10000:04d}",
+                store_code=f"{pk % 10000:04d}",
                 transfer_date=None,
                 file_date=paid,
             )
-            for item in rows.iterator(chunk_size=20_000)
-        ]
+            for pk, amount, fiscal_year, slip_code in rows
+        )
         result_file = konbini.build_result_csv(records)
-        del records
+        del rows
 
         run = batches.submit(kind="konbini_import", data=result_file, queue=False)
         seconds, run = _timed("konbini", lambda: batches.execute(run.pk))
