@@ -19,6 +19,10 @@ as_postgres() {
   fi
 }
 
+# PostgreSQL's defaults suit a small shared host; the ledger's batch runs write a million rows at
+# a time (checkpoints every 30 s with the default max_wal_size). docker-compose.yml uses the same.
+PG_TUNING="-c shared_buffers=512MB -c max_wal_size=4GB -c work_mem=16MB -c maintenance_work_mem=256MB"
+
 start_postgres() {
   mkdir -p "$VAR"
   if [ ! -s "$PGDATA/PG_VERSION" ]; then
@@ -37,7 +41,7 @@ start_postgres() {
   fi
   if ! as_postgres "$PGBIN/pg_ctl" -D "$PGDATA" status >/dev/null 2>&1; then
     as_postgres "$PGBIN/pg_ctl" -D "$PGDATA" -l "$PGDATA/server.log" -w -t 60 \
-      -o "-p $PG_PORT -k $VAR/pgsocket -c listen_addresses=127.0.0.1 -c fsync=${MACHIBA_PG_FSYNC:-on}" \
+      -o "-p $PG_PORT -k $VAR/pgsocket -c listen_addresses=127.0.0.1 -c fsync=${MACHIBA_PG_FSYNC:-on} $PG_TUNING" \
       start >/dev/null
     echo "services: PostgreSQL listening on 127.0.0.1:$PG_PORT"
   fi
