@@ -40,10 +40,13 @@ if [ ! -x .venv/bin/python ]; then
 fi
 
 stamp=.venv/.machiba-installed
-digest=$(sha256sum pyproject.toml | cut -c1-64)
+lock=()
+[ -f requirements.lock ] && lock=(-c requirements.lock)
+digest=$(cat pyproject.toml "${lock[@]:1}" | sha256sum | cut -c1-64)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$digest" ]; then
   echo "bootstrap: installing Python packages"
   .venv/bin/python -m pip install -q --upgrade "pip>=24"
-  .venv/bin/python -m pip install -q -e '.[dev]'
+  # requirements.lock (`make lock`) pins every package: a fresh machine gets the audited set.
+  .venv/bin/python -m pip install -q "${lock[@]}" -e '.[dev]'
   echo "$digest" > "$stamp"
 fi
