@@ -101,7 +101,7 @@ def statement_context(resident, as_of: date) -> dict:
         "resident": resident,
         "rows": rows,
         "as_of": as_of,
-        "balance": selectors.balance_for_resident(resident, as_of=as_of),
+        "balance": selectors.balance_for_resident(resident, rows=rows),
     }
 
 

@@ -105,8 +105,12 @@ def installments_for_resident(resident, *, as_of: date | None = None) -> list[di
     return [installment_row(item, as_of) for item in _installments_of(resident)]
 
 
-def balance_for_resident(resident, *, as_of: date | None = None) -> dict:
-    rows = open_installments_for_resident(resident, as_of=as_of)
+def balance_for_resident(
+    resident, *, as_of: date | None = None, rows: list[dict] | None = None
+) -> dict:
+    """Totals of the open installments; pass ``rows`` when the caller has already read them."""
+    if rows is None:
+        rows = open_installments_for_resident(resident, as_of=as_of)
     principal = sum(row["outstanding"] for row in rows)
     late = sum(row["late_charge"] for row in rows)
     credit = (

@@ -37,8 +37,8 @@ def dashboard_panel(user) -> dict | None:
     resident = resident_for_user(user)
     if resident is None:
         return None
-    balance = selectors.balance_for_resident(resident)
     rows = selectors.open_installments_for_resident(resident)
+    balance = selectors.balance_for_resident(resident, rows=rows)
     return {**balance, "next_due": rows[0] if rows else None}
 
 
@@ -80,7 +80,7 @@ def statement(request: HttpRequest) -> HttpResponse:
         {
             "rows": rows,
             "paid_rows": paid,
-            "balance": selectors.balance_for_resident(resident, as_of=today),
+            "balance": selectors.balance_for_resident(resident, rows=rows),
             "today": today,
             "idempotency_key": uuid.uuid4().hex,
             "documents": StatementDocument.objects.filter(resident=resident).defer("pdf")[:3],
@@ -305,14 +305,15 @@ def staff_resident(request: HttpRequest, resident_id: int) -> HttpResponse:
                 return redirect("payments:staff_receipt", payment_id=payment.pk)
         except ValidationError as error:
             messages.error(request, " ".join(error.messages))
+    open_rows = selectors.open_installments_for_resident(resident)
     return render(
         request,
         "payments/staff/resident.html",
         {
             "resident": resident,
             "arrears": selectors.arrears_for_resident(resident),
-            "balance": selectors.balance_for_resident(resident),
-            "open_rows": selectors.open_installments_for_resident(resident),
+            "balance": selectors.balance_for_resident(resident, rows=open_rows),
+            "open_rows": open_rows,
             "credits": selectors.credits_for_resident(resident),
             "plans": resident.payment_plans.prefetch_related("entries").order_by("-id"),
             "plan_form": plan_form,
