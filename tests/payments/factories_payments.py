@@ -20,6 +20,23 @@ def revenue(code: str = "resident_tax") -> Revenue:
     return obj
 
 
+def quarterly_resident_tax() -> Revenue:
+    """Resident tax billed in four installments (6/30, 8/31, 10/31, 1/31), as the billing run
+    tests use it."""
+    tax = revenue("resident_tax")
+    tax.schedule = [[6, 30], [8, 31], [10, 31], [1, 31]]
+    tax.save()
+    return tax
+
+
+def assessment_csv(lines) -> bytes:
+    """The billing run's input file from (assessment_key, resident_code, amount) triples: resident
+    tax of fiscal year 2025, no parcel."""
+    rows = ["assessment_key,resident_code,revenue_code,fiscal_year,amount,parcel_key"]
+    rows += [f"{key},{code},resident_tax,2025,{amount}," for key, code, amount in lines]
+    return ("\n".join(rows) + "\n").encode()
+
+
 def make_resident(user=None, **fields) -> Resident:
     n = next(_numbers)
     address, _ = Address.objects.get_or_create(

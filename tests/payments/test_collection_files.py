@@ -5,7 +5,12 @@ from __future__ import annotations
 from datetime import date, time
 
 import pytest
-from factories_payments import make_charge, make_resident, revenue
+from factories_payments import (
+    assessment_csv,
+    make_charge,
+    make_resident,
+    quarterly_resident_tax,
+)
 
 from payments import batches, direct_debit, documents, selectors
 from payments.formats import konbini, zengin
@@ -188,16 +193,12 @@ def test_debit_account_registration_checks_the_fields():
 
 
 def test_billing_run_creates_charges_once_and_resumes_from_its_cursor(monkeypatch):
-    tax = revenue("resident_tax")
-    tax.schedule = [[6, 30], [8, 31], [10, 31], [1, 31]]
-    tax.save()
+    quarterly_resident_tax()
     payers = [make_resident() for _ in range(5)]
-    lines = ["assessment_key,resident_code,revenue_code,fiscal_year,amount,parcel_key"]
-    lines += [
-        f"A{i},{p.resident_code},resident_tax,2025,{123_456 + i}," for i, p in enumerate(payers)
-    ]
-    lines.append("A9,00000000000,resident_tax,2025,5000,")
-    data = ("\n".join(lines) + "\n").encode()
+    data = assessment_csv(
+        [(f"A{i}", p.resident_code, 123_456 + i) for i, p in enumerate(payers)]
+        + [("A9", "00000000000", 5000)]
+    )
     monkeypatch.setattr(batches, "CHUNK", 2)
     run = batches.submit(kind="billing", data=data, queue=False)
     # A crash after the first chunk: the run is left "running" with its cursor.
@@ -239,20 +240,15 @@ def test_a_finished_run_refreshes_the_planner_statistics_of_the_tables_it_filled
     # plan would then assume an empty ledger. The run's end corrects that.
     from django.db import connection
 
-    tax = revenue("resident_tax")
-    tax.schedule = [[6, 30], [8, 31], [10, 31], [1, 31]]
-    tax.save()
+    quarterly_resident_tax()
     payers = [make_resident() for _ in range(3)]
-    lines = ["assessment_key,resident_code,revenue_code,fiscal_year,amount,parcel_key"]
-    lines += [
-        f"S{i},{payers[i % 3].resident_code},resident_tax,2025,{50_000 + i}," for i in range(300)
-    ]
+    data = assessment_csv((f"S{i}", payers[i % 3].resident_code, 50_000 + i) for i in range(300))
     with connection.cursor() as cursor:
         cursor.execute(
             "UPDATE pg_class SET reltuples = 0 "
             "WHERE relname IN ('payments_charge', 'payments_installment')"
         )
-    run = batches.submit(kind="billing", data=("\n".join(lines) + "\n").encode(), queue=False)
+    run = batches.submit(kind="billing", data=data, queue=False)
     batches.execute(run.pk)
     with connection.cursor() as cursor:
         cursor.execute(

@@ -13,7 +13,7 @@ import time
 import uuid
 
 import pytest
-from factories_payments import make_resident, revenue
+from factories_payments import assessment_csv, make_resident, quarterly_resident_tax
 
 from payments import batches, selectors
 from payments.models import BatchRun, Charge, Installment
@@ -44,16 +44,11 @@ def test_worker_killed_mid_billing_run_resumes_with_no_lost_or_doubled_rows(monk
     monkeypatch.setattr(
         run_batch, "delay", lambda run_id: run_batch.apply_async(args=[run_id], queue=queue)
     )
-    tax = revenue("resident_tax")
-    tax.schedule = [[6, 30], [8, 31], [10, 31], [1, 31]]
-    tax.save()
+    quarterly_resident_tax()
     payers = [make_resident() for _ in range(5)]
-    lines = ["assessment_key,resident_code,revenue_code,fiscal_year,amount,parcel_key"]
-    lines += [
-        f"K{i},{payers[i % 5].resident_code},resident_tax,2025,{40_000 + i}," for i in range(LINES)
-    ]
+    data = assessment_csv((f"K{i}", payers[i % 5].resident_code, 40_000 + i) for i in range(LINES))
     expected_total = sum(40_000 + i for i in range(LINES))
-    run = batches.submit(kind="billing", data=("\n".join(lines) + "\n").encode(), queue=False)
+    run = batches.submit(kind="billing", data=data, queue=False)
 
     doomed = start_celery_worker(queue, name="doomed-billing")
     try:
