@@ -13,6 +13,7 @@ import logging
 import os
 import secrets
 import time
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from importlib import import_module
 from typing import ClassVar
@@ -59,7 +60,7 @@ class ProviderStatus:
     amount: int
 
 
-class PaymentProvider:
+class PaymentProvider(ABC):
     """The contract of an online payment provider.
 
     Money moves only in :meth:`refund` (which pays money back) and at the provider's checkout,
@@ -81,15 +82,19 @@ class PaymentProvider:
     label: ClassVar[str]
     channels: ClassVar[tuple[str, ...]] = (Channel.CARD,)
 
+    @abstractmethod
     def start(self, payment: Payment, *, return_url: str) -> str:
         raise NotImplementedError
 
+    @abstractmethod
     def fetch_status(self, payment: Payment) -> ProviderStatus:
         raise NotImplementedError
 
+    @abstractmethod
     def parse_webhook(self, body: bytes, headers) -> ProviderEvent:
         raise NotImplementedError
 
+    @abstractmethod
     def refund(self, payment: Payment, amount: int) -> None:
         raise NotImplementedError
 
