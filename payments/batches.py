@@ -470,9 +470,9 @@ ON CONFLICT (channel, external_ref) DO NOTHING
 RETURNING id
 """
 
-# The chunk's new payments are named by the ids their INSERT returned, not found as "this run's
-# pending payments": that index scan also walked the dead index entries of every earlier chunk's
-# payments (pending until confirmed), so each chunk cost more than the one before.
+# The chunk's new payments are named by the ids their INSERT returned, not searched for as "this
+# run's pending payments": a partial index for that search kept the dead entries of every earlier
+# chunk's payments (pending until confirmed), so each chunk cost more than the one before.
 # Several payments on one installment in the same chunk are applied in order of id.
 KONBINI_ALLOCATE_SQL = """
 INSERT INTO payments_allocation (payment_id, installment_id, amount, credit_id, reverses_id,

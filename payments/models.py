@@ -262,12 +262,6 @@ class Payment(models.Model):
         verbose_name_plural = _("収納")
         indexes = [
             models.Index(fields=["payer", "state"], name="payment_payer_state"),
-            # The import batches find "this run's payments not yet confirmed" by it.
-            models.Index(
-                fields=["batch_run"],
-                name="payment_batch_unconfirmed",
-                condition=Q(state__in=["created", "pending"]),
-            ),
         ]
         constraints = [
             models.UniqueConstraint(fields=["idempotency_key"], name="payment_idempotency_key"),
