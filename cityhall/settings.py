@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "payments",
     "procedures",
     "counter",
+    "facilities",
 ]
 
 MIDDLEWARE = [
@@ -277,6 +278,10 @@ CONTENT_SECURITY_POLICY = {
         "object-src": ["'none'"],
     }
 }
+
+# Public facility reservations: the city's rules (facilities/rules.py lists the keys and their
+# defaults; README explains them), e.g. {"hold_minutes": 15, "refund_schedule": [[7, 100]]}.
+FACILITY_RULES = env.json("MACHIBA_FACILITY_RULES", default={})
 
 # Payment provider webhooks are signed with one of these secrets (several during rotation).
 PAYMENTS_WEBHOOK_SECRETS = env.list("MACHIBA_PAYMENTS_WEBHOOK_SECRETS", default=[])

@@ -652,3 +652,53 @@ def mark_refund_paid(*, refund: Refund, clerk) -> Refund:
             actor=clerk,
         )
     return refund
+
+
+def withdraw_unpaid_charge(*, origin: str, reason: str, amount: int | None = None) -> Charge | None:
+    """調定の取消・減額 by the app that made the charge, for what was never paid: a facility hold
+    that expired, a lottery win not confirmed in time, an unpaid booking cancelled.
+
+    ``amount`` yen (everything still unpaid when None) come off the charge's unpaid part, last
+    installment first, as adjusting entries with the reason. Paid money is never touched, so no
+    money moves and no person has to decide: taking a charge below what was paid is a refund,
+    which stays with clerks (``correct_charge``, then ``refund_credit``). Returns the charge, or
+    None when no charge has that origin; withdrawing everything twice changes nothing.
+    """
+    from django.utils.translation import gettext as _
+
+    if not reason.strip():
+        raise ValidationError({"reason": _("取消の理由を入力してください。")})
+    with transaction.atomic():
+        charge = Charge.objects.select_for_update().filter(origin=origin).first()
+        if charge is None:
+            return None
+        installments = list(
+            Installment.objects.select_for_update().filter(charge=charge).order_by("id")
+        )
+        unpaid = sum(item.amount - item.allocated for item in installments)
+        take = unpaid if amount is None else amount
+        if take < 0 or take > unpaid:
+            raise ValidationError(
+                {
+                    "amount": _("取り消せるのは未納の%(unpaid)s円までです。")
+                    % {"unpaid": f"{unpaid:,}"}
+                }
+            )
+        for installment in sorted(installments, key=lambda item: item.number, reverse=True):
+            part = min(take, installment.amount - installment.allocated)
+            if part <= 0:
+                continue
+            take -= part
+            Adjustment.objects.create(installment=installment, delta=-part, reason=reason)
+            Installment.objects.filter(pk=installment.pk).update(amount=F("amount") - part)
+            Charge.objects.filter(pk=charge.pk).update(amount=F("amount") - part)
+            record_event(
+                "charge.withdrawn",
+                charge=charge,
+                installment=installment,
+                amount=-part,
+                reason=reason,
+            )
+        _update_settlement([charge.pk])
+        charge.refresh_from_db()
+    return charge
