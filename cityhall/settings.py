@@ -224,6 +224,16 @@ SPECTACULAR_SETTINGS = {
         "LayerKindEnum": "gis.models.Layer.Kind",
         "GarbageKindEnum": "gis.models.GarbageSchedule.Kind",
         "TicketEventKindEnum": "counter.models.TicketEvent.Kind",
+        "FacilityKindEnum": "facilities.models.Facility.Kind",
+        "FacilityBookingKindEnum": "facilities.models.Booking.Kind",
+        "FacilityBookingStateEnum": "facilities.models.Booking.State",
+        "FacilityRegistrationKindEnum": "facilities.models.Registration.Kind",
+        "FacilityRegistrationStateEnum": "facilities.models.Registration.State",
+        "FacilityEntryStateEnum": "facilities.models.Entry.State",
+        "FacilityRoundStateEnum": "facilities.models.LotteryRound.State",
+        "FacilitySlotStatusEnum": "facilities.selectors.SLOT_STATUSES",
+        # Keeps its name now that facilities' availability has a "status" field too.
+        "StatusEnum": "residents.models.Resident.Status",
     },
 }
 

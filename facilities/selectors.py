@@ -34,6 +34,7 @@ CLOSED = "closed"  # a closure or maintenance
 LOTTERY = "lottery"  # goes by this month's lottery; first-come opens after the results
 NOT_YET = "not_yet"  # beyond the first-come horizon
 PAST = "past"
+SLOT_STATUSES = [FREE, BOOKED, CLOSED, LOTTERY, NOT_YET, PAST]
 
 
 def units_with_plan(units: QuerySet[Unit] | Iterable[Unit]) -> list[Unit]:

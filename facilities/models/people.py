@@ -97,6 +97,10 @@ class Registration(models.Model):
         return self.ApplicantClass.RESIDENT if self.in_city else self.ApplicantClass.NONRESIDENT
 
     @property
+    def applicant_class_label(self) -> str:
+        return str(self.ApplicantClass(self.applicant_class).label)
+
+    @property
     def rate(self) -> str:
         """Which fee column applies: groups pay the group rate in the city, the non-resident
         rate from outside it; individuals the resident or non-resident rate."""

@@ -371,7 +371,7 @@ def fee_settled(*, origin: str, charge_id: int) -> list[Booking]:
         for booking in bookings:
             booking.paid_at = now()
             if booking.state in (Booking.State.HELD, Booking.State.CONFIRMED, Booking.State.WON):
-                move(booking, Booking.State.PAID, reason=f"charge {charge_id}", fields=["paid_at"])
+                move(booking, Booking.State.PAID, reason="お支払いを確認", fields=["paid_at"])
                 paid.append(booking)
             elif booking.state == Booking.State.EXPIRED:
                 paid.extend(_revive_or_refund(booking, charge_id))
@@ -386,7 +386,7 @@ def _revive_or_refund(booking: Booking, charge_id: int) -> list[Booking]:
             move(
                 booking,
                 Booking.State.PAID,
-                reason=f"late payment, charge {charge_id}",
+                reason="仮押さえの期限後のお支払いを確認",
                 fields=["paid_at"],
             )
         return [booking]
