@@ -363,6 +363,108 @@ ACCESS: dict[str, tuple[Access, ...]] = {
         kwargs=lambda world: {"ticket_id": world.ticket.pk, "action": "start"},
         post_only=True,
     ),
+    # facilities: public pages and files (the lottery files name no person)
+    "facilities:search": one(PUBLIC),
+    "facilities:facility": one(PUBLIC, kwargs=w("fac.facility.code", "code")),
+    "facilities:photo": one(PUBLIC, kwargs=w("fac.photo.pk"), page=False),
+    "facilities:rounds": one(PUBLIC),
+    "facilities:round": one(PUBLIC, kwargs=w("fac.published_round.code", "code")),
+    "facilities:round_entries": one(
+        PUBLIC, kwargs=w("fac.published_round.code", "code"), page=False
+    ),
+    "facilities:round_results": one(
+        PUBLIC, kwargs=w("fac.published_round.code", "code"), page=False
+    ),
+    "facilities:round_verify": one(PUBLIC, kwargs=w("fac.published_round.code", "code")),
+    "facilities:draw_script": one(PUBLIC, page=False),
+    # A calendar app's subscription: the signed token in the URL is the key (B's bookings).
+    "facilities:ical_feed": one(
+        PUBLIC, kwargs=w("fac.ical_token", "token"), page=False, shows_owner_data=True
+    ),
+    # facilities: any signed-in account (one without a registration is sent to register)
+    "facilities:book": one(
+        LOGIN,
+        kwargs=w("fac.unit.code", "code"),
+        query=lambda world: "start=" + world.fac.free_start.replace("+", "%2B"),
+    ),
+    "facilities:enter": one(LOGIN, kwargs=w("fac.open_round.code", "code")),
+    "facilities:my_bookings": one(LOGIN),
+    "facilities:my_calendar": one(LOGIN, page=True),
+    "facilities:registrations": one(LOGIN),
+    "facilities:group_new": one(LOGIN),
+    "facilities:series_new": one(LOGIN),
+    # facilities: B's own bookings, series and entries
+    "facilities:series": one(OWNER, kwargs=w("fac.series.pk")),
+    "facilities:booking": one(OWNER, kwargs=w("fac.booking.pk")),
+    "facilities:booking_cancel": one(OWNER, kwargs=w("fac.booking.pk")),
+    "facilities:booking_pay": one(OWNER, kwargs=w("fac.booking.pk"), post_only=True),
+    "facilities:booking_pay_later": one(OWNER, kwargs=w("fac.booking.pk"), post_only=True),
+    "facilities:confirm_win": one(OWNER, kwargs=w("fac.booking.pk"), post_only=True),
+    "facilities:entry_withdraw": one(OWNER, kwargs=w("fac.entry.pk"), post_only=True),
+    # facilities: staff
+    "facilities:staff_home": one(STAFF),
+    "facilities:staff_week": one(STAFF, kwargs=w("fac.facility.code", "code")),
+    "facilities:staff_block": one(STAFF, kwargs=w("fac.facility.code", "code")),
+    "facilities:staff_checkin": one(STAFF, kwargs=w("fac.facility.code", "code")),
+    "facilities:staff_registrations": one(STAFF),
+    "facilities:staff_registration": one(STAFF, kwargs=w("fac.group.pk")),
+    "facilities:staff_booking": one(STAFF, kwargs=w("fac.booking.pk")),
+    "facilities:staff_booking_action": one(
+        STAFF,
+        kwargs=lambda world: {"pk": world.fac.booking.pk, "action": "check-in"},
+        post_only=True,
+    ),
+    "facilities:staff_rounds": one(STAFF),
+    "facilities:staff_round": one(STAFF, kwargs=w("fac.published_round.code", "code")),
+    # running and publishing the draw needs facilities.run_draw: supervisors and admins
+    "facilities:staff_round_action": one(
+        SUPERVISOR_ONLY,
+        kwargs=lambda world: {"code": world.fac.published_round.code, "action": "publish"},
+        post_only=True,
+    ),
+    "facilities:staff_refunds": one(STAFF),
+    "facilities:staff_refund_action": one(
+        STAFF,
+        kwargs=lambda world: {"pk": world.fac.refund.pk, "action": "pay"},
+        post_only=True,
+    ),
+    "facilities:staff_stats": one(SUPERVISOR_ONLY),
+    "facilities:staff_stats_csv": one(SUPERVISOR_ONLY, page=False),
+    # facilities: API
+    "facilities_api_list": one(PUBLIC, page=False),
+    "facilities_api_detail": one(PUBLIC, kwargs=w("fac.facility.code", "code"), page=False),
+    "facilities_api_availability": one(
+        PUBLIC, query=lambda world: f"facility={world.fac.facility.code}&days=1", page=False
+    ),
+    "facilities_api_rounds": one(PUBLIC, page=False),
+    "facilities_api_round": one(PUBLIC, kwargs=w("fac.published_round.code", "code")),
+    "facilities_api_enter": one(LOGIN, kwargs=w("fac.open_round.code", "code"), post_only=True),
+    "facilities_api_registrations": one(LOGIN),
+    "facilities_api_bookings": one(LOGIN),
+    "facilities_api_entries": one(LOGIN),
+    "facilities_api_booking": one(OWNER, kwargs=w("fac.booking.pk")),
+    "facilities_api_booking_action": one(
+        OWNER,
+        kwargs=lambda world: {"pk": world.fac.booking.pk, "action": "confirm-win"},
+        post_only=True,
+    ),
+    "facilities_api_staff_week": one(STAFF, kwargs=w("fac.facility.code", "code")),
+    "facilities_api_staff_decide": one(STAFF, kwargs=w("fac.group.pk"), post_only=True),
+    "facilities_api_staff_block": one(
+        STAFF, post_only=True, data=lambda world: {"unit": world.fac.unit.code}
+    ),
+    "facilities_api_staff_booking_action": one(
+        STAFF,
+        kwargs=lambda world: {"pk": world.fac.booking.pk, "action": "check-in"},
+        post_only=True,
+    ),
+    "facilities_api_staff_round": one(STAFF, kwargs=w("fac.published_round.code", "code")),
+    "facilities_api_staff_round_action": one(
+        SUPERVISOR_ONLY,
+        kwargs=lambda world: {"code": world.fac.published_round.code, "action": "publish"},
+        post_only=True,
+    ),
+    "facilities_api_staff_usage": one(SUPERVISOR_ONLY),
 }
 
 
@@ -652,6 +754,13 @@ def build_world() -> SimpleNamespace:
     counter_services.call_next(counter=desk, clerk=clerk)
     ticket.refresh_from_db()
 
+    # Facilities: B's registrations, bookings, series, refund and lottery entries.
+    from matrix_facilities import build as build_facilities
+
+    fac = build_facilities(
+        users=users, b_user=users[RESIDENT_B], clerk=clerk, supervisor=users[SUPERVISOR]
+    )
+
     # One signed-in session per account, made once (each test's changes to it are rolled back).
     sessions = {}
     for role, user in users.items():
@@ -684,6 +793,7 @@ def build_world() -> SimpleNamespace:
         batch_run=batch_run,
         desk=desk,
         ticket=ticket,
+        fac=fac,
         private_markers=(B_FAMILY_NAME, users[RESIDENT_B].email),
         staff_markers=(STAFF_LAYER_SLUG, STAFF_FEATURE_ID),
     )
