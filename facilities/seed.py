@@ -40,10 +40,8 @@ from .models import (
     RoundSlot,
     Unit,
 )
-from .services import bookings, lottery, registrations
+from .services import bookings, lottery, places, registrations
 from .services.common import next_number
-
-MAP_LAYER = "facility-booking"
 
 # Fees per period (午前 / 午後 / 夜間) by size: resident, group, non-resident.
 SMALL = ((600, 500, 1_200), (800, 650, 1_600), (900, 750, 1_800))
@@ -282,42 +280,8 @@ def build_facilities(rng: random.Random) -> list[Facility]:
 
 
 def put_on_map(facilities: list[Facility]) -> None:
-    """A public layer of the bookable facilities on /map/, through gis' services."""
-    from gis import services as gis_services
-
-    layer = gis_services.ensure_layer(
-        slug=MAP_LAYER,
-        name_ja="予約できる施設",
-        name_en="Bookable facilities",
-        kind="facilities",
-        department="施設予約",
-        visibility="public",
-        style={
-            "color": "#0b5394",
-            "weight": 2,
-            "fillColor": "#4f8fd6",
-            "fillOpacity": 0.9,
-            "radius": 8,
-        },
-        order=61,
-    )
-    current = set(
-        layer.features.filter(valid_to__isnull=True).values_list("external_id", flat=True)
-    )
     for facility in facilities:
-        if facility.code in current:
-            continue
-        gis_services.edit_feature(
-            layer=layer,
-            external_id=facility.code,
-            geometry=facility.location,
-            attributes={
-                "name": facility.name_ja,
-                "name_en": facility.name_en,
-                "category": str(facility.get_kind_display()),
-                "url": f"/facilities/{facility.code}/",
-            },
-        )
+        places.show_on_map(facility)
 
 
 def _people(ctx: SeedContext, count: int, *, prefix: str):

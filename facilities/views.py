@@ -148,6 +148,7 @@ def facility_page(request: HttpRequest, code: str) -> HttpResponse:
         "facilities/facility.html",
         {
             "facility": facility,
+            "map_config": _map_config(request, facility),
             "grid": _grid(units, first),
             "first": first,
             "previous": (first - timedelta(days=GRID_DAYS)).isoformat() if first > today() else "",
@@ -159,6 +160,31 @@ def facility_page(request: HttpRequest, code: str) -> HttpResponse:
             "rules": rules(),
         },
     )
+
+
+def _map_config(request: HttpRequest, facility: Facility) -> dict:
+    """The facility's place on the city's own base map (gis' public layers, its tiles)."""
+    from gis import selectors as gis_selectors
+
+    layers = [
+        layer
+        for layer in gis_selectors.visible_layers(request.user).filter(visibility="public")
+        if (layer.style or {}).get("basemap")
+    ]
+    return {
+        "center": [facility.location.y, facility.location.x],
+        "name": facility.name,
+        "layers": [
+            {
+                "slug": layer.slug,
+                "kind": layer.kind,
+                "style": layer.style or {},
+                "tiles": reverse("gis:tile", args=[layer.slug, 0, 0, 0]).replace("/0/0/0.pbf", "")
+                + "/{z}/{x}/{y}.pbf",
+            }
+            for layer in layers
+        ],
+    }
 
 
 def photo(request: HttpRequest, pk: int) -> FileResponse:
