@@ -6,9 +6,13 @@ through the services, and every staff read of users' names writes an audit row, 
 
 from __future__ import annotations
 
+import hashlib
+import json
 from datetime import date, datetime, timedelta
 
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -205,9 +209,6 @@ class AvailabilitySlotSerializer(serializers.Serializer):
     end = serializers.DateTimeField()
     period = serializers.CharField(help_text="区分コード (am, pm, night); empty when hourly")
     status = serializers.ChoiceField(choices=selectors.SLOT_STATUSES)
-    fee_resident = serializers.IntegerField()
-    fee_group = serializers.IntegerField()
-    fee_nonresident = serializers.IntegerField()
 
 
 class AvailabilityUnitSerializer(serializers.Serializer):
@@ -237,7 +238,7 @@ def _date_param(request, name: str, default: date) -> date:
         OpenApiParameter("days", int, description=f"number of days, 1–{MAX_DAYS} (default 7)"),
     ],
     responses=AvailabilityUnitSerializer(many=True),
-    summary="空き状況 / availability",
+    summary="空き状況 / availability (fees: the facility's detail, by period)",
 )
 @api_view(["GET"])
 @authentication_classes([])
@@ -250,11 +251,35 @@ def availability(request):
         days = 0
     if not 1 <= days <= MAX_DAYS:
         raise serializers.ValidationError({"days": f"1–{MAX_DAYS}"})
-    units = selectors.search_units(
-        kind=request.query_params.get("kind", ""), area=request.query_params.get("area", "")
+    params = {key: request.query_params.get(key, "") for key in ("kind", "area", "facility")}
+    moment = now()
+    # Cached per data version (raised by every change of bookings, closures and rounds) and
+    # per minute (a slot whose start passes turns from free to past).
+    key = (
+        "facilities:availability:"
+        + hashlib.sha256(
+            json.dumps(
+                [
+                    selectors.availability_version(),
+                    params,
+                    first.isoformat(),
+                    days,
+                    int(moment.timestamp() // 60),
+                ]  # fmt: skip
+            ).encode()
+        ).hexdigest()
     )
-    if request.query_params.get("facility"):
-        units = units.filter(facility__code=request.query_params["facility"])
+    body = cache.get(key)
+    if body is None:
+        body = json.dumps(_availability(params, first, days, moment), ensure_ascii=False)
+        cache.set(key, body, timeout=120)
+    return HttpResponse(body, content_type="application/json")
+
+
+def _availability(params: dict, first: date, days: int, moment: datetime) -> list[dict]:
+    units = selectors.search_units(kind=params["kind"], area=params["area"])
+    if params["facility"]:
+        units = units.filter(facility__code=params["facility"])
     units = selectors.units_with_plan(units)
     cells = selectors.availability(
         units,
@@ -262,31 +287,26 @@ def availability(request):
         last=first + timedelta(days=days - 1),
         rules=rules(),
         today=today(),
-        now=now(),
+        now=moment,
     )
-    return Response(
-        [
-            {
-                "facility": unit.facility.code,
-                "unit": unit.code,
-                "name_ja": unit.name_ja,
-                "name_en": unit.name_en,
-                "slots": [
-                    {
-                        "start": c.slot.start_at.isoformat(),
-                        "end": c.slot.end_at.isoformat(),
-                        "period": c.slot.period_code,
-                        "status": c.status,
-                        "fee_resident": c.slot.fee_resident,
-                        "fee_group": c.slot.fee_group,
-                        "fee_nonresident": c.slot.fee_nonresident,
-                    }
-                    for c in cells[unit.pk]
-                ],
-            }
-            for unit in units
-        ]
-    )
+    return [
+        {
+            "facility": unit.facility.code,
+            "unit": unit.code,
+            "name_ja": unit.name_ja,
+            "name_en": unit.name_en,
+            "slots": [
+                {
+                    "start": c.slot.start_at.isoformat(),
+                    "end": c.slot.end_at.isoformat(),
+                    "period": c.slot.period_code,
+                    "status": c.status,
+                }
+                for c in cells[unit.pk]
+            ],
+        }
+        for unit in units
+    ]
 
 
 class RoundSerializer(serializers.ModelSerializer):

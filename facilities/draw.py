@@ -31,23 +31,21 @@ import hashlib
 import json
 import sys
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 ALGORITHM = "machiba-draw-v1"
 ENTRIES_FORMAT = "machiba-lottery-entries/1"
 RESULTS_FORMAT = "machiba-lottery-results/1"
 
 
-@dataclass(frozen=True)
-class Entry:
+class Entry(NamedTuple):
     entry: str  # public entry number, e.g. "E000123"
     applicant: str  # pseudonym, the same for every entry of one applicant in the round
     tier: int  # 1 goes first
     choices: tuple[str, ...]  # slot codes, first choice first
 
 
-@dataclass(frozen=True)
-class Win:
+class Win(NamedTuple):
     slot: str
     entry: str
     rank: int  # 1 = 第1希望

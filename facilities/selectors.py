@@ -170,32 +170,72 @@ def availability(
     units: list[Unit], *, first: date, last: date, rules: Rules, today: date, now: datetime
 ) -> dict[int, list[Cell]]:
     """Every slot of ``units`` from ``first`` to ``last`` with its status; one query for the
-    bookings, one for closures, one for the rounds."""
+    bookings, one for closures, one for the rounds. Times are compared as POSIX seconds: a
+    month of a facility type is thousands of comparisons per request."""
     start = datetime.combine(first, datetime.min.time(), tzinfo=slotlib.TOKYO)
     end = datetime.combine(last + timedelta(days=1), datetime.min.time(), tzinfo=slotlib.TOKYO)
     ids = [u.pk for u in units]
     booked = _active_ranges(ids, start, end)
     closed = _closure_ranges(units, start, end)
     window = FirstComeWindow(rules, today)
+    now_ts = now.timestamp()
     out: dict[int, list[Cell]] = {}
     for unit in units:
         plan = plan_of(unit)
+        # A unit's active bookings never overlap (the exclusion constraint): sorted by start,
+        # their ends are sorted too, so only the last one starting before a slot ends can
+        # reach into it.
+        taken = [(lo.timestamp(), hi.timestamp(), pk) for lo, hi, pk in booked.get(unit.pk, [])]
+        lows = [t[0] for t in taken]
+        shut = [(lo.timestamp(), hi.timestamp()) for lo, hi, _pk in closed.get(unit.pk, [])]
         cells = []
-        for slot in slotlib.slots_between(plan, first, last):
-            s, e = slot.start_at, slot.end_at
-            hit = _overlapping(booked.get(unit.pk, []), s, e)
-            if hit is not None:
-                cells.append(Cell(slot, BOOKED, hit[2]))
+        for day in slotlib.days(first, last):
+            day_slots = slotlib.slots_for_day(plan, day)
+            if not day_slots:
                 continue
-            if _overlapping(closed.get(unit.pk, []), s, e, disjoint=False) is not None:
-                cells.append(Cell(slot, CLOSED))
-                continue
-            status = window.status(unit, slot.day)
-            if status == FREE and s <= now:
-                status = PAST
-            cells.append(Cell(slot, status))
+            day_status = window.status(unit, day)
+            for slot in day_slots:
+                s, e = slot.start_at.timestamp(), slot.end_at.timestamp()
+                index = bisect.bisect_left(lows, e) - 1
+                if index >= 0 and taken[index][1] > s:
+                    cells.append(Cell(slot, BOOKED, taken[index][2]))
+                elif any(lo < e and hi > s for lo, hi in shut):
+                    cells.append(Cell(slot, CLOSED))
+                elif day_status == FREE and s <= now_ts:
+                    cells.append(Cell(slot, PAST))
+                else:
+                    cells.append(Cell(slot, day_status))
         out[unit.pk] = cells
     return out
+
+
+# The availability API is read far more than bookings change: its answers are cached under a
+# version that every change of a booking, a closure or a round raises (after the commit).
+AVAILABILITY_VERSION_KEY = "facilities:availability:version"
+
+
+def availability_version() -> int:
+    from django.core.cache import cache
+
+    version = cache.get(AVAILABILITY_VERSION_KEY)
+    if version is None:
+        cache.add(AVAILABILITY_VERSION_KEY, 1, timeout=None)
+        version = cache.get(AVAILABILITY_VERSION_KEY) or 1
+    return int(version)
+
+
+def availability_changed() -> None:
+    """Call inside the transaction that changed bookings, closures or rounds."""
+    from django.core.cache import cache
+    from django.db import transaction
+
+    def bump() -> None:
+        try:
+            cache.incr(AVAILABILITY_VERSION_KEY)
+        except ValueError:
+            cache.set(AVAILABILITY_VERSION_KEY, 2, timeout=None)
+
+    transaction.on_commit(bump)
 
 
 def search_units(*, kind: str = "", area: str = "") -> QuerySet[Unit]:

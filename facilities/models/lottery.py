@@ -152,23 +152,36 @@ class Entry(models.Model):
         WON = "won", _("当選")
         LOST = "lost", _("落選")
 
+    # Few indexes on purpose: the draw rewrites every entry of a round, and each index is
+    # written again for every row. (round, number) and (registration, round) serve the
+    # look-ups and the foreign keys; facility and account are only ever read with the entry.
     round = models.ForeignKey(
-        LotteryRound, verbose_name=_("回"), on_delete=models.PROTECT, related_name="entries"
+        LotteryRound,
+        verbose_name=_("回"),
+        on_delete=models.PROTECT,
+        related_name="entries",
+        db_index=False,
     )
     registration = models.ForeignKey(
         "facilities.Registration",
         verbose_name=_("申込者"),
         on_delete=models.PROTECT,
         related_name="entries",
+        db_index=False,
     )
     facility = models.ForeignKey(
-        "facilities.Facility", verbose_name=_("施設"), on_delete=models.PROTECT, related_name="+"
+        "facilities.Facility",
+        verbose_name=_("施設"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
     )
     entered_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("申込んだアカウント"),
         on_delete=models.PROTECT,
         related_name="+",
+        db_index=False,
     )
     number = models.CharField(_("申込番号"), max_length=12)
     state = models.CharField(_("状態"), max_length=10, choices=State.choices, default=State.ENTERED)
@@ -190,6 +203,7 @@ class Entry(models.Model):
         verbose_name = _("抽選の申込")
         verbose_name_plural = _("抽選の申込")
         ordering = ["round", "number"]
+        indexes = [models.Index(fields=["registration", "round"], name="entry_registration_round")]
         constraints = [
             models.UniqueConstraint(fields=["round", "number"], name="entry_number_per_round"),
             models.CheckConstraint(

@@ -90,11 +90,23 @@ class Registration(models.Model):
     def __str__(self) -> str:
         return f"{self.number} {self.name}"
 
+    @staticmethod
+    def applicant_class_of(kind: str, in_city: bool) -> str:
+        if kind == "group":
+            return "resident_group" if in_city else "group"
+        return "resident" if in_city else "nonresident"
+
+    @staticmethod
+    def rate_of(kind: str, in_city: bool) -> str:
+        """Which fee column applies: groups pay the group rate in the city, the non-resident
+        rate from outside it; individuals the resident or non-resident rate."""
+        if kind == "group":
+            return "group" if in_city else "nonresident"
+        return "resident" if in_city else "nonresident"
+
     @property
     def applicant_class(self) -> str:
-        if self.kind == self.Kind.GROUP:
-            return self.ApplicantClass.RESIDENT_GROUP if self.in_city else self.ApplicantClass.GROUP
-        return self.ApplicantClass.RESIDENT if self.in_city else self.ApplicantClass.NONRESIDENT
+        return self.applicant_class_of(self.kind, self.in_city)
 
     @property
     def applicant_class_label(self) -> str:
@@ -102,11 +114,7 @@ class Registration(models.Model):
 
     @property
     def rate(self) -> str:
-        """Which fee column applies: groups pay the group rate in the city, the non-resident
-        rate from outside it; individuals the resident or non-resident rate."""
-        if self.kind == self.Kind.GROUP:
-            return "group" if self.in_city else "nonresident"
-        return "resident" if self.in_city else "nonresident"
+        return self.rate_of(self.kind, self.in_city)
 
 
 class Member(models.Model):

@@ -666,6 +666,7 @@ def add_closure(
     closure = Closure.objects.create(
         facility=facility, unit=unit, kind=kind, during=_range(starts_at, ends_at), reason=reason
     )
+    selectors.availability_changed()
     audit.record(action="facilities.closure", actor=clerk, obj=closure)
     return closure
 

@@ -15,6 +15,7 @@ from cityhall.roles import is_staff_member
 
 from ..models import Booking, BookingEvent
 from ..rules import Rules
+from ..selectors import availability_changed
 
 
 def rules() -> Rules:
@@ -60,6 +61,7 @@ def move(booking: Booking, to_state: str, *, actor=None, reason: str = "", field
     from_state = booking.state
     booking.state = to_state
     booking.save(update_fields=["state", *fields])
+    availability_changed()
     BookingEvent.objects.create(
         booking=booking,
         from_state=from_state,
@@ -70,6 +72,7 @@ def move(booking: Booking, to_state: str, *, actor=None, reason: str = "", field
 
 
 def created(booking: Booking, *, actor=None, reason: str = "") -> None:
+    availability_changed()
     BookingEvent.objects.create(
         booking=booking,
         from_state="",

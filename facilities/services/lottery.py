@@ -18,6 +18,7 @@ this module adds is the bookkeeping around it:
 
 from __future__ import annotations
 
+import hashlib
 import json
 import secrets
 from collections import defaultdict
@@ -26,7 +27,7 @@ from datetime import date, datetime, time, timedelta
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.utils.translation import gettext as _
-from psycopg2.extras import DateTimeTZRange, execute_values
+from psycopg2.extras import execute_values
 
 from cityhall import audit
 from cityhall.notifications import notify
@@ -37,7 +38,6 @@ from .. import slots as slotlib
 from ..models import (
     ACTIVE_STATES,
     Booking,
-    BookingEvent,
     Choice,
     Entry,
     LotteryRound,
@@ -96,6 +96,8 @@ def _transition(round_: LotteryRound, to_state: str) -> None:
             % {"state": round_.get_state_display()}
         )
     round_.state = to_state
+    # A round's state decides whether its month is open for first-come booking.
+    selectors.availability_changed()
 
 
 def open_round(*, round_: LotteryRound) -> LotteryRound:
@@ -239,6 +241,12 @@ def withdraw_entry(*, entry: Entry, user) -> None:
 # --- closing, drawing, publishing --------------------------------------------------------------
 
 
+def pseudonym(salt: str, registration_id: int) -> str:
+    """The applicant's code in the published files: the same for all their entries in the
+    round, and unlinkable to the registration without the round's secret salt."""
+    return "A-" + hashlib.sha256(f"{salt}:{registration_id}".encode()).hexdigest()[:10]
+
+
 def tier_of(tiers: list, applicant_class: str) -> int:
     """1 for the first tier listed; classes no tier names come after all listed tiers."""
     for index, group in enumerate(tiers or [], start=1):
@@ -283,31 +291,29 @@ def close_round(*, round_: LotteryRound) -> LotteryRound:
         round_.pseudonym_salt = secrets.token_hex(16)
         tiers = {}
         rows = []
-        for pk, facility_id, facility_tiers, kind, in_city in Entry.objects.filter(
+        for pk, registration_id, facility_id, facility_tiers, kind, in_city in Entry.objects.filter(
             round=round_
         ).values_list(
-            "pk", "facility_id", "facility__tiers", "registration__kind", "registration__in_city"
+            "pk",
+            "registration_id",
+            "facility_id",
+            "facility__tiers",
+            "registration__kind",
+            "registration__in_city",
         ):
-            applicant_class = Registration(kind=kind, in_city=in_city).applicant_class
+            applicant_class = Registration.applicant_class_of(kind, in_city)
             key = (facility_id, applicant_class)
             if key not in tiers:
                 tiers[key] = tier_of(facility_tiers, applicant_class)
-            rows.append((pk, tiers[key]))
+            rows.append((pk, tiers[key], pseudonym(round_.pseudonym_salt, registration_id)))
         with connection.cursor() as cursor:
+            # Tier and applicant code in one pass over the entries.
             execute_values(
                 cursor,
-                "UPDATE facilities_entry e SET tier = v.tier FROM (VALUES %s) AS v(id, tier) "
-                "WHERE e.id = v.id",
+                "UPDATE facilities_entry e SET tier = v.tier, pseudonym = v.pseudonym "
+                "FROM (VALUES %s) AS v(id, tier, pseudonym) WHERE e.id = v.id",
                 rows,
-                page_size=5000,
-            )
-            # The applicant code: a salted SHA-256 of the registration, the salt never shown.
-            cursor.execute(
-                """UPDATE facilities_entry
-                      SET pseudonym = 'A-' || left(encode(sha256(convert_to(
-                          %s || ':' || registration_id::text, 'UTF8')), 'hex'), 10)
-                    WHERE round_id = %s""",
-                [round_.pseudonym_salt, round_.pk],
+                page_size=10000,
             )
         entries_file = drawlib.canonical_bytes(_entries_document(round_))
         round_.entries_file = entries_file
@@ -429,78 +435,95 @@ def run_draw(round_id: int) -> LotteryRound:
 
 
 def _write_results(round_: LotteryRound, winners: list[drawlib.Win], unavailable: list[str]):
+    """Winners, losers and the winners' bookings, set-based: the draw's 50,000 entries are
+    one UPDATE and the bookings one INSERT … SELECT, not rows through the ORM."""
     if unavailable:
         RoundSlot.objects.filter(round=round_, code__in=unavailable).update(unavailable=True)
-    slots = {
-        code: (pk, unit_id, starts, ends)
-        for pk, code, unit_id, starts, ends in RoundSlot.objects.filter(round=round_).values_list(
-            "pk", "code", "unit_id", "starts_at", "ends_at"
-        )
-    }
-    entries = {
-        number: (pk, registration_id)
-        for number, pk, registration_id in Entry.objects.filter(round=round_).values_list(
-            "number", "pk", "registration_id"
-        )
-    }
-    rates = {
-        pk: Registration(kind=kind, in_city=in_city).rate
-        for pk, kind, in_city in Registration.objects.filter(
-            pk__in={registration for _pk, registration in entries.values()}
-        ).values_list("pk", "kind", "in_city")
-    }
-    units = {
-        u.pk: (u, selectors.plan_of(u))
-        for u in selectors.units_with_plan(
-            Unit.objects.filter(pk__in={slots[w.slot][1] for w in winners})
-        )
-    }
     with connection.cursor() as cursor:
         cursor.execute(
-            "UPDATE facilities_entry SET state = 'lost', won_slot_id = NULL, won_rank = NULL "
-            "WHERE round_id = %s",
-            [round_.pk],
+            "CREATE TEMP TABLE facilities_draw_win (entry_number text, slot_code text, "
+            "rank smallint) ON COMMIT DROP"
         )
         execute_values(
             cursor,
-            "UPDATE facilities_entry e SET state = 'won', won_slot_id = v.slot, won_rank = v.rank "
-            "FROM (VALUES %s) AS v(id, slot, rank) WHERE e.id = v.id",
-            [(entries[w.entry][0], slots[w.slot][0], w.rank) for w in winners],
-            page_size=5000,
+            "INSERT INTO facilities_draw_win VALUES %s",
+            [(w.entry, w.slot, w.rank) for w in winners],
+            page_size=10000,
         )
         cursor.execute(
-            "SELECT nextval('facilities_booking_reference_seq') FROM generate_series(1, %s)",
-            [len(winners)],
+            """
+            SELECT e.id, rs.id, w.rank, r.kind, r.in_city, rs.unit_id, rs.starts_at
+              FROM facilities_draw_win w
+              JOIN facilities_entry e ON e.round_id = %(round)s AND e.number = w.entry_number
+              JOIN facilities_registration r ON r.id = e.registration_id
+              JOIN facilities_roundslot rs ON rs.round_id = %(round)s AND rs.code = w.slot_code
+            """,
+            {"round": round_.pk},
         )
-        numbers = [row[0] for row in cursor.fetchall()]
-    bookings = []
-    for number, win in zip(numbers, winners, strict=True):
-        _slot_pk, unit_id, starts, ends = slots[win.slot]
-        entry_pk, registration_id = entries[win.entry]
-        rate = rates[registration_id]
-        _unit, plan = units[unit_id]
-        slot = slotlib.slot_at(plan, starts)
-        fee = slot.fee_for(rate) if slot is not None else 0
-        bookings.append(
-            Booking(
-                reference=f"R{number:08d}",
-                unit_id=unit_id,
-                during=DateTimeTZRange(starts, ends, "[)"),
-                kind=Booking.Kind.LOTTERY,
-                state=Booking.State.WON,
-                registration_id=registration_id,
-                entry_id=entry_pk,
-                rate=rate,
-                slot_fee=fee,
-                fee=fee,
-                pay_by=round_.confirm_by,
-            )
+        found = cursor.fetchall()
+        if len(found) != len(winners):
+            raise RuntimeError(f"round {round_.code}: {len(winners)} winners, {len(found)} matched")
+        plans = {
+            u.pk: selectors.plan_of(u)
+            for u in selectors.units_with_plan(Unit.objects.filter(pk__in={r[5] for r in found}))
+        }
+        rows = []
+        for entry_id, slot_id, rank, kind, in_city, unit_id, starts in found:
+            rate = Registration.rate_of(kind, in_city)
+            slot = slotlib.slot_at(plans[unit_id], starts)
+            rows.append((entry_id, slot_id, rank, rate, slot.fee_for(rate) if slot else 0))
+        cursor.execute(
+            "CREATE TEMP TABLE facilities_draw_booking (entry_id bigint PRIMARY KEY, "
+            "slot_id bigint, rank smallint, rate text, fee integer) ON COMMIT DROP"
         )
-    Booking.objects.bulk_create(bookings, batch_size=2000)
-    BookingEvent.objects.bulk_create(
-        (BookingEvent(booking=b, to_state=b.state, reason=f"抽選 {round_.code}") for b in bookings),
-        batch_size=5000,
-    )
+        execute_values(
+            cursor, "INSERT INTO facilities_draw_booking VALUES %s", rows, page_size=10000
+        )
+        # Every entry of the round once. A loser changes only its state, no indexed column,
+        # so with the table's free space (fillfactor 50) it is updated in place (HOT).
+        cursor.execute(
+            """
+            UPDATE facilities_entry e SET state = 'lost'
+             WHERE e.round_id = %s
+               AND NOT EXISTS (SELECT 1 FROM facilities_draw_booking b WHERE b.entry_id = e.id)
+            """,
+            [round_.pk],
+        )
+        cursor.execute(
+            """
+            UPDATE facilities_entry e
+               SET state = 'won', won_slot_id = b.slot_id, won_rank = b.rank
+              FROM facilities_draw_booking b
+             WHERE e.id = b.entry_id
+            """
+        )
+        cursor.execute(
+            """
+            INSERT INTO facilities_booking
+                   (reference, unit_id, during, kind, state, registration_id, entry_id, rate,
+                    slot_fee, equipment_fee, fee, pay_by, facility_receipt, cancel_reason,
+                    purpose, created_at)
+            SELECT 'R' || lpad(nextval('facilities_booking_reference_seq')::text, 8, '0'),
+                   rs.unit_id, tstzrange(rs.starts_at, rs.ends_at, '[)'), 'lottery', 'won',
+                   e.registration_id, e.id, b.rate, b.fee, 0, b.fee, %(pay_by)s, '', '', '',
+                   now()
+              FROM facilities_draw_booking b
+              JOIN facilities_entry e ON e.id = b.entry_id
+              JOIN facilities_roundslot rs ON rs.id = b.slot_id
+             ORDER BY rs.code
+            """,
+            {"pay_by": round_.confirm_by},
+        )
+        cursor.execute(
+            """
+            INSERT INTO facilities_bookingevent (booking_id, from_state, to_state, reason,
+                                                 created_at)
+            SELECT bk.id, '', 'won', %s, now()
+              FROM facilities_booking bk JOIN facilities_draw_booking b ON b.entry_id = bk.entry_id
+            """,
+            [f"抽選 {round_.code}"],
+        )
+    selectors.availability_changed()
 
 
 def publish(*, round_: LotteryRound, clerk) -> LotteryRound:
