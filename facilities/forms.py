@@ -81,7 +81,8 @@ class BookingForm(forms.Form):
             self.fields["slot_count"].widget.attrs["max"] = unit.max_slots_per_booking
         self.fields["attendees"].validators.append(
             MaxValueValidator(
-                unit.capacity, message=_("定員は%(n)s人です。") % {"n": unit.capacity}
+                unit.capacity,
+                message=_("利用人数が定員（%(n)s人）を超えています。") % {"n": unit.capacity},
             )
         )
         self.fields["attendees"].widget.attrs["max"] = unit.capacity

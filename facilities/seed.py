@@ -451,7 +451,12 @@ def _book_coming(ctx, applicants, clerk, units, today) -> int:
     return made
 
 
-def lottery_round(ctx: SeedContext, applicants: list[Registration], groups: list[Registration]):
+def lottery_round(
+    ctx: SeedContext,
+    applicants: list[Registration],
+    groups: list[Registration],
+    demo: Registration | None = None,
+):
     """This month's round: entries taken (3,000), closed, ready for the draw."""
     month = timezone.localdate().replace(day=1)
     existing = LotteryRound.objects.filter(month=month).first()
@@ -487,6 +492,13 @@ def lottery_round(ctx: SeedContext, applicants: list[Registration], groups: list
     taken: set[tuple[int, int]] = set()
     counts: dict[int, int] = {}
     facility_ids = sorted(by_facility)
+    if demo is not None:
+        # The demo resident entered twice: a Saturday evening first, a weekday second.
+        for facility_id in facility_ids[:2]:
+            pool = sorted(by_facility[facility_id], key=lambda s: (-weights[s.pk], s.starts_at))
+            entries.append((demo, facility_id, pool[:2]))
+            taken.update((demo.pk, s.pk) for s in pool[:2])
+        counts[demo.pk] = 2
     while len(entries) < ROUND_ENTRIES:
         who = ctx.rng.choice(people)
         if who.kind == "temporary" or counts.get(who.pk, 0) >= round_.max_entries_per_applicant:
@@ -537,12 +549,13 @@ def demo_facilities(ctx: SeedContext) -> None:
             registrations.register_individual(user=resident)
         except Exception:  # noqa: BLE001 - the demo resident may have no record linked
             pass
+    demo = Registration.objects.filter(representative=resident, kind="individual").first()
     with transaction.atomic():
         applicants = _people(ctx, 700, prefix="applicant")
         groups = build_groups(ctx, clerk) if clerk is not None else []
     past = history(ctx, applicants)
     coming = coming_bookings(ctx, applicants, clerk) if clerk is not None else 0
-    round_ = lottery_round(ctx, applicants, groups)
+    round_ = lottery_round(ctx, applicants, groups, demo)
     lottery.ensure_round(
         month=(timezone.localdate().replace(day=1) + timedelta(days=32)).replace(day=1)
     )

@@ -107,9 +107,17 @@ def registration_detail(request: HttpRequest, pk: int) -> HttpResponse:
         Registration.objects.select_related("representative", "decided_by"), pk=pk
     )
     form = forms.DecisionForm(request.POST or None)
+    confirming = False
     if request.method == "POST":
         approve = request.POST.get("decision") == "approve"
-        if form.is_valid():
+        # Refusing is answered by a question first (the applicant reads the reason).
+        confirming = (
+            not approve
+            and request.POST.get("confirmed") != "1"
+            and form.is_valid()
+            and bool(form.cleaned_data["reason"].strip())
+        )
+        if form.is_valid() and not confirming:
             try:
                 registrations.decide(
                     registration=registration,
@@ -135,6 +143,7 @@ def registration_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "in_city": sum(1 for m in members if m.in_city),
             "share_met": registrations.city_share_met(members) if members else None,
             "form": form,
+            "confirming": confirming,
             "points": registration.penalty_points.all()[:20],
         },
     )
@@ -189,6 +198,7 @@ def booking_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "events": booking.events.select_related("actor").order_by("id"),
             "receipt_form": forms.ReceiptForm(),
             "refund": getattr(booking, "refund", None),
+            "confirm": request.GET.get("confirm", ""),
         },
     )
 

@@ -734,9 +734,20 @@ def enter(request: HttpRequest, code: str) -> HttpResponse:
 
 
 @login_required
-@require_POST
+@never_cache
 def entry_withdraw(request: HttpRequest, pk: int) -> HttpResponse:
-    entry = get_object_or_404(Entry, pk=pk, registration__representative=request.user)
+    """Withdrawing an entry asks first (GET), then withdraws (POST)."""
+    entry = get_object_or_404(
+        Entry.objects.select_related("round", "facility"),
+        pk=pk,
+        registration__representative=request.user,
+    )
+    if request.method != "POST":
+        return render(
+            request,
+            "facilities/entry_withdraw.html",
+            {"entry": entry, "choices": entry.choices.select_related("slot__unit")},
+        )
     try:
         lottery.withdraw_entry(entry=entry, user=request.user)
     except ValidationError as error:

@@ -116,3 +116,12 @@ def booking_state(value: str) -> str:
         return str(Booking.State(value).label)
     except ValueError:
         return ""
+
+
+@register.filter
+def num(value) -> str:
+    """A count with thousands separators."""
+    try:
+        return f"{int(value):,}"
+    except (TypeError, ValueError):
+        return ""

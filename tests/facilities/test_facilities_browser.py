@@ -35,7 +35,9 @@ def test_a_resident_books_a_slot_and_pays_with_the_sandbox_card(page, login_in_b
     page.get_by_label("利用人数").fill("45")
     page.get_by_role("button", name="確認する").click()
     assert "入力内容を確認してください" in page.locator(".error-summary").inner_text()
-    assert "定員は30人です" in page.locator("#id_attendees_errors").inner_text()
+    assert (
+        "利用人数が定員（30人）を超えています" in page.locator("#id_attendees_errors").inner_text()
+    )
     assert page.get_by_label("利用目的").input_value() == "バドミントン練習"
     page.get_by_label("利用人数").fill("12")
     page.get_by_role("button", name="確認する").click()

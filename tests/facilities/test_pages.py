@@ -375,3 +375,40 @@ def test_the_api_books_and_lists_and_refuses_someone_elses_booking(client):
     other = UserFactory(role="resident")
     client.force_login(other)
     assert client.get(f"/api/facilities/my/bookings/{made.json()['id']}/").status_code == 404
+
+
+def test_refusing_a_group_and_withdrawing_an_entry_ask_first(client, clerk):
+    from factories_facilities import members
+
+    from facilities.services import registrations
+
+    pending = registrations.apply_group(
+        user=resident_account(),
+        name="星空の会",
+        name_kana="ホシゾラノカイ",
+        members=members(5, prefix="星空"),
+    )
+    client.force_login(clerk)
+    url = f"/staff/facilities/registrations/{pending.pk}/"
+    page = client.post(
+        url, {"decision": "reject", "reason": "活動実態が確認できない"}
+    ).content.decode()
+    assert "不承認にしますか。理由「活動実態が確認できない」が申請者に伝わります。" in page
+    pending.refresh_from_db()
+    assert pending.state == "pending"
+    client.post(url, {"decision": "reject", "reason": "活動実態が確認できない", "confirmed": "1"})
+    pending.refresh_from_db()
+    assert pending.state == "rejected" and pending.rejection_reason == "活動実態が確認できない"
+
+    unit = make_unit(make_facility(), lottery=True)
+    round_ = open_round()
+    person = individual()
+    slot = RoundSlot.objects.filter(round=round_, unit=unit).first()
+    entry = lottery.enter(
+        round_=round_, registration=person, user=person.representative, slot_ids=[slot.pk]
+    )
+    client.force_login(person.representative)
+    page = client.get(f"/my/facilities/entries/{entry.pk}/withdraw/").content.decode()
+    assert "この申込を取り下げますか" in page and entry.number in page
+    client.post(f"/my/facilities/entries/{entry.pk}/withdraw/")
+    assert not round_.entries.exists()
