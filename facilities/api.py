@@ -31,9 +31,18 @@ from cityhall.roles import is_staff_member
 
 from . import selectors
 from . import slots as slotlib
-from .models import Booking, Entry, Facility, LotteryRound, Registration, Unit
+from .models import (
+    Booking,
+    CancellationRefund,
+    Entry,
+    Facility,
+    LotteryRound,
+    Registration,
+    Series,
+    Unit,
+)
 from .rules import add_months
-from .services import bookings, lottery, registrations
+from .services import billing, bookings, lottery, registrations
 from .services.common import now, rules, today
 
 MAX_DAYS = 31
@@ -851,3 +860,178 @@ def staff_usage(request):
             for row in rows
         ]
     )
+
+
+# --- more of the staff's work, and recurring use --------------------------------------------
+
+
+class StaffRegistrationSerializer(RegistrationSerializer):
+    representative = serializers.EmailField(source="representative.email", read_only=True)
+    members = serializers.SerializerMethodField()
+
+    class Meta(RegistrationSerializer.Meta):
+        fields = [*RegistrationSerializer.Meta.fields, "representative", "members"]
+
+    def get_members(self, obj) -> list[dict]:
+        return [
+            {"name": m.name, "name_kana": m.name_kana, "relation": m.relation}
+            for m in obj.members.all()
+        ]
+
+
+@extend_schema(
+    parameters=[OpenApiParameter("state", str), OpenApiParameter("q", str)],
+    responses=StaffRegistrationSerializer(many=True),
+    summary="利用者登録の一覧（職員） / registrations",
+)
+@api_view(["GET"])
+@permission_classes([_staff("facilities.view_registration")])
+def staff_registrations(request):
+    state = request.query_params.get("state", "pending")
+    found = selectors.staff_registrations(
+        state=state if state in Registration.State.values else "",
+        query=request.query_params.get("q", "").strip(),
+    ).prefetch_related("members")[:200]
+    audit.record(
+        action="facilities.view_registrations",
+        request=request,
+        purpose="facilities",
+        details={"state": state, "via": "api"},
+    )
+    return Response(StaffRegistrationSerializer(found, many=True).data)
+
+
+@extend_schema(
+    responses=BookingSerializer(many=True),
+    summary="今日の予約（利用確認・職員） / today's bookings at a facility",
+)
+@api_view(["GET"])
+@permission_classes([_staff("facilities.check_in_booking")])
+def staff_checkin(request, code: str):
+    facility = get_object_or_404(Facility, code=code)
+    found = selectors.bookings_on(facility, today())
+    audit.record(
+        action="facilities.view_checkin",
+        request=request,
+        obj=facility,
+        purpose="facilities",
+        details={"via": "api"},
+    )
+    data = BookingSerializer(found, many=True).data
+    for item, booking in zip(data, found, strict=True):
+        item["user"] = booking.registration.name if booking.registration else None
+    return Response(data)
+
+
+class RefundSerializer(serializers.ModelSerializer):
+    booking = serializers.CharField(source="booking.reference", read_only=True)
+    state_label = serializers.CharField(source="get_state_display", read_only=True)
+
+    class Meta:
+        model = CancellationRefund
+        fields = [
+            "id",
+            "booking",
+            "fee_paid",
+            "percent",
+            "amount",
+            "state",
+            "state_label",
+            "reduced_at",
+            "refunded_at",
+        ]
+
+
+@extend_schema(responses=RefundSerializer(many=True), summary="取消による還付（職員）")
+@api_view(["GET"])
+@permission_classes([_staff("facilities.process_refund")])
+def staff_refunds(request):
+    found = CancellationRefund.objects.select_related("booking").order_by("state", "-created_at")
+    return Response(RefundSerializer(found[:200], many=True).data)
+
+
+@extend_schema(
+    request=None,
+    responses=RefundSerializer,
+    summary="還付の手続き（職員）: reduce (first person), pay (a second person)",
+)
+@api_view(["POST"])
+@permission_classes([_staff("facilities.process_refund")])
+def staff_refund_action(request, pk: int, action: str):
+    refund = get_object_or_404(CancellationRefund, pk=pk)
+    steps = {
+        "reduce": lambda: billing.reduce_for_refund(refund=refund, clerk=request.user),
+        "pay": lambda: billing.pay_refund(refund=refund, clerk=request.user),
+    }
+    if action not in steps:
+        return Response(status=status.HTTP_404_NOT_FOUND)
+    try:
+        steps[action]()
+    except (ValidationError, PermissionDenied) as error:
+        return _refused(error)
+    refund.refresh_from_db()
+    return Response(RefundSerializer(refund).data)
+
+
+class SeriesInSerializer(serializers.Serializer):
+    registration = serializers.IntegerField()
+    unit = serializers.SlugField()
+    weekday = serializers.IntegerField(min_value=0, max_value=6)
+    starts = serializers.TimeField()
+    ends = serializers.TimeField()
+    first_date = serializers.DateField()
+    last_date = serializers.DateField()
+
+
+class SeriesSerializer(serializers.ModelSerializer):
+    unit = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    bookings = serializers.SerializerMethodField()
+    rejected = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Series
+        fields = [
+            "id",
+            "unit",
+            "weekday",
+            "starts",
+            "ends",
+            "first_date",
+            "last_date",
+            "charge_id",
+            "bookings",
+            "rejected",
+        ]
+
+    def get_bookings(self, obj) -> list[str]:
+        return list(obj.bookings.order_by("during").values_list("reference", flat=True))
+
+    def get_rejected(self, obj) -> list[dict]:
+        return [
+            {"start": r.starts_at, "reason": r.reason, "reason_label": r.get_reason_display()}
+            for r in obj.rejected_occurrences.all()
+        ]
+
+
+@extend_schema(
+    request=SeriesInSerializer,
+    responses={201: SeriesSerializer},
+    summary="定期利用の申込（団体） / weekly use for a group",
+)
+@api_view(["POST"])
+@permission_classes([IsAuthenticated])
+def my_series(request):
+    body = SeriesInSerializer(data=request.data)
+    body.is_valid(raise_exception=True)
+    data = body.validated_data
+    registration = get_object_or_404(
+        Registration, pk=data.pop("registration"), representative=request.user
+    )
+    unit = get_object_or_404(Unit, code=data.pop("unit"), active=True)
+    try:
+        series = bookings.create_series(
+            registration=registration, unit=unit, user=request.user, **data
+        )
+    except (ValidationError, PermissionDenied) as error:
+        return _refused(error)
+    return Response(SeriesSerializer(series).data, status=status.HTTP_201_CREATED)

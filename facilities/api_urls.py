@@ -19,6 +19,23 @@ urlpatterns = [
         name="facilities_api_booking_action",
     ),
     path("facilities/my/entries/", api.my_entries, name="facilities_api_entries"),
+    path("facilities/my/series/", api.my_series, name="facilities_api_series"),
+    path(
+        "facilities/staff/registrations/",
+        api.staff_registrations,
+        name="facilities_api_staff_registrations",
+    ),
+    path(
+        "facilities/staff/check-in/<slug:code>/",
+        api.staff_checkin,
+        name="facilities_api_staff_checkin",
+    ),
+    path("facilities/staff/refunds/", api.staff_refunds, name="facilities_api_staff_refunds"),
+    path(
+        "facilities/staff/refunds/<int:pk>/<slug:action>/",
+        api.staff_refund_action,
+        name="facilities_api_staff_refund_action",
+    ),
     path("facilities/staff/week/<slug:code>/", api.staff_week, name="facilities_api_staff_week"),
     path(
         "facilities/staff/registrations/<int:pk>/decision/",

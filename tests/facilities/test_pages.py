@@ -412,3 +412,58 @@ def test_refusing_a_group_and_withdrawing_an_entry_ask_first(client, clerk):
     assert "この申込を取り下げますか" in page and entry.number in page
     client.post(f"/my/facilities/entries/{entry.pk}/withdraw/")
     assert not round_.entries.exists()
+
+
+def test_the_api_takes_recurring_use_and_refunds_need_two_people(
+    client, clerk, supervisor, django_capture_on_commit_callbacks
+):
+    from test_bookings import pay_at_counter
+
+    facility = make_facility()
+    unit = make_unit(facility)
+    club = group(clerk=clerk)
+    client.force_login(club.representative)
+    first = timezone.localdate() + timedelta(days=3)
+    made = client.post(
+        "/api/facilities/my/series/",
+        {
+            "registration": club.pk,
+            "unit": unit.code,
+            "weekday": first.weekday(),
+            "starts": "19:00",  # not a whole period: every date is refused, with its reason
+            "ends": "21:00",
+            "first_date": first.isoformat(),
+            "last_date": (first + timedelta(days=7)).isoformat(),
+        },
+        content_type="application/json",
+    )
+    assert made.status_code == 201
+    assert {r["reason"] for r in made.json()["rejected"]} == {"outside_hours"}
+    assert made.json()["bookings"] == []
+
+    person = individual()
+    with django_capture_on_commit_callbacks(execute=True):
+        booking = bookings.hold_first_come(
+            registration=person,
+            user=person.representative,
+            unit=unit,
+            starts_at=at(first + timedelta(days=10), 9),
+        )
+        bookings.pay_online(booking=booking, user=person.representative)
+        booking.refresh_from_db()
+        pay_at_counter(booking, clerk)
+    bookings.cancel(booking=booking, actor=person.representative)
+    refund = booking.refund
+    client.force_login(clerk)
+    listed = client.get("/api/facilities/staff/refunds/").json()
+    assert [r["amount"] for r in listed] == [1_200]
+    assert (
+        client.post(f"/api/facilities/staff/refunds/{refund.pk}/reduce/").json()["state"]
+        == "reduced"
+    )
+    refused = client.post(f"/api/facilities/staff/refunds/{refund.pk}/pay/")
+    assert refused.status_code == 409 and "別の職員" in refused.json()["detail"][0]
+    client.force_login(supervisor)
+    assert (
+        client.post(f"/api/facilities/staff/refunds/{refund.pk}/pay/").json()["state"] == "refunded"
+    )

@@ -465,6 +465,16 @@ ACCESS: dict[str, tuple[Access, ...]] = {
         post_only=True,
     ),
     "facilities_api_staff_usage": one(SUPERVISOR_ONLY),
+    # an empty body is a 400 of the serializer's own
+    "facilities_api_series": one(LOGIN, post_only=True),
+    "facilities_api_staff_registrations": one(STAFF),
+    "facilities_api_staff_checkin": one(STAFF, kwargs=w("fac.facility.code", "code")),
+    "facilities_api_staff_refunds": one(STAFF),
+    "facilities_api_staff_refund_action": one(
+        STAFF,
+        kwargs=lambda world: {"pk": world.fac.refund.pk, "action": "pay"},
+        post_only=True,
+    ),
 }
 
 
