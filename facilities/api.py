@@ -262,26 +262,23 @@ def availability(request):
         raise serializers.ValidationError({"days": f"1–{MAX_DAYS}"})
     params = {key: request.query_params.get(key, "") for key in ("kind", "area", "facility")}
     moment = now()
-    # Cached per data version (raised by every change of bookings, closures and rounds) and
-    # per minute (a slot whose start passes turns from free to past).
+    # One Redis round trip (MGET) for the data version and the last answer to these
+    # parameters; the answer stands while the version (raised by every change of bookings,
+    # closures and rounds) and the minute (a slot whose start passes turns from free to past)
+    # are the same.
     key = (
         "facilities:availability:"
-        + hashlib.sha256(
-            json.dumps(
-                [
-                    selectors.availability_version(),
-                    params,
-                    first.isoformat(),
-                    days,
-                    int(moment.timestamp() // 60),
-                ]  # fmt: skip
-            ).encode()
-        ).hexdigest()
+        + hashlib.sha256(json.dumps([params, first.isoformat(), days]).encode()).hexdigest()
     )
-    body = cache.get(key)
-    if body is None:
+    found = cache.get_many([selectors.AVAILABILITY_VERSION_KEY, key])
+    version = found.get(selectors.AVAILABILITY_VERSION_KEY) or selectors.availability_version()
+    minute = int(moment.timestamp() // 60)
+    cached = found.get(key)
+    if cached is not None and cached[0] == version and cached[1] == minute:
+        body = cached[2]
+    else:
         body = json.dumps(_availability(params, first, days, moment), ensure_ascii=False)
-        cache.set(key, body, timeout=120)
+        cache.set(key, (version, minute, body), timeout=120)
     return HttpResponse(body, content_type="application/json")
 
 

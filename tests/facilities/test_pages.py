@@ -467,3 +467,23 @@ def test_the_api_takes_recurring_use_and_refunds_need_two_people(
     assert (
         client.post(f"/api/facilities/staff/refunds/{refund.pk}/pay/").json()["state"] == "refunded"
     )
+
+
+def test_the_cached_availability_answer_changes_as_soon_as_a_booking_commits(
+    client, django_capture_on_commit_callbacks
+):
+    unit = make_unit(make_facility())
+    person = individual()
+    day = timezone.localdate() + timedelta(days=6)
+    query = {"facility": unit.facility.code, "from": day.isoformat(), "days": 1}
+
+    def statuses():
+        slots = client.get("/api/facilities/availability/", query).json()[0]["slots"]
+        return {s["period"]: s["status"] for s in slots}
+
+    assert statuses() == {"am": "free", "pm": "free", "night": "free"}  # now cached
+    with django_capture_on_commit_callbacks(execute=True):
+        bookings.hold_first_come(
+            registration=person, user=person.representative, unit=unit, starts_at=at(day, 9)
+        )
+    assert statuses() == {"am": "booked", "pm": "free", "night": "free"}
