@@ -157,3 +157,18 @@ def open_round(*, month: date | None = None, **caps) -> LotteryRound:
         max_choices_per_entry=caps.get("choices", 3),
     )
     return lottery.open_round(round_=round_)
+
+
+def pay_at_counter(booking, clerk):
+    """The resident pays the booking's charge at the city hall counter (a real payment)."""
+    from payments import services as payment_services
+    from payments.models import Charge
+
+    charge = Charge.objects.get(pk=booking.charge_id)
+    payer = charge.payer
+    payment_services.record_counter_payment(
+        payer=payer,
+        amount=charge.amount,
+        clerk=clerk,
+        installment_ids=list(charge.installments.values_list("pk", flat=True)),
+    )

@@ -16,6 +16,7 @@ from factories_facilities import (
     make_equipment,
     make_facility,
     make_unit,
+    pay_at_counter,
     resident_account,
 )
 
@@ -23,7 +24,6 @@ from facilities.models import Booking, CancellationRefund, Closure, RejectedOccu
 from facilities.rules import Rules, refund_amount, refund_percent
 from facilities.services import billing, bookings, registrations
 from facilities.slots import is_year_end
-from payments import services as payment_services
 from payments.models import Charge, Refund
 
 pytestmark = pytest.mark.django_db
@@ -56,18 +56,6 @@ def test_a_city_sets_its_own_schedule():
     assert refund_percent(rules, use_date=use, cancelled_on=date(2026, 8, 18)) == 0
     with pytest.raises(ValueError, match="unknown facility rules"):
         Rules.from_mapping({"refund_shedule": []})
-
-
-def pay_at_counter(booking, clerk):
-    """The resident pays the booking's charge at the city hall counter (a real payment)."""
-    charge = Charge.objects.get(pk=booking.charge_id)
-    payer = charge.payer
-    payment_services.record_counter_payment(
-        payer=payer,
-        amount=charge.amount,
-        clerk=clerk,
-        installment_ids=list(charge.installments.values_list("pk", flat=True)),
-    )
 
 
 def test_a_paid_cancellation_is_refunded_by_the_schedule_by_two_clerks(

@@ -15,6 +15,7 @@ from factories_facilities import (
     make_facility,
     make_unit,
     open_round,
+    pay_at_counter,
     resident_account,
 )
 from icalendar import Calendar
@@ -96,8 +97,6 @@ def test_without_a_registration_the_booker_is_sent_to_register(client):
 def test_cancelling_asks_first_and_names_the_refund(
     client, clerk, django_capture_on_commit_callbacks
 ):
-    from test_bookings import pay_at_counter
-
     unit = make_unit(make_facility())
     person = individual()
     user = person.representative
@@ -417,8 +416,6 @@ def test_refusing_a_group_and_withdrawing_an_entry_ask_first(client, clerk):
 def test_the_api_takes_recurring_use_and_refunds_need_two_people(
     client, clerk, supervisor, django_capture_on_commit_callbacks
 ):
-    from test_bookings import pay_at_counter
-
     facility = make_facility()
     unit = make_unit(facility)
     club = group(clerk=clerk)
