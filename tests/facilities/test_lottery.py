@@ -280,3 +280,60 @@ def test_group_rules_minimum_members_duplicates_and_two_groups_per_person(clerk)
     with pytest.raises(ValidationError, match="1人1件まで"):
         registrations.register_individual(user=user)
         registrations.register_individual(user=user)
+
+
+def test_the_round_calendar_follows_the_citys_rules_and_the_beat_job_moves_rounds(
+    settings, supervisor
+):
+    from datetime import date, datetime, time
+
+    from facilities.slots import TOKYO
+
+    tokyo = lambda d, h=0: datetime.combine(d, time(h), tzinfo=TOKYO)  # noqa: E731
+    default = lottery.round_schedule(date(2027, 3, 1), lottery.rules())
+    # Entries from the 1st to the end of the 15th, results on the 16th, confirmation 10 days.
+    assert default["opens_at"] == tokyo(date(2027, 3, 1))
+    assert default["closes_at"] == tokyo(date(2027, 3, 16))
+    assert default["results_at"] == tokyo(date(2027, 3, 16), 9)
+    assert default["confirm_by"] == tokyo(date(2027, 3, 27))
+    settings.FACILITY_RULES = {"entry_close_day": 20, "results_day": 22, "confirm_days": 7}
+    custom = lottery.round_schedule(date(2027, 3, 1), lottery.rules())
+    assert custom["closes_at"] == tokyo(date(2027, 3, 21))
+    assert custom["results_at"] == tokyo(date(2027, 3, 22), 9)
+    assert custom["confirm_by"] == tokyo(date(2027, 3, 30))
+    settings.FACILITY_RULES = {"entry_close_day": 20, "results_day": 18}
+    with pytest.raises(ValueError, match="results_day"):
+        lottery.rules()
+    settings.FACILITY_RULES = {}
+
+    # The beat job: this month's and next month's rounds exist; a round opens when its opening
+    # time has passed, closes (committing to its seed) when its closing time has passed, and
+    # finishes once the confirmation deadline is over. Running it twice changes nothing more.
+    make_unit(make_facility(), lottery=True)
+    lottery.advance_rounds()
+    this_month = timezone.localdate().replace(day=1)
+    next_month = (this_month + timedelta(days=32)).replace(day=1)
+    assert set(LotteryRound.objects.values_list("month", flat=True)) == {this_month, next_month}
+    round_ = LotteryRound.objects.get(month=next_month)
+    assert round_.state == "scheduled"  # its entries open on the 1st of next month
+    assert lottery.advance_rounds() == []
+    moment = timezone.now()
+    LotteryRound.objects.filter(pk=round_.pk).update(opens_at=moment - timedelta(minutes=5))
+    assert lottery.advance_rounds() == [f"{round_.code} opened"]
+    assert lottery.advance_rounds() == []
+    round_.refresh_from_db()
+    assert round_.state == "open" and round_.seed_sha256 == ""
+    assert RoundSlot.objects.filter(round=round_).exists()
+    LotteryRound.objects.filter(pk=round_.pk).update(
+        closes_at=moment - timedelta(minutes=2), results_at=moment - timedelta(minutes=1)
+    )
+    assert lottery.advance_rounds() == [f"{round_.code} closed"]
+    round_.refresh_from_db()
+    assert round_.state == "closed" and len(round_.seed_sha256) == 64
+    lottery.start_draw(round_=round_, clerk=supervisor)
+    lottery.run_draw(round_.pk)
+    lottery.publish(round_=round_, clerk=supervisor)
+    assert lottery.advance_rounds() == []  # winners still have until the deadline
+    LotteryRound.objects.filter(pk=round_.pk).update(confirm_by=timezone.now())
+    assert lottery.advance_rounds() == [f"{round_.code} finished"]
+    assert lottery.advance_rounds() == []

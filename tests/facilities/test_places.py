@@ -1,0 +1,162 @@
+"""Issue 14.1: which slots a unit offers (fixed periods or hourly, within opening hours, never on
+national holidays when the facility closes on them, never at the year end), and facilities on the
+city map."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, time, timedelta
+
+import jpholiday
+import pytest
+from django.contrib.gis.geos import Point
+from factories_facilities import at, individual, make_facility, make_unit
+
+from facilities import selectors
+from facilities import slots as slotlib
+from facilities.services import places
+from facilities.services.common import rules
+
+OPEN_EVERY_DAY = {weekday: (time(9), time(21)) for weekday in range(7)}
+
+
+def plan(**fields) -> slotlib.UnitPlan:
+    defaults = {
+        "unit_id": 1,
+        "code": "court-1",
+        "slot_mode": slotlib.HOURLY,
+        "hours": OPEN_EVERY_DAY,
+        "fee_resident": 500,
+        "fee_group": 400,
+        "fee_nonresident": 1_000,
+        "closed_on_holidays": True,
+    }
+    return slotlib.UnitPlan(**(defaults | fields))
+
+
+@pytest.mark.parametrize(
+    ("day", "why"),
+    [
+        (date(2027, 1, 11), "成人の日 (second Monday of January)"),
+        (date(2026, 5, 6), "振替休日 (憲法記念日 3 May 2026 is a Sunday)"),
+        (date(2026, 9, 22), "国民の休日 (between 敬老の日 and 秋分の日)"),
+        (date(2027, 3, 21), "春分の日 (by the astronomical table)"),
+    ],
+)
+def test_a_facility_closed_on_holidays_offers_nothing_on_any_kind_of_holiday(day, why):
+    assert jpholiday.is_holiday(day), why
+    closing = plan()
+    assert slotlib.closed_reason(closing, day) == slotlib.CLOSED_HOLIDAY
+    assert slotlib.slots_for_day(closing, day) == []
+    # The next working day is open, and a facility that opens on holidays opens that day.
+    working = next(
+        d for d in slotlib.days(day, day + timedelta(days=7)) if not jpholiday.is_holiday(d)
+    )
+    assert len(slotlib.slots_for_day(closing, working)) == 12
+    assert len(slotlib.slots_for_day(plan(closed_on_holidays=False), day)) == 12
+
+
+def test_the_year_end_and_the_weekly_closed_day_offer_nothing():
+    mondays_closed = plan(hours={w: h for w, h in OPEN_EVERY_DAY.items() if w != 0})
+    assert [d.day for d in slotlib.days(date(2026, 12, 27), date(2027, 1, 5))
+            if slotlib.slots_for_day(mondays_closed, d)] == [27, 5]  # fmt: skip
+    assert slotlib.closed_reason(mondays_closed, date(2026, 12, 29)) == slotlib.CLOSED_YEAR_END
+    assert slotlib.closed_reason(mondays_closed, date(2027, 1, 3)) == slotlib.CLOSED_YEAR_END
+    # 2027-01-04 is a Monday: the weekly closed day.
+    assert slotlib.closed_reason(mondays_closed, date(2027, 1, 4)) == slotlib.CLOSED_WEEKLY
+    # A city whose facility stays open at the year end says so per facility.
+    assert slotlib.slots_for_day(plan(year_end_closed=False), date(2026, 12, 30))
+
+
+def test_hourly_units_cut_the_opening_hours_into_slots_of_their_length():
+    day = date(2026, 12, 8)  # a Tuesday, no holiday
+    hours = {1: (time(9), time(21))}
+    hourly = slotlib.slots_for_day(plan(hours=hours), day)
+    assert [(s.starts, s.ends) for s in hourly][:2] == [(time(9), time(10)), (time(10), time(11))]
+    assert len(hourly) == 12 and hourly[-1].ends == time(21)
+    assert hourly[0].name_ja == "09:00–10:00" and hourly[0].fee_for("nonresident") == 1_000
+    # 90-minute slots: the last one that fits ends at 19:30, not past closing time.
+    ninety = slotlib.slots_for_day(plan(hours=hours, slot_minutes=90), day)
+    assert len(ninety) == 8 and ninety[-1].ends == time(21)
+    short = slotlib.slots_for_day(plan(hours={1: (time(9), time(20))}, slot_minutes=90), day)
+    assert [s.ends for s in short][-1] == time(19, 30)
+
+
+def test_fixed_periods_are_offered_only_within_the_days_opening_hours():
+    periods = tuple(
+        slotlib.Period(code, code, code, starts, ends, 1_000, 800, 2_000)
+        for code, starts, ends in (
+            ("am", time(9), time(12)),
+            ("pm", time(13), time(17)),
+            ("night", time(18), time(21)),
+        )
+    )
+    # Saturdays close at 17:00: no evening period that day.
+    hours = {1: (time(9), time(21)), 5: (time(9), time(17))}
+    fixed = plan(slot_mode=slotlib.FIXED, periods=periods, hours=hours)
+    assert [s.period_code for s in slotlib.slots_for_day(fixed, date(2026, 12, 8))] == [
+        "am",
+        "pm",
+        "night",
+    ]
+    assert [s.period_code for s in slotlib.slots_for_day(fixed, date(2026, 12, 12))] == [
+        "am",
+        "pm",
+    ]
+
+
+@pytest.mark.django_db
+def test_a_holiday_is_closed_in_the_grid_the_week_calendar_and_for_booking(client, clerk):
+    facility = make_facility(closed_on_holidays=True)
+    unit = make_unit(facility, hourly=True)
+    holiday = date(2027, 1, 11)  # 成人の日
+    unit = selectors.unit_with_plan(unit.pk)
+    cells = selectors.availability(
+        [unit],
+        first=holiday - timedelta(days=1),
+        last=holiday + timedelta(days=1),
+        rules=rules(),
+        today=holiday - timedelta(days=3),
+        now=at(holiday - timedelta(days=3), 9),
+    )[unit.pk]
+    assert {c.slot.day for c in cells} == {holiday - timedelta(days=1), holiday + timedelta(days=1)}
+
+    client.force_login(clerk)
+    page = client.get(f"/staff/facilities/{facility.code}/week/", {"date": holiday.isoformat()})
+    assert "祝日の休館" in page.content.decode()
+
+    # The booking service finds no slot that day.
+    from django.core.exceptions import ValidationError
+
+    from facilities.services import bookings
+
+    with pytest.raises(ValidationError) as refused:
+        bookings.quote(registration=individual(), unit=unit, starts_at=at(holiday, 10))
+    assert "starts_at" in refused.value.message_dict
+
+
+@pytest.mark.django_db
+def test_a_facility_is_drawn_on_the_public_map_and_follows_its_moves(client):
+    facility = make_facility(name_ja="中央体育館", name_en="Central Gym")
+    places.show_on_map(facility)
+    places.show_on_map(facility)  # nothing changed: no new version
+
+    page = client.get("/map/").content.decode()
+    assert "予約できる施設" in page
+    layer = json.loads(client.get(f"/gis/layers/{places.MAP_LAYER}.geojson").content)
+    [feature] = layer["features"]
+    assert feature["properties"]["name"] == "中央体育館"
+    assert feature["properties"]["url"] == f"/facilities/{facility.code}/"
+    assert feature["geometry"]["coordinates"] == pytest.approx([139.5, 35.7])
+
+    from gis.models import Feature
+
+    assert Feature.objects.filter(external_id=facility.code).count() == 1
+    facility.location = Point(139.51, 35.71, srid=6668)
+    facility.save()
+    places.show_on_map(facility)
+    layer = json.loads(client.get(f"/gis/layers/{places.MAP_LAYER}.geojson").content)
+    [feature] = layer["features"]
+    assert feature["geometry"]["coordinates"] == pytest.approx([139.51, 35.71])
+    # The facility page shows its own small map pointing at the same place.
+    assert "139.51" in client.get(f"/facilities/{facility.code}/").content.decode()
