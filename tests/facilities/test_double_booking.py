@@ -117,3 +117,47 @@ def test_an_expired_hold_gives_its_slot_to_the_next_booker():
     held.refresh_from_db()
     assert held.state == "expired" and mine.state == "held"
     assert list(held.events.values_list("to_state", flat=True)) == ["held", "expired"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_ten_concurrent_entries_of_one_applicant_keep_the_entry_cap():
+    """Tilavarauspalvelu #733: a per-user limit checked by counting, then inserting, lets
+    parallel requests pass it together. Entering locks the applicant's registration row first."""
+    from factories_facilities import open_round
+
+    from facilities.models import Entry, RoundSlot
+    from facilities.services import lottery
+
+    unit = make_unit(make_facility(), lottery=True)
+    round_ = open_round(entries=3, choices=1)
+    slots = list(RoundSlot.objects.filter(round=round_, unit=unit).order_by("starts_at")[:10])
+    person = individual()
+    barrier = threading.Barrier(len(slots))
+    outcomes: list[str] = []
+    lock = threading.Lock()
+
+    def enter(slot):
+        try:
+            barrier.wait(timeout=30)
+            lottery.enter(
+                round_=round_,
+                registration=person,
+                user=person.representative,
+                slot_ids=[slot.pk],
+            )
+            result = "entered"
+        except Exception as error:  # noqa: BLE001 - the outcome is what the test compares
+            result = type(error).__name__
+        finally:
+            connections.close_all()
+        with lock:
+            outcomes.append(result)
+
+    threads = [threading.Thread(target=enter, args=(slot,)) for slot in slots]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert sorted(outcomes) == ["ValidationError"] * 7 + ["entered"] * 3
+    assert Entry.objects.filter(round=round_, registration=person).count() == 3

@@ -160,3 +160,44 @@ def test_a_facility_is_drawn_on_the_public_map_and_follows_its_moves(client):
     assert feature["geometry"]["coordinates"] == pytest.approx([139.51, 35.71])
     # The facility page shows its own small map pointing at the same place.
     assert "139.51" in client.get(f"/facilities/{facility.code}/").content.decode()
+
+
+@pytest.mark.django_db
+def test_the_facility_page_shows_capacity_fees_equipment_photos_and_access_in_both_languages(
+    client,
+):
+    import io
+
+    from django.core.files.base import ContentFile
+    from factories_facilities import make_equipment
+    from PIL import Image
+
+    from facilities.models import Photo
+
+    facility = make_facility(
+        name_ja="北体育館",
+        name_en="North Gym",
+        accessibility_ja="車いす用の駐車場とエレベーターがあります。",
+        accessibility_en="Wheelchair parking and a lift.",
+        closed_on_holidays=True,
+    )
+    make_unit(facility, name_ja="アリーナ", name_en="Arena", capacity=120)
+    make_unit(facility, hourly=True, name_ja="会議室1", name_en="Meeting room 1", capacity=12)
+    make_equipment(facility, fee=1_100)
+    png = io.BytesIO()
+    Image.new("RGB", (32, 20), "#4f8fd6").save(png, format="PNG")
+    photo = Photo(facility=facility, caption_ja="アリーナの全景", caption_en="The arena")
+    photo.image.save("arena.png", ContentFile(png.getvalue()), save=True)
+
+    page = client.get(f"/facilities/{facility.code}/").content.decode()
+    for text in ("定員 120人", "定員 12人", "60分ごと", "プロジェクター", "1,100", "2,400",
+                 "車いす用の駐車場", "アリーナの全景", "国民の祝日は休館です。"):  # fmt: skip
+        assert text in page, text
+    image = client.get(f"/facilities/photos/{photo.pk}/")
+    assert image.status_code == 200 and image["Content-Type"] == "image/png"
+
+    client.post("/i18n/setlang/", {"language": "en", "next": "/"})
+    page = client.get(f"/facilities/{facility.code}/").content.decode()
+    for text in ("North Gym", "Meeting room 1", "Wheelchair parking", "The arena", "Projector"):
+        assert text in page, text
+    assert "車いす用の駐車場" not in page
