@@ -372,11 +372,49 @@ def _stats_rows(request: HttpRequest):
 def stats(request: HttpRequest) -> HttpResponse:
     _need(request, "facilities.view_facility_stats")
     form, rows = _stats_rows(request)
+    months, table, totals = _usage_table(rows)
     return render(
         request,
         "facilities/staff/stats.html",
-        {"form": form, "rows": rows, "csv_query": request.GET.urlencode()},
+        {
+            "form": form,
+            "months": months,
+            "table": table,
+            "totals": totals,
+            "csv_query": request.GET.urlencode(),
+        },
     )
+
+
+def _usage_table(rows: list[dict]) -> tuple[list, list[dict], list[dict]]:
+    """The page shows one line per unit and one column per month (41 units over six months fit
+    a screen; the long list of unit-months stays in the CSV), with the month's total below."""
+    months = sorted({row["month"] for row in rows})
+    by_unit: dict[int, dict] = {}
+    for row in rows:
+        line = by_unit.setdefault(row["unit"].pk, {"unit": row["unit"], "cells": {}})
+        line["cells"][row["month"]] = row
+    table = [
+        {"unit": line["unit"], "cells": [line["cells"].get(month) for month in months]}
+        for line in sorted(
+            by_unit.values(), key=lambda line: (line["unit"].facility.code, line["unit"].code)
+        )
+    ]
+    totals = []
+    for month in months:
+        month_rows = [row for row in rows if row["month"] == month]
+        offered = sum(row["offered_hours"] for row in month_rows)
+        booked = sum(row["booked_hours"] for row in month_rows)
+        totals.append(
+            {
+                "offered_hours": round(offered, 1),
+                "booked_hours": round(booked, 1),
+                "bookings": sum(row["bookings"] for row in month_rows),
+                "no_shows": sum(row["no_shows"] for row in month_rows),
+                "rate": round(booked * 100 / offered, 1) if offered else 0.0,
+            }
+        )
+    return months, table, totals
 
 
 def stats_csv(request: HttpRequest) -> HttpResponse:

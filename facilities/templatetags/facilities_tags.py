@@ -125,3 +125,12 @@ def num(value) -> str:
         return f"{int(value):,}"
     except (TypeError, ValueError):
         return ""
+
+
+@register.filter
+def hours(value) -> str:
+    """Hours to one decimal with thousands separators (usage statistics)."""
+    try:
+        return f"{float(value):,.1f}"
+    except (TypeError, ValueError):
+        return ""

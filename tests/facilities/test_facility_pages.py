@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import timedelta
 
 import pytest
@@ -333,6 +334,27 @@ def test_usage_statistics_and_csv(client, supervisor, clerk):
     query = {"first": month.isoformat(), "last": month.isoformat(), "facility": facility.pk}
     page = client.get("/staff/facilities/stats/", query).content.decode()
     assert "若葉台テニスコート" in page
+    # One line per unit and one column per month, with the months' totals underneath.
+    two_months = query | {"first": (month - timedelta(days=1)).replace(day=1).isoformat()}
+    page = client.get("/staff/facilities/stats/", two_months).content.decode()
+    table = page[page.index('id="stats"') : page.index("</table>")]
+    body = table[table.index("<tbody>") : table.index("</tbody>")]
+    assert body.count("<tr>") == 1
+    assert f"{month:%Y-%m}</th>" in table and table.count('scope="col" class="num"') == 2
+    assert "3.0／" in table and "1件" in table and "<tfoot>" in table and "合計" in table
+    # All facilities: the totals over four units pass a thousand hours, written with separators.
+    other = make_facility()
+    for _ in range(3):
+        make_unit(other, hourly=True)
+    page = client.get(
+        "/staff/facilities/stats/", {"first": month.isoformat(), "last": month.isoformat()}
+    )
+    totals = page.content.decode().split("<tfoot>")[1]
+    assert re.search(r"／\d,\d{3}\.\d時間", totals), totals
+    english(client)
+    page = client.get("/staff/facilities/stats/", query).content.decode()
+    assert "3.0 / " in page and "1 booking" in page and "Total" in page
+    client.post("/i18n/setlang/", {"language": "ja", "next": "/"})
     body = client.get("/staff/facilities/stats.csv", query).content.decode("utf-8-sig")
     header, row = body.splitlines()[:2]
     assert header.split(",")[0] == "月"
