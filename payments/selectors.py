@@ -313,3 +313,8 @@ def reconciliation_report(*, limit: int = 100) -> dict:
 
 def recent_batch_runs(limit: int = 50) -> QuerySet[BatchRun]:
     return BatchRun.objects.defer("output").order_by("-id")[:limit]
+
+
+def revenue_by_code(code: str) -> Revenue | None:
+    """A revenue (歳入科目) with its schedule of nominal due dates, for apps that bill it."""
+    return Revenue.objects.filter(code=code).first()

@@ -18,7 +18,7 @@ from cityhall.japanese import search_key
 from cityhall.notifications import notify
 from cityhall.roles import ADMIN, CLERK, SUPERVISOR, has_role, is_staff_member
 
-from . import formschema, selectors, sniff, workflow
+from . import casekinds, formschema, selectors, sniff, workflow
 from .models import Application, Attachment, CaseEvent, FormDefinition, Procedure, SealRegistration
 
 MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
@@ -249,6 +249,7 @@ def _move(
         to_state=target,
         comment=comment,
     )
+    casekinds.transitioned(application, previous, target, actor)
     recipient = application.user or application.applicant.user
     if recipient is not None and (actor is None or actor.pk != recipient.pk):
         label = Application.State(target).label

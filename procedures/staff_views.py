@@ -18,7 +18,7 @@ from cityhall import audit
 from cityhall.roles import ADMIN, has_role, is_staff_member
 from residents.selectors import get_resident, search_residents
 
-from . import formschema, selectors, services, workflow
+from . import casekinds, formschema, selectors, services, workflow
 from .certificates import recovery
 from .forms import (
     CommentForm,
@@ -123,11 +123,13 @@ def case_detail(request, pk: int):
         for target in workflow.allowed_targets(application.state, workflow.CLERK)
     ]
     certificate = getattr(application, "certificate", None)
+    kind = casekinds.for_application(application)
     return render(
         request,
         "procedures/staff/case_detail.html",
         {
             "application": application,
+            "case_link": kind.staff_link(application) if kind else None,
             "answers": field_rows(
                 application.form.definition,
                 application.answers,

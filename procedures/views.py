@@ -17,7 +17,7 @@ from django.views.decorators.http import require_POST
 
 from residents.selectors import resident_for_user
 
-from . import selectors, services, workflow
+from . import casekinds, selectors, services, workflow
 from .forms import (
     AttachmentForm,
     SearchForm,
@@ -212,6 +212,9 @@ def render_application_form(
 @login_required
 def application_edit(request, pk: int):
     application = _own_application(request, pk)
+    kind = casekinds.for_application(application)
+    if kind is not None:
+        return redirect(kind.resident_url(application))
     if application.state not in (workflow.DRAFT, workflow.CORRECTION_REQUESTED):
         return redirect("procedures:application_detail", pk=pk)
     if request.method == "POST":

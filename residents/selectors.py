@@ -210,3 +210,9 @@ def resident_as_of(resident: Resident, on: date) -> ResidentAsOf | None:
         is_head=period.is_head,
         **values,
     )
+
+
+def residents_on(day: date) -> QuerySet[Resident]:
+    """Everyone whose record placed them in the city on a date, whatever happened since (the
+    resident tax is levied by the city of the address on 1 January: 地方税法294条1項・318条)."""
+    return Resident.objects.filter(periods__valid__contains=day)

@@ -188,7 +188,8 @@ class SealCertificate(CertificateKindBase):
 
 @register
 class TaxCertificate(CertificateKindBase):
-    """課税証明書: the figures payments keeps for the fiscal year the applicant chose."""
+    """課税証明書: the assessment of the fiscal year the applicant chose (from the registered tax
+    source), or for years assessed elsewhere the charges payments keeps."""
 
     key = "tax"
     title = "課税証明書"
@@ -197,19 +198,26 @@ class TaxCertificate(CertificateKindBase):
     def build(self, application) -> tuple[dict[str, Any], dict[str, Any]]:
         from payments.selectors import tax_summary
 
+        from . import tax_rows
+
         applicant = application.applicant
         fiscal_year = int(application.answers.get("fiscal_year") or timezone.localdate().year)
-        summary = tax_summary(applicant, fiscal_year)
-        # payments.selectors.tax_summary: {"fiscal_year", "taxes": [{"code", "name", "amount"}], "total"}
-        rows = [
-            {"label": tax["name"], "value": f"{tax['amount']:,}円"}
-            for tax in summary.get("taxes", [])
-        ]
+        assessed = tax_rows(applicant, fiscal_year)
+        if assessed is not None:
+            rows = [{"label": label, "value": f"{amount:,}円"} for label, amount in assessed]
+        else:
+            summary = tax_summary(applicant, fiscal_year)
+            # payments.selectors.tax_summary: {"fiscal_year", "taxes": [{"code", "name", "amount"}], "total"}
+            rows = [
+                {"label": tax["name"], "value": f"{tax['amount']:,}円"}
+                for tax in summary.get("taxes", [])
+            ]
+            if rows:
+                rows.append({"label": "合計", "value": f"{summary.get('total', 0):,}円"})
         if not rows:
             raise ValidationError(
                 "この年度の課税記録がありません / No tax record for that fiscal year"
             )
-        rows.append({"label": "合計", "value": f"{summary.get('total', 0):,}円"})
         hh = applicant.household
         context = {
             "name": applicant.full_name,
