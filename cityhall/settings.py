@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "payments",
     "procedures",
     "counter",
+    "taxes",
 ]
 
 MIDDLEWARE = [
@@ -289,6 +290,15 @@ MYNUMBER_KEYS = env.list(
 )
 if not MYNUMBER_KEYS:
     raise ImproperlyConfigured("MACHIBA_MYNUMBER_KEYS must be set when DJANGO_DEBUG is false")
+
+# 個人住民税 (taxes/): the online declaration period, "MM-DD..MM-DD" every year or
+# "YYYY-MM-DD..YYYY-MM-DD" for one season (an extended deadline); the fiscal year declared for is
+# the year of the period's start. The city's 級地 (1–3) for the 均等割 non-taxable limit, whether
+# it is a 政令指定都市, and a prefecture's own 均等割 (empty: the statutory 1,000 yen).
+TAX_DECLARATION_PERIOD = env.str("MACHIBA_TAX_DECLARATION_PERIOD", default="02-16..03-15")
+TAX_CITY_GRADE = env.int("MACHIBA_TAX_CITY_GRADE", default=1)
+TAX_DESIGNATED_CITY = env.bool("MACHIBA_TAX_DESIGNATED_CITY", default=False)
+TAX_PER_CAPITA_PREF = env.int("MACHIBA_TAX_PER_CAPITA_PREF", default=None)
 
 # Debian 12 ships GDAL 3.6, which cannot block file and network access from inside spatial
 # reference definitions (gis.W001). Machiba passes GDAL only files that staff upload for import
