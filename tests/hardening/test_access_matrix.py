@@ -319,6 +319,60 @@ ACCESS: dict[str, tuple[Access, ...]] = {
     "application-answers": one(OWNER_OR_STAFF, kwargs=w("application.pk"), post_only=True),
     "application-events": one(OWNER_OR_STAFF, kwargs=w("application.pk")),
     "application-transitions": one(OWNER_OR_STAFF, kwargs=w("application.pk"), post_only=True),
+    # taxes: the resident's declaration (its case is B's application) and notices
+    "taxes:my_tax": one(LOGIN),
+    # Starting: any signed-in account; outside the period, or without a record, it is sent
+    # back to /my/tax/ with a message.
+    "taxes:declaration_start": one(LOGIN, post_only=True),
+    "taxes:declaration_topic": one(
+        OWNER, kwargs=lambda world: {"pk": world.declaration.pk, "topic": "income"}
+    ),
+    "taxes:declaration_estimate": one(
+        OWNER,
+        kwargs=lambda world: {"pk": world.declaration.pk, "topic": "income"},
+        post_only=True,
+    ),
+    "taxes:declaration_attachments": one(OWNER, kwargs=w("declaration.pk")),
+    "taxes:declaration_attachment_delete": one(
+        OWNER,
+        kwargs=lambda world: {
+            "pk": world.declaration.pk,
+            "attachment_id": world.declaration_attachment.pk,
+        },
+        post_only=True,
+    ),
+    "taxes:declaration_confirm": one(OWNER, kwargs=w("declaration.pk")),
+    "taxes:declaration_done": one(OWNER, kwargs=w("declaration.pk")),
+    "taxes:notice_pdf": one(OWNER, kwargs=w("assessment.pk")),
+    # the simulation: anyone, nothing stored
+    "taxes:simulate": one(PUBLIC),
+    "taxes:simulate_estimate": one(PUBLIC, post_only=True, page=False),
+    # taxes: staff (starting a run on the runs page is the supervisors'; the page is staff's)
+    "taxes:staff_assessments": one(STAFF),
+    "taxes:staff_resident": one(STAFF, kwargs=w("b.pk", "resident_id")),
+    "taxes:staff_stop_special": one(
+        STAFF,
+        kwargs=lambda world: {"resident_id": world.b.pk, "fiscal_year": 2025},
+        post_only=True,
+    ),
+    "taxes:staff_declaration": one(STAFF, kwargs=w("declaration.pk")),
+    "taxes:staff_correct": one(
+        STAFF, kwargs=lambda world: {"pk": world.declaration.pk, "topic": "income"}
+    ),
+    "taxes:staff_notice_pdf": one(STAFF, kwargs=w("assessment.pk"), page=False),
+    "taxes:staff_runs": one(STAFF),
+    "taxes:staff_run": one(STAFF, kwargs=w("assessment_run.pk")),
+    "taxes:staff_salary_reports": one(STAFF),
+    "taxes:staff_employers": one(STAFF),
+    "taxes:staff_employer_notice": one(
+        STAFF, kwargs=w("employer.pk"), query="fiscal_year=2025", page=False
+    ),
+    "taxes:staff_statistics": one(STAFF),
+    # taxes: API (the simulation is open; an empty body is a 400, not a refusal)
+    "taxes_api_simulate": one(PUBLIC, post_only=True, page=False),
+    "taxes_api_my_assessments": one(LOGIN, page=False),
+    "taxes_api_assessments": one(STAFF, query=lambda world: f"resident={world.b.pk}"),
+    "taxes_api_run": one(STAFF, kwargs=w("assessment_run.pk")),
     # counter: public kiosk, the holder's ticket page (capability token) and congestion
     "counter:kiosk": one(PUBLIC),
     "counter:ticket": one(PUBLIC, kwargs=w("ticket.token", "token")),
@@ -652,6 +706,46 @@ def build_world() -> SimpleNamespace:
     counter_services.call_next(counter=desk, clerk=clerk)
     ticket.refresh_from_db()
 
+    # Taxes: B's salary report and 令和7年度 assessment (特別徴収), and B's draft declaration
+    # with an attachment.
+    from taxes import assessing as tax_assessing
+    from taxes import services as tax_services
+    from taxes.formats import salary_report
+    from taxes.models import Assessment as TaxAssessment
+
+    tax_services.import_salary_reports(
+        data=salary_report.render(
+            [
+                {
+                    "employer_number": "300001",
+                    "employer_name": "株式会社マトリクス",
+                    "income_year": 2024,
+                    "resident_code": b.resident_code,
+                    "name_kana": "オツハラ ヒメコ",
+                    "birth_date": b.birth_date.isoformat(),
+                    "payment": 5_000_000,
+                    "collection": "special",
+                }
+            ]
+        ),
+        file_name="matrix.csv",
+        actor=clerk,
+    )
+    assessment_run = tax_assessing.submit_run(
+        fiscal_year=2025, kind="initial", actor=users[SUPERVISOR], queue=False
+    )
+    assessment_run = tax_assessing.execute_run(assessment_run.pk, today=date(2025, 5, 20))
+    assessment = TaxAssessment.objects.get(resident=b, fiscal_year=2025)
+    declaration = tax_services.start_declaration(
+        resident=b, user=users[RESIDENT_B], fiscal_year=2025, filed_by=clerk
+    )
+    declaration_attachment = procedure_services.add_attachment(
+        application=declaration.application,
+        field_id="withholding_slip",
+        upload=SimpleUploadedFile("b-gensen.pdf", PDF),
+        actor=users[RESIDENT_B],
+    )
+
     # One signed-in session per account, made once (each test's changes to it are rolled back).
     sessions = {}
     for role, user in users.items():
@@ -684,6 +778,11 @@ def build_world() -> SimpleNamespace:
         batch_run=batch_run,
         desk=desk,
         ticket=ticket,
+        declaration=declaration,
+        declaration_attachment=declaration_attachment,
+        assessment=assessment,
+        assessment_run=assessment_run,
+        employer=assessment.employer,
         private_markers=(B_FAMILY_NAME, users[RESIDENT_B].email),
         staff_markers=(STAFF_LAYER_SLUG, STAFF_FEATURE_ID),
     )
@@ -704,7 +803,7 @@ def world(django_db_setup, django_db_blocker):
             raise
     yield built
     with django_db_blocker.unblock():
-        files = [built.attachment.file, built.certificate.file]
+        files = [built.attachment.file, built.certificate.file, built.declaration_attachment.file]
         transaction.set_rollback(True)
         outer.__exit__(None, None, None)
         for stored in files:
