@@ -13,7 +13,7 @@ from datetime import date
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from django.utils.translation import gettext as gettext_now
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from cityhall import audit
@@ -291,13 +291,13 @@ REPORT_PROBLEMS = {
 def report_error_message(error: salary_report.ReportError) -> str:
     problem = REPORT_PROBLEMS[error.key]
     if error.line_no and error.column:
-        return gettext_now("%(line)s行目「%(column)s」: %(problem)s") % {
+        return gettext("%(line)s行目「%(column)s」: %(problem)s") % {
             "line": error.line_no,
             "column": error.column,
             "problem": problem,
         }
     if error.line_no:
-        return gettext_now("%(line)s行目: %(problem)s") % {
+        return gettext("%(line)s行目: %(problem)s") % {
             "line": error.line_no,
             "problem": problem,
         }

@@ -333,3 +333,18 @@ def test_tax_certificate_reads_the_assessment(supervisor, clerk):
     certificate = issue_certificate(application_id=application.pk)
     text = re.sub(r"\s+", "", pdf_text(certificate))
     assert "課税標準額" in text and f"{assessment.total:,}円" in text
+
+
+def test_pages_speak_english_after_the_switch(client, clerk_client):
+    client.post("/i18n/setlang/", {"language": "en", "next": "/"})
+    text = client.post(
+        "/tax/simulate/",
+        {"fiscal_year": "2025", "age": "45", "salary_revenue": "4370000", "spouse": ""},
+    ).content.decode()
+    assert "Resident tax estimate" in text and "Taxable income" in text and " yen" in text
+    assert "住民税の試算" not in text and "課税標準額" not in text
+    bad = client.post("/tax/simulate/", {"fiscal_year": "2025", "age": "x"}).content.decode()
+    assert "Enter your age in digits." in bad
+    clerk_client.post("/i18n/setlang/", {"language": "en", "next": "/"})
+    staff = clerk_client.get("/staff/taxes/statistics/?fiscal_year=2025").content.decode()
+    assert "Resident tax statistics" in staff and "0 yen (not taxed)" in staff
