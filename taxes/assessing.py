@@ -25,6 +25,7 @@ the first time, 更正 after) and the collection follows:
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import logging
 from collections import defaultdict
@@ -33,7 +34,6 @@ from datetime import date
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
 from django.db.models import F, Q
-from django.db.models.functions import Greatest
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -48,6 +48,7 @@ from .models import (
     Assessment,
     AssessmentRun,
     Declaration,
+    RunTaxpayer,
     SalaryReport,
     SpecialCollection,
     TaxCharge,
@@ -55,7 +56,7 @@ from .models import (
 
 logger = logging.getLogger(__name__)
 
-CHUNK = 2_000
+CHUNK = 5_000
 RUN_LOCK_CLASS = 72_013  # first key of the two-key advisory lock: "taxes assessment run"
 REVENUE = "resident_tax"
 
@@ -165,19 +166,34 @@ def candidates(run: AssessmentRun):
     return qs.order_by("pk").values_list("pk", flat=True)
 
 
+def _stage(run: AssessmentRun) -> int:
+    """Fix the run's population in one statement (taxes_runtaxpayer), once."""
+    sql, params = candidates(run).query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO taxes_runtaxpayer (run_id, resident_id) "
+            f"SELECT %s, c.resident_id FROM ({sql}) AS c(resident_id) ON CONFLICT DO NOTHING",
+            [run.pk, *params],
+        )
+        cursor.execute("ANALYZE taxes_runtaxpayer")
+        cursor.execute("SELECT COUNT(*) FROM taxes_runtaxpayer WHERE run_id = %s", [run.pk])
+        return cursor.fetchone()[0]
+
+
 def _execute(run_id: int, *, today: date) -> None:
     with transaction.atomic():
         run = AssessmentRun.objects.select_for_update().get(pk=run_id)
         if not run.params.get("staged"):
-            ids = candidates(run)
-            run.total = ids.count()
-            run.params = {**run.params, "staged": True, "last_id": ids.last() or 0}
+            run.total = _stage(run)
+            run.params = {**run.params, "staged": True}
             run.save(update_fields=["total", "params"])
     while True:
         with transaction.atomic():
             run = AssessmentRun.objects.select_for_update().get(pk=run_id)
             ids = list(
-                candidates(run).filter(pk__gt=run.cursor, pk__lte=run.params["last_id"])[:CHUNK]
+                RunTaxpayer.objects.filter(run=run, resident_id__gt=run.cursor)
+                .order_by("resident_id")
+                .values_list("resident_id", flat=True)[:CHUNK]
             )
             if not ids:
                 break
@@ -185,7 +201,6 @@ def _execute(run_id: int, *, today: date) -> None:
             AssessmentRun.objects.filter(pk=run.pk).update(
                 cursor=ids[-1],
                 processed=F("processed") + len(ids),
-                total=Greatest(F("total"), F("processed") + len(ids)),
                 assessed_count=F("assessed_count") + counts["assessed"],
                 changed_count=F("changed_count") + counts["changed"],
                 unchanged_count=F("unchanged_count") + counts["unchanged"],
@@ -207,8 +222,27 @@ def _execute(run_id: int, *, today: date) -> None:
 # --- one chunk ---------------------------------------------------------------------------------
 
 
+REPORT_FIELDS = (
+    "id",
+    "resident_id",
+    "employer_id",
+    "payment",
+    "social_insurance",
+    "life_insurance",
+    "earthquake_insurance",
+    "housing_loan_credit",
+    "spouse",
+    "dependants",
+    "personal",
+    "collection",
+    "left_on",
+    "line_no",
+)
+
+
 def _inputs_for(run: AssessmentRun, ids: list[int]) -> dict[int, dict]:
-    """Per resident: birth date, counted declaration, salary reports (read once per chunk)."""
+    """Per resident: birth date, counted declaration (id, data), salary reports as dicts (read
+    once per chunk, as plain values: model instances cost more than the calculation)."""
     fiscal_year = run.fiscal_year
     out: dict[int, dict] = {
         pk: {"birth_date": born, "declaration": None, "reports": []}
@@ -216,76 +250,162 @@ def _inputs_for(run: AssessmentRun, ids: list[int]) -> dict[int, dict]:
         .filter(pk__in=ids)
         .values_list("pk", "birth_date")
     }
-    for declaration in Declaration.objects.filter(
+    for resident_id, pk, data in Declaration.objects.filter(
         fiscal_year=fiscal_year, status__in=Declaration.COUNTED, resident_id__in=ids
-    ).only("pk", "resident_id", "data"):
-        out[declaration.resident_id]["declaration"] = declaration
-    for report in SalaryReport.objects.filter(
-        income_year=fiscal_year - 1, resident_id__in=ids
-    ).order_by("line_no", "pk"):
-        out[report.resident_id]["reports"].append(report)
+    ).values_list("resident_id", "pk", "data"):
+        out[resident_id]["declaration"] = (pk, data)
+    for report in (
+        SalaryReport.objects.filter(income_year=fiscal_year - 1, resident_id__in=ids)
+        .order_by("line_no", "pk")
+        .values(*REPORT_FIELDS)
+    ):
+        out[report["resident_id"]]["reports"].append(report)
     return out
 
 
-def _special_employer(reports: list[SalaryReport]):
+def _special_employer(reports: list[dict]) -> int | None:
     """The employer that deducts: the largest salary among reports asking for 特別徴収 whose
     employee had not left (321条の4: the employer paying the salary on 1 April)."""
     special = [
-        r for r in reports if r.collection == SalaryReport.Collection.SPECIAL and r.left_on is None
+        r
+        for r in reports
+        if r["collection"] == SalaryReport.Collection.SPECIAL and not r["left_on"]
     ]
     if not special:
         return None
-    return max(special, key=lambda r: (r.payment, -r.pk)).employer_id
+    return max(special, key=lambda r: (r["payment"], -r["id"]))["employer_id"]
 
 
-def assess_one(*, fiscal_year: int, birth_date: date, declaration, reports) -> tuple:
-    """(residenttax.Declaration, residenttax.Assessment) from a declaration, else the reports."""
-    from .services import report_dict
-
-    if declaration is not None:
+def assess_one(*, fiscal_year: int, birth_date: date, declaration_data, reports) -> tuple:
+    """(residenttax.Declaration, residenttax.Assessment) from a declaration's data, else from
+    the salary reports (dicts with the fields of ``REPORT_FIELDS``)."""
+    if declaration_data is not None:
         d = inputs.from_declaration(
-            declaration.data, fiscal_year=fiscal_year, birth_date=birth_date
+            declaration_data, fiscal_year=fiscal_year, birth_date=birth_date
         )
     else:
-        d = inputs.from_reports(
-            [report_dict(r) for r in reports], fiscal_year=fiscal_year, birth_date=birth_date
-        )
+        d = inputs.from_reports(reports, fiscal_year=fiscal_year, birth_date=birth_date)
     return d, residenttax.assess(d, **season.city_options())
 
 
+ASSESSMENT_COLUMNS = (
+    "resident_id",
+    "fiscal_year",
+    "version",
+    "kind",
+    "is_current",
+    "reason",
+    "run_id",
+    "declaration_id",
+    "rule_version",
+    "grade",
+    "designated_city",
+    "inputs",
+    "result",
+    "total_income",
+    "taxable",
+    "income_levy",
+    "per_capita",
+    "forest_tax",
+    "total",
+    "exempt_income_levy",
+    "exempt_per_capita",
+    "collection",
+    "employer_id",
+    "schedule",
+    "created_by_id",
+    "created_at",
+)
+SPECIAL_COLUMNS = (
+    "resident_id",
+    "fiscal_year",
+    "employer_id",
+    "assessment_id",
+    "months",
+    "stopped_after",
+    "stop_reason",
+    "updated_at",
+)
+
+
+def _json(value) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _cell(value) -> str:
+    """One value in COPY's text format (backslash, tab and line breaks escaped)."""
+    if value is None:
+        return "\\N"
+    if value is True or value is False:
+        return "t" if value else "f"
+    text = str(value)
+    # Most cells (numbers, JSON, names) need no escaping: a scan in C, not a translate.
+    if text.isprintable() and "\\" not in text:
+        return text
+    return text.translate(_COPY_ESCAPES)
+
+
+def _copy(table: str, columns: tuple[str, ...], rows: list[tuple]) -> None:
+    """COPY rows into a table: set-based, what a chunk of a batch run writes."""
+    if not rows:
+        return
+    buffer = io.StringIO()
+    for row in rows:
+        buffer.write("\t".join(_cell(v) for v in row))
+        buffer.write("\n")
+    buffer.seek(0)
+    with connection.cursor() as cursor:
+        cursor.cursor.copy_expert(f"COPY {table} ({', '.join(columns)}) FROM STDIN", buffer)
+
+
 def _assess_chunk(run: AssessmentRun, ids: list[int], *, today: date) -> dict:
+    """Assess a chunk of residents and write what changed: new versions with ``COPY`` (set-based:
+    a batch of ORM instances costs more than the calculation), the replaced versions flagged in
+    one UPDATE, new 特別徴収 schedules with ``COPY``; a 更正's collection follows one by one."""
     fiscal_year = run.fiscal_year
     data = _inputs_for(run, ids)
-    current = {
-        a.resident_id: a
-        for a in Assessment.objects.filter(
+    current = dict(
+        Assessment.objects.filter(
             fiscal_year=fiscal_year, is_current=True, resident_id__in=ids
-        ).defer("inputs")
+        ).values_list("resident_id", "pk")
+    )
+    old_rows = {
+        row["resident_id"]: row
+        for row in Assessment.objects.filter(pk__in=current.values()).values(
+            "pk", "resident_id", "version", "result", "collection", "employer_id"
+        )
     }
     options = season.city_options()
     counts = {"assessed": 0, "changed": 0, "unchanged": 0, "exempt": 0, "levy": 0, "problems": []}
-    new_rows: list[Assessment] = []
-    replaced: list[Assessment] = []
+    now = timezone.now().isoformat()
+    reason = run.params.get("reason", "")
+    rows: list[tuple] = []
+    specials: dict[int, tuple[int, list[int]]] = {}
+    replaced: list[int] = []
     for resident_id in ids:
         item = data.get(resident_id)
         if item is None:
             continue
+        declaration = item["declaration"]
         try:
             d, result = assess_one(
                 fiscal_year=fiscal_year,
                 birth_date=item["birth_date"],
-                declaration=item["declaration"],
+                declaration_data=declaration[1] if declaration else None,
                 reports=item["reports"],
             )
         except ValueError as error:
             counts["problems"].append({"resident_id": resident_id, "reason": str(error)[:300]})
             continue
-        employer_id = _special_employer(item["reports"]) if result.total else None
-        old = current.get(resident_id)
         result_dict = result.as_dict()
-        if old is not None and old.result == result_dict:
+        old = old_rows.get(resident_id)
+        if old is not None and old["result"] == result_dict:
             counts["unchanged"] += 1
             continue
+        employer_id = _special_employer(item["reports"]) if result.total else None
         method = (
             Assessment.Collection.NONE
             if not result.total
@@ -295,74 +415,92 @@ def _assess_chunk(run: AssessmentRun, ids: list[int], *, today: date) -> dict:
         )
         if old is not None:
             # A 更正 keeps the way the tax is collected (the employer was notified in May).
-            method = old.collection if old.collection != Assessment.Collection.NONE else method
-            employer_id = old.employer_id if method == Assessment.Collection.SPECIAL else None
+            if old["collection"] != Assessment.Collection.NONE:
+                method = old["collection"]
+            employer_id = old["employer_id"] if method == Assessment.Collection.SPECIAL else None
             if method == Assessment.Collection.NONE and result.total:
                 method = Assessment.Collection.ORDINARY
-        new_rows.append(
-            Assessment(
-                resident_id=resident_id,
-                fiscal_year=fiscal_year,
-                version=(old.version + 1) if old else 1,
-                kind=Assessment.Kind.CORRECTION if old else Assessment.Kind.INITIAL,
-                is_current=True,
-                reason=run.params.get("reason", "") if old else "",
-                run=run,
-                declaration=item["declaration"],
-                rule_version=result.rule_version,
-                grade=options["grade"],
-                designated_city=options["designated_city"],
-                inputs=residenttax.declaration_to_dict(d),
-                result=result_dict,
-                total_income=result.total_income,
-                taxable=result.taxable,
-                income_levy=result.income_levy,
-                per_capita=result.per_capita,
-                forest_tax=result.forest_tax,
-                total=result.total,
-                exempt_income_levy=result.exempt_income_levy,
-                exempt_per_capita=result.exempt_per_capita,
-                collection=method,
-                employer_id=employer_id,
-                schedule=_schedule(result, method, fiscal_year),
-                created_by=run.created_by,
+            replaced.append(old["pk"])
+            counts["changed"] += 1
+        schedule = _schedule(result, method, fiscal_year)
+        if method == Assessment.Collection.SPECIAL and old is None:
+            specials[resident_id] = (employer_id, schedule["special"])
+        rows.append(
+            (
+                resident_id,
+                fiscal_year,
+                old["version"] + 1 if old else 1,
+                Assessment.Kind.CORRECTION if old else Assessment.Kind.INITIAL,
+                True,
+                reason if old else "",
+                run.pk,
+                declaration[0] if declaration else None,
+                result.rule_version,
+                options["grade"],
+                options["designated_city"],
+                _json(residenttax.declaration_to_dict(d)),
+                _json(result_dict),
+                result.total_income,
+                result.taxable,
+                result.income_levy,
+                result.per_capita,
+                result.forest_tax,
+                result.total,
+                result.exempt_income_levy,
+                result.exempt_per_capita,
+                method,
+                employer_id,
+                _json(schedule),
+                run.created_by_id,
+                now,
             )
         )
-        if old is not None:
-            replaced.append(old)
-            counts["changed"] += 1
         counts["assessed"] += 1
         counts["exempt"] += int(result.exempt_per_capita)
         counts["levy"] += result.total
     if replaced:
-        Assessment.objects.filter(pk__in=[a.pk for a in replaced]).update(is_current=False)
-    Assessment.objects.bulk_create(new_rows, batch_size=1_000)
-    old_by_resident = {a.resident_id: a for a in replaced}
-    specials = [
-        SpecialCollection(
-            resident_id=a.resident_id,
+        Assessment.objects.filter(pk__in=replaced).update(is_current=False)
+    _copy("taxes_assessment", ASSESSMENT_COLUMNS, rows)
+    follow_up = {row[0] for row in rows if row[2] > 1 or run.kind == AssessmentRun.Kind.RECOMPUTE}
+    if fiscal_year == 2024:
+        follow_up |= {row[0] for row in rows}
+    new_ids = dict(
+        Assessment.objects.filter(
+            run=run,
             fiscal_year=fiscal_year,
-            employer_id=a.employer_id,
-            assessment=a,
-            months=a.schedule["special"],
-        )
-        for a in new_rows
-        if a.collection == Assessment.Collection.SPECIAL and a.resident_id not in old_by_resident
-    ]
-    SpecialCollection.objects.bulk_create(specials, batch_size=1_000)
-    for assessment in new_rows:
-        old = old_by_resident.get(assessment.resident_id)
-        if old is not None:
+            is_current=True,
+            resident_id__in=set(specials) | follow_up,
+        ).values_list("resident_id", "pk")
+    )
+    _copy(
+        "taxes_specialcollection",
+        SPECIAL_COLUMNS,
+        [
+            (
+                rid,
+                fiscal_year,
+                employer_id,
+                new_ids[rid],
+                "{" + ",".join(map(str, months)) + "}",
+                None,
+                "",
+                now,
+            )
+            for rid, (employer_id, months) in specials.items()
+        ],
+    )
+    changed = {row[0] for row in rows if row[2] > 1}
+    for assessment in Assessment.objects.filter(pk__in=[new_ids[rid] for rid in follow_up]):
+        if assessment.resident_id in changed:
             apply_correction(assessment=assessment, actor=run.created_by, today=today)
-        elif run.kind == AssessmentRun.Kind.RECOMPUTE or fiscal_year == 2024:
+        elif assessment.collection == Assessment.Collection.ORDINARY:
             # A late first assessment (or 令和6年度's reduction split): billed one by one.
-            if assessment.collection == Assessment.Collection.ORDINARY:
-                _bill_ordinary(
-                    assessment,
-                    actor=run.created_by,
-                    today=today,
-                    regular=run.kind == AssessmentRun.Kind.INITIAL,
-                )
+            _bill_ordinary(
+                assessment,
+                actor=run.created_by,
+                today=today,
+                regular=run.kind == AssessmentRun.Kind.INITIAL,
+            )
     return counts
 
 
@@ -413,15 +551,11 @@ def _bill_initial(run: AssessmentRun) -> None:
     )
     lines = ["assessment_key,resident_code,revenue_code,fiscal_year,amount,parcel_key"]
     links = []
+    now = timezone.now().isoformat()
     for resident_id, total in billed.order_by("resident_id").values_list("resident_id", "total"):
         lines.append(f"taxes-{resident_id},{codes[resident_id]},{REVENUE},{fiscal_year},{total},")
         links.append(
-            TaxCharge(
-                resident_id=resident_id,
-                fiscal_year=fiscal_year,
-                origin=initial_origin(fiscal_year, resident_id),
-                purpose=TaxCharge.Purpose.ORDINARY,
-            )
+            (resident_id, fiscal_year, initial_origin(fiscal_year, resident_id), "ordinary", now)
         )
     if not links:
         return
@@ -429,7 +563,14 @@ def _bill_initial(run: AssessmentRun) -> None:
         kind="billing", data=("\n".join(lines) + "\n").encode(), actor=run.created_by, queue=False
     )
     payment_batches.execute(billing.pk)
-    TaxCharge.objects.bulk_create(links, batch_size=5_000, ignore_conflicts=True)
+    with transaction.atomic():
+        # Once: a resumed run finds the links of its first attempt.
+        if not TaxCharge.objects.filter(origin=links[0][2]).exists():
+            _copy(
+                "taxes_taxcharge",
+                ("resident_id", "fiscal_year", "origin", "purpose", "created_at"),
+                links,
+            )
     AssessmentRun.objects.filter(pk=run.pk).update(
         params={**AssessmentRun.objects.get(pk=run.pk).params, "billing_run": billing.pk}
     )

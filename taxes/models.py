@@ -276,6 +276,30 @@ class AssessmentRun(models.Model):
         return 100 if not self.total else min(100, self.processed * 100 // self.total)
 
 
+class RunTaxpayer(models.Model):
+    """Who a run assesses, fixed when it starts (so its progress is counted against a known
+    population, and each chunk is the next ids of this table's index, not a search)."""
+
+    run = models.ForeignKey(
+        AssessmentRun,
+        verbose_name=_("課税処理"),
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_index=False,  # the unique (run, resident_id) index starts with it
+    )
+    resident_id = models.BigIntegerField(_("住民ID"))
+
+    class Meta:
+        verbose_name = _("課税処理の対象者")
+        verbose_name_plural = _("課税処理の対象者")
+        constraints = [
+            models.UniqueConstraint(fields=["run", "resident_id"], name="run_taxpayer_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.run_id} {self.resident_id}"
+
+
 class Assessment(models.Model):
     """One version of a resident's assessment for a fiscal year: the inputs, the rule version,
     every figure, and how it is collected. A 更正 is a new version; old versions stay."""
@@ -315,6 +339,7 @@ class Assessment(models.Model):
         null=True,
         blank=True,
         related_name="assessments",
+        db_index=False,
     )
     rule_version = models.CharField(_("計算規則の版"), max_length=20)
     grade = models.PositiveSmallIntegerField(_("級地"), default=1)
@@ -338,6 +363,7 @@ class Assessment(models.Model):
         null=True,
         blank=True,
         related_name="+",
+        db_index=False,
     )
     # {"ordinary": [4 amounts], "special": [12 amounts]} as set by this version.
     schedule = models.JSONField(_("納期ごとの税額"), default=dict, blank=True)
@@ -348,6 +374,7 @@ class Assessment(models.Model):
         null=True,
         blank=True,
         related_name="+",
+        db_index=False,
     )
     created_at = models.DateTimeField(_("作成日時"), auto_now_add=True)
 
@@ -417,7 +444,11 @@ class SpecialCollection(models.Model):
         related_name="collections",
     )
     assessment = models.ForeignKey(
-        Assessment, verbose_name=_("税額決定"), on_delete=models.PROTECT, related_name="+"
+        Assessment,
+        verbose_name=_("税額決定"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
     )
     months = ArrayField(models.BigIntegerField(), size=12, verbose_name=_("月割額（6月〜翌年5月）"))
     stopped_after = models.PositiveSmallIntegerField(_("徴収した月数"), null=True, blank=True)

@@ -36,7 +36,7 @@ deductions 1,995,000; 課税標準 1,059,000; computed 63,540 / 42,360; D = 330,
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 # --- rules per fiscal year -------------------------------------------------------------------
 
@@ -161,7 +161,7 @@ class Declaration:
     housing_loan_cap: int = 97_500
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Assessment:
     salary_income: int
     total_income: int
@@ -201,9 +201,12 @@ class Assessment:
         return self.per_capita_city + self.per_capita_pref
 
     def as_dict(self) -> dict:
-        data = asdict(self)
+        data = {name: getattr(self, name) for name in _ASSESSMENT_FIELDS}
         data["deduction_items"] = [list(item) for item in self.deduction_items]
         return data
+
+
+_ASSESSMENT_FIELDS = tuple(Assessment.__dataclass_fields__)
 
 
 # --- income ----------------------------------------------------------------------------------
@@ -729,31 +732,77 @@ def assess(
 
 def _check(d: Declaration) -> None:
     """Refuse inputs no declaration can hold (negative money, unknown codes)."""
-    money = (
+    li = d.life_insurance
+    lowest = min(
         d.salary_revenue,
         d.pension_revenue,
         d.social_insurance,
         d.earthquake_insurance,
         d.medical_expenses,
         d.housing_loan_credit,
-        *(getattr(d.life_insurance, f) for f in LifeInsurance.__dataclass_fields__),
+        li.new_general,
+        li.old_general,
+        li.nursing_medical,
+        li.new_annuity,
+        li.old_annuity,
     )
-    if any(amount < 0 for amount in money):
+    if lowest < 0:
         raise ValueError("amounts must not be negative")
-    if d.age < 0 or any(p.age < 0 for p in d.dependants):
+    if d.age < 0:
         raise ValueError("ages must not be negative")
     if d.single_parent not in (None, "mother", "father"):
         raise ValueError(f"single_parent must be 'mother' or 'father', got {d.single_parent!r}")
-    for who in [d, d.spouse, *d.dependants]:
+    for who in (d, d.spouse, *d.dependants):
         if who is not None and who.disability not in (None, "normal", "special"):
             raise ValueError(f"disability must be 'normal' or 'special', got {who.disability!r}")
+        if who is not None and who.age < 0:
+            raise ValueError("ages must not be negative")
 
 
 # --- (de)serialising declarations -------------------------------------------------------------
 
 
+def _person_dict(p: Person) -> dict:
+    return {
+        "age": p.age,
+        "income": p.income,
+        "lives_with": p.lives_with,
+        "parent": p.parent,
+        "disability": p.disability,
+    }
+
+
 def declaration_to_dict(d: Declaration) -> dict:
-    return asdict(d)
+    """The declaration as plain JSON-ready values (what an assessment stores as its inputs);
+    written out field by field: ``dataclasses.asdict`` deep-copies and costs more than the
+    calculation itself."""
+    li = d.life_insurance
+    return {
+        "fiscal_year": d.fiscal_year,
+        "age": d.age,
+        "salary_revenue": d.salary_revenue,
+        "pension_revenue": d.pension_revenue,
+        "other_income": d.other_income,
+        "social_insurance": d.social_insurance,
+        "life_insurance": {
+            "new_general": li.new_general,
+            "old_general": li.old_general,
+            "nursing_medical": li.nursing_medical,
+            "new_annuity": li.new_annuity,
+            "old_annuity": li.old_annuity,
+        },
+        "earthquake_insurance": d.earthquake_insurance,
+        "medical_expenses": d.medical_expenses,
+        "spouse": _person_dict(d.spouse) if d.spouse is not None else None,
+        "dependants": [_person_dict(p) for p in d.dependants],
+        "widow": d.widow,
+        "single_parent": d.single_parent,
+        "disability": d.disability,
+        "working_student": d.working_student,
+        "housing_loan_credit": d.housing_loan_credit,
+        "housing_loan_cap_rate": d.housing_loan_cap_rate,
+        "housing_loan_cap": d.housing_loan_cap,
+    }
 
 
 def declaration_from_dict(data: dict) -> Declaration:

@@ -166,12 +166,13 @@ def test_correction_after_payment_produces_a_refund_credit(supervisor, clerk):
     )
     rerun = assessing.submit_run(
         fiscal_year=2025, kind="recompute", actor=supervisor, queue=False,
-        params={"token": "t1", "reason": "申告の修正"},
+        params={"token": "t1", "reason": "申告の修正\\医療費\t領収書"},
     )  # fmt: skip
     rerun = assessing.execute_run(rerun.pk, today=date(2026, 2, 16))
     assert rerun.changed_count == 1
     second = Assessment.objects.get(resident=resident, is_current=True)
     assert second.version == 2 and second.kind == "correction" and second.total < first.total
+    assert second.reason == "申告の修正\\医療費\t領収書"  # written by COPY, escapes and all
     assert Assessment.objects.get(pk=first.pk).is_current is False
     credit = payment_selectors.balance_for_resident(resident)["credit"]
     assert credit == first.total - second.total
