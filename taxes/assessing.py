@@ -112,15 +112,19 @@ def _unlock(run_id: int) -> None:
 
 
 def execute_run(run_id: int, *, today: date | None = None) -> AssessmentRun:
-    """Run or resume; a finished run is returned as it is, one another worker holds is left."""
+    """Run or resume; a finished run is returned as it is, one another worker holds is left.
+    A failed run resumes after its cursor (each chunk committed or rolled back whole)."""
     run = AssessmentRun.objects.get(pk=run_id)
-    if run.state in (AssessmentRun.State.SUCCEEDED, AssessmentRun.State.FAILED):
+    if run.state == AssessmentRun.State.SUCCEEDED:
         return run
     if not _try_lock(run.pk):
         return run
     try:
         AssessmentRun.objects.filter(pk=run.pk).update(
-            state=AssessmentRun.State.RUNNING, started_at=run.started_at or timezone.now()
+            state=AssessmentRun.State.RUNNING,
+            started_at=run.started_at or timezone.now(),
+            error="",
+            finished_at=None,
         )
         try:
             _execute(run.pk, today=today or timezone.localdate())

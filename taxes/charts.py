@@ -11,9 +11,9 @@ from html import escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
-WIDTH = 640
-BAR_AREA = 220
-LEFT = 120
+WIDTH = 760
+BAR_AREA = 260
+LEFT = 230
 ROW = 34
 
 

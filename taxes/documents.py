@@ -64,7 +64,7 @@ def notice_context(assessment: Assessment) -> dict:
     if special is not None:
         amounts = special.active_months
         months = [
-            {"label": f"{y}年{m}月", "amount": amount}
+            {"label": f"{m}月", "amount": amount}
             for (y, m), amount in zip(
                 collection.special_months(assessment.fiscal_year), amounts, strict=True
             )

@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from cityhall.japanese import normalize_text
 
 from . import labels
+from .templatetags.taxes_format import format_fiscal
 
 MAX_YEN = 10_000_000_000
 
@@ -376,7 +377,7 @@ class SimulationForm(forms.Form):
 
     def __init__(self, *args, years: list[int], **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["fiscal_year"].choices = [(y, y) for y in years]
+        self.fields["fiscal_year"].choices = [(y, format_fiscal(y)) for y in years]
         for name in (
             "children_under16",
             "dependants_general",
@@ -452,7 +453,7 @@ class RunForm(forms.Form):
 
     def __init__(self, *args, years: list[int], **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["fiscal_year"].choices = [(y, y) for y in years]
+        self.fields["fiscal_year"].choices = [(y, format_fiscal(y)) for y in years]
 
     def clean(self):
         cleaned = super().clean()

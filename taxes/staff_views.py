@@ -303,12 +303,25 @@ def runs(request):
 def run(request, pk: int):
     _staff(request)
     item = get_object_or_404(AssessmentRun.objects.select_related("created_by"), pk=pk)
+    if request.method == "POST":
+        if not request.user.has_perm("taxes.add_assessmentrun"):
+            raise PermissionDenied
+        if item.state == AssessmentRun.State.FAILED:
+            from .tasks import run_assessment
+
+            run_assessment.delay(item.pk)
+            messages.success(request, _("課税処理を再開しました。"))
+        return redirect("taxes:staff_run", pk=pk)
     template = (
         "taxes/staff/_run_progress.html"
         if request.headers.get("HX-Request")
         else "taxes/staff/run.html"
     )
-    return render(request, template, {"run": item})
+    return render(
+        request,
+        template,
+        {"run": item, "can_resume": request.user.has_perm("taxes.add_assessmentrun")},
+    )
 
 
 def salary_reports(request):
@@ -392,6 +405,8 @@ def statistics(request):
     _staff(request)
     fiscal_year = _year(request)
     stats = selectors.statistics(fiscal_year)
+    for row in stats["brackets"]:
+        row["label"] = charts.bracket_label(row["low"], row["high"])
     return render(
         request,
         "taxes/staff/statistics.html",

@@ -19,6 +19,7 @@ from residents.selectors import resident_for_user
 from . import documents, labels, residenttax, season, selectors, services
 from .forms import SimulationForm, topic_form
 from .models import Assessment, Declaration
+from .templatetags.taxes_format import format_yen
 
 TOPIC_ORDER = ("income", "insurance", "family", "medical", "housing")
 PAGES = (*TOPIC_ORDER, "attachments", "confirm")
@@ -225,8 +226,8 @@ def _summary(declaration: Declaration) -> list[dict]:
                         {
                             "label": member.get("name") or "",
                             "value": f"{labels.CLAIMS[member['claim']]} · "
-                            + _("合計所得 %(yen)s円")
-                            % {"yen": f"{int(member.get('income') or 0):,}"},
+                            + _("合計所得 %(yen)s")
+                            % {"yen": format_yen(member.get("income") or 0)},
                         }
                     )
             if family.get("single_parent"):
@@ -249,7 +250,7 @@ def _summary(declaration: Declaration) -> list[dict]:
         else:
             values = data.get(topic_key) or {}
             for name, field in form.fields.items():
-                rows.append({"label": field.label, "value": f"{int(values.get(name) or 0):,}円"})
+                rows.append({"label": field.label, "value": format_yen(values.get(name) or 0)})
         out.append({"topic": topic_key, "label": labels.TOPICS[topic_key], "rows": rows})
     return out
 

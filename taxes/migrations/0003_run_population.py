@@ -5,23 +5,38 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('taxes', '0002_assessments_are_append_only'),
+        ("taxes", "0002_assessments_are_append_only"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='RunTaxpayer',
+            name="RunTaxpayer",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('resident_id', models.BigIntegerField(verbose_name='住民ID')),
-                ('run', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='taxes.assessmentrun', verbose_name='課税処理')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("resident_id", models.BigIntegerField(verbose_name="住民ID")),
+                (
+                    "run",
+                    models.ForeignKey(
+                        db_index=False,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="taxes.assessmentrun",
+                        verbose_name="課税処理",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '課税処理の対象者',
-                'verbose_name_plural': '課税処理の対象者',
-                'constraints': [models.UniqueConstraint(fields=('run', 'resident_id'), name='run_taxpayer_once')],
+                "verbose_name": "課税処理の対象者",
+                "verbose_name_plural": "課税処理の対象者",
+                "constraints": [
+                    models.UniqueConstraint(fields=("run", "resident_id"), name="run_taxpayer_once")
+                ],
             },
         ),
     ]

@@ -15,13 +15,17 @@ def _english() -> bool:
     return (get_language() or "ja").startswith("en")
 
 
-@register.filter
-def yen(value) -> str:
+def format_yen(value) -> str:
     try:
         amount = int(value)
     except (TypeError, ValueError):
         return ""
     return f"{amount:,} yen" if _english() else f"{amount:,}円"
+
+
+@register.filter
+def yen(value) -> str:
+    return format_yen(value)
 
 
 @register.filter
@@ -33,9 +37,8 @@ def jdate(value) -> str:
     )
 
 
-@register.filter
-def fiscal(value) -> str:
-    """A fiscal year: 令和8年度 (2026) in Japanese, FY2026 in English."""
+def format_fiscal(value) -> str:
+    """A fiscal year: 令和8年度（2026年度） in Japanese, FY2026 in English."""
     try:
         year = int(value)
     except (TypeError, ValueError):
@@ -44,3 +47,8 @@ def fiscal(value) -> str:
         return f"FY{year}"
     reiwa = year - 2018
     return f"令和{'元' if reiwa == 1 else reiwa}年度（{year}年度）" if reiwa >= 1 else f"{year}年度"
+
+
+@register.filter
+def fiscal(value) -> str:
+    return format_fiscal(value)

@@ -242,3 +242,24 @@ def test_certificate_rows_read_the_current_assessment(supervisor, clerk):
     rows = dict(certificate_rows(resident, 2025))
     a = Assessment.objects.get(resident=resident)
     assert rows["年税額"] == a.total and rows["総所得金額"] == 3_054_400
+
+
+def test_a_failed_run_resumes_when_executed_again(supervisor, clerk, monkeypatch):
+    person = taxpayer(given_name="失敗")
+    services.import_salary_reports(
+        data=reports_csv([report_row(person, payment=3_000_000)]), file_name="r.csv", actor=clerk
+    )
+    run = assessing.submit_run(fiscal_year=2025, kind="initial", actor=supervisor, queue=False)
+    real = assessing._assess_chunk
+
+    def broken(run, ids, *, today):
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr(assessing, "_assess_chunk", broken)
+    with pytest.raises(RuntimeError):
+        assessing.execute_run(run.pk, today=date(2025, 5, 20))
+    failed = AssessmentRun.objects.get(pk=run.pk)
+    assert failed.state == "failed" and "database went away" in failed.error
+    monkeypatch.setattr(assessing, "_assess_chunk", real)
+    done = assessing.execute_run(run.pk, today=date(2025, 5, 20))
+    assert done.state == "succeeded" and done.error == "" and done.assessed_count == 1
