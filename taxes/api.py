@@ -108,7 +108,10 @@ def simulate(request):
     serializer = DeclarationSerializer(data=request.data)
     serializer.is_valid(raise_exception=True)
     d = serializer.declaration()
-    result = residenttax.assess(d, **season.city_options())
+    try:
+        result = residenttax.assess(d, **season.city_options())
+    except ValueError as error:
+        raise serializers.ValidationError({"non_field_errors": [str(error)]}) from None
     response = Response({"assessment": result.as_dict(), "steps": _steps(d, result)})
     response["Cache-Control"] = "no-store"
     return response
@@ -176,6 +179,11 @@ def assessments(request):
 
 
 class RunSerializer(serializers.ModelSerializer):
+    # Plain strings in the schema: "kind" and "state" are common field names, and an enum per
+    # model would collide with payments' batch runs in the OpenAPI component names.
+    kind = serializers.CharField(help_text="initial | recompute")
+    state = serializers.CharField(help_text="pending | running | succeeded | failed")
+
     class Meta:
         model = AssessmentRun
         fields = [

@@ -548,6 +548,7 @@ def _bill_initial(run: AssessmentRun) -> None:
     )
     if fiscal_year == 2024:
         return  # billed one by one in the chunk (the 定額減税 split)
+    _revenue()  # a clear error, before any file is written, when the revenue is missing
     codes = dict(
         residents_on(date(fiscal_year, 1, 1))
         .filter(pk__in=billed.values("resident_id"))
@@ -566,7 +567,14 @@ def _bill_initial(run: AssessmentRun) -> None:
     billing = payment_batches.submit(
         kind="billing", data=("\n".join(lines) + "\n").encode(), actor=run.created_by, queue=False
     )
-    payment_batches.execute(billing.pk)
+    billing = payment_batches.execute(billing.pk)
+    if billing.state != "succeeded" or billing.failed_count:
+        # Every line names a resident of the register: a line payments could not bill is a
+        # fault to look at, not a run to call done.
+        raise ValidationError(
+            _("普通徴収の調定で%(n)s件が請求できませんでした（収納バッチ #%(id)s）。")
+            % {"n": billing.failed_count, "id": billing.pk}
+        )
     with transaction.atomic():
         # Once: a resumed run finds the links of its first attempt.
         if not TaxCharge.objects.filter(origin=links[0][2]).exists():
