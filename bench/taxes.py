@@ -217,6 +217,10 @@ def main() -> None:
                 "SELECT COALESCE(SUM(total), 0) FROM taxes_assessment WHERE collection = 'ordinary'"
             )
             (ordinary_levy,) = cursor.fetchone()
+            cursor.execute("SELECT COUNT(*) FROM taxes_specialcollection")
+            (special,) = cursor.fetchone()
+            cursor.execute("SELECT COUNT(*) FROM taxes_assessment WHERE total = 0")
+            (no_tax,) = cursor.fetchone()
         assert charged == ordinary_levy, (charged, ordinary_levy)
         emit(
             "taxes.assessment_run_seconds",
@@ -226,7 +230,8 @@ def main() -> None:
             taxpayers_per_second=round(n / seconds),
             charges=charges,
             installments=installments,
-            special_collection=run.assessed_count - charges,
+            special_collection=special,
+            no_tax=no_tax,
             target_seconds=60,
         )
         with connection.cursor() as cursor:
