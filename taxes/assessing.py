@@ -246,24 +246,36 @@ REPORT_FIELDS = (
 
 def _inputs_for(run: AssessmentRun, ids: list[int]) -> dict[int, dict]:
     """Per resident: birth date, counted declaration (id, data), salary reports as dicts (read
-    once per chunk, as plain values: model instances cost more than the calculation)."""
+    once per chunk, as plain values: model instances cost more than the calculation). Each read
+    takes the chunk's id range (an index range scan, not a list of thousands of parameters); the
+    residents of the range who are not in the run are dropped here."""
     fiscal_year = run.fiscal_year
+    wanted = set(ids)
+    span = (ids[0], ids[-1])
     out: dict[int, dict] = {
         pk: {"birth_date": born, "declaration": None, "reports": []}
         for pk, born in residents_on(date(fiscal_year, 1, 1))
-        .filter(pk__in=ids)
+        .filter(pk__range=span)
         .values_list("pk", "birth_date")
+        if pk in wanted
     }
     for resident_id, pk, data in Declaration.objects.filter(
-        fiscal_year=fiscal_year, status__in=Declaration.COUNTED, resident_id__in=ids
+        fiscal_year=fiscal_year,
+        status__in=Declaration.COUNTED,
+        resident_id__gte=span[0],
+        resident_id__lte=span[1],
     ).values_list("resident_id", "pk", "data"):
-        out[resident_id]["declaration"] = (pk, data)
+        if resident_id in out:
+            out[resident_id]["declaration"] = (pk, data)
     for report in (
-        SalaryReport.objects.filter(income_year=fiscal_year - 1, resident_id__in=ids)
+        SalaryReport.objects.filter(
+            income_year=fiscal_year - 1, resident_id__gte=span[0], resident_id__lte=span[1]
+        )
         .order_by("line_no", "pk")
         .values(*REPORT_FIELDS)
     ):
-        out[report["resident_id"]]["reports"].append(report)
+        if report["resident_id"] in out:
+            out[report["resident_id"]]["reports"].append(report)
     return out
 
 
@@ -371,16 +383,14 @@ def _assess_chunk(run: AssessmentRun, ids: list[int], *, today: date) -> dict:
     one UPDATE, new 特別徴収 schedules with ``COPY``; a 更正's collection follows one by one."""
     fiscal_year = run.fiscal_year
     data = _inputs_for(run, ids)
-    current = dict(
-        Assessment.objects.filter(
-            fiscal_year=fiscal_year, is_current=True, resident_id__in=ids
-        ).values_list("resident_id", "pk")
-    )
     old_rows = {
         row["resident_id"]: row
-        for row in Assessment.objects.filter(pk__in=current.values()).values(
-            "pk", "resident_id", "version", "result", "collection", "employer_id"
-        )
+        for row in Assessment.objects.filter(
+            fiscal_year=fiscal_year,
+            is_current=True,
+            resident_id__gte=ids[0],
+            resident_id__lte=ids[-1],
+        ).values("pk", "resident_id", "version", "result", "collection", "employer_id")
     }
     options = season.city_options()
     counts = {"assessed": 0, "changed": 0, "unchanged": 0, "exempt": 0, "levy": 0, "problems": []}
@@ -468,13 +478,21 @@ def _assess_chunk(run: AssessmentRun, ids: list[int], *, today: date) -> dict:
     follow_up = {row[0] for row in rows if row[2] > 1 or run.kind == AssessmentRun.Kind.RECOMPUTE}
     if fiscal_year == 2024:
         follow_up |= {row[0] for row in rows}
-    new_ids = dict(
-        Assessment.objects.filter(
-            run=run,
-            fiscal_year=fiscal_year,
-            is_current=True,
-            resident_id__in=set(specials) | follow_up,
-        ).values_list("resident_id", "pk")
+    wanted = set(specials) | follow_up
+    new_ids = (
+        {
+            resident_id: pk
+            for resident_id, pk in Assessment.objects.filter(
+                run=run,
+                fiscal_year=fiscal_year,
+                is_current=True,
+                resident_id__gte=ids[0],
+                resident_id__lte=ids[-1],
+            ).values_list("resident_id", "pk")
+            if resident_id in wanted
+        }
+        if wanted
+        else {}
     )
     _copy(
         "taxes_specialcollection",
