@@ -8,8 +8,12 @@ import pytest
 from django.core.exceptions import ValidationError
 from factories_taxes import report_row, reports_csv, taxpayer
 
+from factories import UserFactory
+from payments import documents as payment_documents
 from payments import selectors as payment_selectors
 from payments import services as payment_services
+from payments.formats import gs1
+from residents.models import Resident
 from taxes import assessing, residenttax, services
 from taxes.models import Assessment, AssessmentRun, SalaryReport, SpecialCollection, TaxCharge
 
@@ -263,3 +267,32 @@ def test_a_failed_run_resumes_when_executed_again(supervisor, clerk, monkeypatch
     monkeypatch.setattr(assessing, "_assess_chunk", real)
     done = assessing.execute_run(run.pk, today=date(2025, 5, 20))
     assert done.state == "succeeded" and done.error == "" and done.assessed_count == 1
+
+
+def test_ordinary_collection_is_on_the_unified_statement_with_convenience_store_barcodes(
+    client, supervisor, clerk
+):
+    """Item 4: the 普通徴収 installments are the resident's statement rows (page and PDF
+    context), each with a GS1-128 convenience-store code for its own amount."""
+    payer = taxpayer(given_name="明細")
+    user = UserFactory(role="resident")
+    Resident.objects.filter(pk=payer.pk).update(user=user)
+    rows = [report_row(payer, payment=4_370_000, social_insurance=420_000, collection="ordinary")]
+    services.import_salary_reports(data=reports_csv(rows), file_name="r.csv", actor=clerk)
+    run_initial(supervisor)
+    a = Assessment.objects.get(resident=payer, fiscal_year=2025)
+
+    context = payment_documents.statement_context(payer, as_of=date(2025, 5, 20))
+    tax_rows = [r for r in context["rows"] if r["revenue_code"] == assessing.REVENUE]
+    assert [r["amount"] for r in tax_rows] == a.schedule["ordinary"] and len(tax_rows) == 4
+    assert sum(r["outstanding"] for r in tax_rows) == a.total == context["balance"]["outstanding"]
+    for row in tax_rows:
+        fields = gs1.parse(row["barcode"])
+        assert fields["amount"] == row["outstanding"] and fields["fiscal_year"] == 2025
+        assert "<svg" in row["barcode_svg"]
+
+    client.force_login(user)
+    page = client.get("/my/statement/").content.decode()
+    for row in tax_rows:
+        assert f'data-installment="{row["id"]}"' in page
+    assert "個人住民税" in page and f"{a.schedule['ordinary'][0]:,}" in page
