@@ -8,12 +8,7 @@ from typing import Any
 from django.http import HttpRequest
 
 from .models import AuditEvent
-
-
-def client_ip(request: HttpRequest | None) -> str | None:
-    if request is None:
-        return None
-    return request.META.get("REMOTE_ADDR") or None
+from .network import client_ip
 
 
 def record(
@@ -41,3 +36,4 @@ def record(
         ip_address=client_ip(request),
         details=details or {},
     )
+

@@ -1,10 +1,8 @@
-"""The staff door: /staff/ is for clerks, supervisors and admins who have set up MFA."""
+"""The staff door: /staff/ and the staff side of /api/ are for clerks, supervisors and admins who
+have set up MFA and who work from the office networks."""
 
 from __future__ import annotations
 
-import ipaddress
-
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
@@ -12,22 +10,13 @@ from django.http import JsonResponse
 from django.shortcuts import redirect
 from django.utils.translation import gettext as _
 
+from .network import client_ip, staff_network_allowed
 from .roles import is_staff_member
 
 STAFF_PREFIX = "/staff/"
 API_PREFIX = "/api/"
 # What a staff member without MFA may still call: who am I, and the API description.
 API_OPEN_TO_STAFF_WITHOUT_MFA = ("/api/me/", "/api/schema/", "/api/docs/")
-
-
-def staff_network_allowed(remote_addr: str | None) -> bool:
-    networks = settings.STAFF_ALLOWED_NETWORKS
-    if not networks:
-        return True
-    if not remote_addr:
-        return False
-    address = ipaddress.ip_address(remote_addr)
-    return any(address in ipaddress.ip_network(net, strict=False) for net in networks)
 
 
 def user_has_mfa(user) -> bool:
@@ -38,13 +27,40 @@ def user_has_mfa(user) -> bool:
     ).exists()
 
 
+def _api_user(request, view_func):
+    """Who calls the API: the session's user, else whoever the view's own DRF authenticators
+    (a token, a signed header: anything but the session) say it is. Run before the view, so a
+    staff credential from outside the office networks is refused before it does anything."""
+    if request.user.is_authenticated:
+        return request.user
+    view_class = getattr(view_func, "cls", None)
+    if view_class is None:
+        return None
+    from rest_framework.authentication import SessionAuthentication
+    from rest_framework.exceptions import APIException
+    from rest_framework.request import Request
+
+    drf_request = Request(request)
+    for authenticator_class in view_class.authentication_classes:
+        if issubclass(authenticator_class, SessionAuthentication):
+            continue
+        try:
+            found = authenticator_class().authenticate(drf_request)
+        except APIException:
+            # A bad credential: the view itself answers 401/403.
+            return None
+        if found is not None:
+            return found[0]
+    return None
+
+
 class StaffDoorMiddleware:
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
         if request.path.startswith(STAFF_PREFIX):
-            if not staff_network_allowed(request.META.get("REMOTE_ADDR")):
+            if not staff_network_allowed(client_ip(request)):
                 raise PermissionDenied(_("この端末からは職員用ページを開けません。"))
             user = request.user
             if not user.is_authenticated:
@@ -70,3 +86,14 @@ class StaffDoorMiddleware:
                 status=403,
             )
         return self.get_response(request)
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        # The network rule holds on the API door too, for sessions and any other credential.
+        if not request.path.startswith(API_PREFIX) or staff_network_allowed(client_ip(request)):
+            return None
+        user = _api_user(request, view_func)
+        if user is not None and is_staff_member(user):
+            return JsonResponse(
+                {"detail": _("この端末からは職員として API を利用できません。")}, status=403
+            )
+        return None

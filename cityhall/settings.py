@@ -195,6 +195,9 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 # The staff door (/staff/) may be limited to the office networks: the internet-facing portal and
 # the back office are different doors (the three-layer separation of local government networks).
 STAFF_ALLOWED_NETWORKS = env.list("MACHIBA_STAFF_NETWORKS", default=[])
+# Our own reverse proxies (CIDR list). Only a request from one of them has its X-Forwarded-For
+# read, from the right (cityhall/network.py); anyone else's header is ignored.
+TRUSTED_PROXIES = env.list("MACHIBA_TRUSTED_PROXIES", default=[])
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
