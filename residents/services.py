@@ -913,6 +913,18 @@ def record_resident_view(*, resident: Resident, actor, purpose: str, request=Non
     )
 
 
+def record_search(*, request, results: list[Resident]) -> None:
+    """A staff search lists residents: one audit row for the search (page or API alike), naming
+    the records it showed."""
+    audit.record_read(
+        request=request,
+        action="residents.search",
+        object_type="residents.Resident",
+        purpose=gettext_noop("住民の検索"),
+        details={"results": [r.pk for r in results][:100]},
+    )
+
+
 # --- portal link --------------------------------------------------------------------------------
 
 
