@@ -3,11 +3,16 @@ have set up MFA and who work from the office networks."""
 
 from __future__ import annotations
 
+import time
+
+from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import logout
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import JsonResponse
 from django.shortcuts import redirect
+from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
 
 from .network import client_ip, staff_network_allowed
@@ -97,3 +102,77 @@ class StaffDoorMiddleware:
                 {"detail": _("この端末からは職員として API を利用できません。")}, status=403
             )
         return None
+
+
+class NoStoreMiddleware:
+    """`Cache-Control: no-store` on every response that does not declare itself public.
+
+    One rule instead of a decorator per view: pages, API answers, files and error pages alike
+    carry personal data or may, so no browser or shared cache keeps them (a shared office PC, a
+    proxy). A view that serves public data (public map tiles, the garbage calendar) says
+    `Cache-Control: public, …` and keeps it. Static files are served before this runs
+    (WhiteNoise) or are exempt.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if request.path.startswith(settings.STATIC_URL):
+            return response
+        directives = {
+            part.strip().split("=", 1)[0].lower()
+            for part in response.get("Cache-Control", "").split(",")
+        }
+        if "public" not in directives:
+            add_never_cache_headers(response)
+        return response
+
+
+LAST_SEEN_SESSION_KEY = "machiba_last_seen"
+# The session is written at most this often just to note activity (a database write per request
+# would be the price of second precision).
+_LAST_SEEN_RESOLUTION = 60
+
+
+def idle_limit_seconds(user) -> int:
+    """How long a signed-in person may stay idle: staff less than residents (settings)."""
+    minutes = (
+        settings.STAFF_IDLE_MINUTES if is_staff_member(user) else settings.RESIDENT_IDLE_MINUTES
+    )
+    return int(minutes) * 60
+
+
+class IdleTimeoutMiddleware:
+    """Ends a session that has been idle too long: 15 minutes for staff, 30 for residents by
+    default (MACHIBA_STAFF_IDLE_MINUTES, MACHIBA_RESIDENT_IDLE_MINUTES). A page asks to sign in
+    again (and comes back after); the API answers 401."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            limit = idle_limit_seconds(user)
+            now = int(time.time())
+            last_seen = request.session.get(LAST_SEEN_SESSION_KEY)
+            if isinstance(last_seen, int) and now - last_seen > limit:
+                logout(request)
+                return self._signed_out(request)
+            if not isinstance(last_seen, int) or now - last_seen >= _LAST_SEEN_RESOLUTION:
+                request.session[LAST_SEEN_SESSION_KEY] = now
+                # The stored session dies too, so a copied cookie is no good after the limit.
+                request.session.set_expiry(limit + _LAST_SEEN_RESOLUTION)
+        return self.get_response(request)
+
+    @staticmethod
+    def _signed_out(request):
+        message = _(
+            "一定時間操作がなかったため、ログアウトしました。もう一度ログインしてください。"
+        )
+        if request.path.startswith(API_PREFIX):
+            return JsonResponse({"detail": message}, status=401)
+        messages.info(request, message)
+        return redirect_to_login(request.get_full_path())

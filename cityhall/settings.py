@@ -58,12 +58,14 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "cityhall.middleware.NoStoreMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "cityhall.middleware.IdleTimeoutMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "allauth.account.middleware.AccountMiddleware",
@@ -257,6 +259,10 @@ X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_AGE = env.int("MACHIBA_SESSION_AGE", default=8 * 3600)
+# Idle limits (cityhall/middleware.py IdleTimeoutMiddleware): a staff session ends after 15
+# minutes without a request, a resident's after 30; SESSION_COOKIE_AGE caps either.
+STAFF_IDLE_MINUTES = env.int("MACHIBA_STAFF_IDLE_MINUTES", default=15)
+RESIDENT_IDLE_MINUTES = env.int("MACHIBA_RESIDENT_IDLE_MINUTES", default=30)
 CSRF_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_SECURE = env.bool("DJANGO_SECURE_COOKIES", default=not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE

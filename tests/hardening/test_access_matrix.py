@@ -863,6 +863,13 @@ def test_access(world, db, name, access, role):
         assert (got == "allowed") == want, (
             f"{method} {where}: expected {word}, got {response.status_code} ({got})"
         )
+        # Issue 11, item 14: nothing a signed-in person is shown is kept by a cache, unless the
+        # view declared the data public.
+        if role != ANONYMOUS:
+            cache_control = response.get("Cache-Control", "")
+            assert "no-store" in cache_control or "public" in cache_control, (
+                f"{method} {where}: Cache-Control {cache_control!r} lets a cache keep it"
+            )
         if not want:
             problem = check_denial_form(role, path, access, got, response.status_code)
             assert problem is None, f"{method} {where}: {problem}"
