@@ -368,6 +368,9 @@ class Certificate(models.Model):
     summary = models.JSONField(_("証明内容の要約"), default=dict)
     file = models.FileField(_("PDF"), storage=private_storage, upload_to="certificates/%Y/")
     sha256 = models.CharField(_("SHA-256"), max_length=64)
+    # Printed My Number (個人番号): only its applicant, or staff holding reveal_mynumber, may
+    # download it (番号法19条).
+    shows_mynumber = models.BooleanField(_("個人番号の記載"), default=False)
 
     class Meta:
         verbose_name = _("証明書")

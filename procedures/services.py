@@ -11,6 +11,7 @@ from django.db import connection, transaction
 from django.db.models import Max
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from cityhall import audit
 from cityhall.dates import add_business_days
@@ -19,7 +20,15 @@ from cityhall.notifications import notify
 from cityhall.roles import ADMIN, CLERK, SUPERVISOR, has_role, is_staff_member
 
 from . import formschema, selectors, sniff, workflow
-from .models import Application, Attachment, CaseEvent, FormDefinition, Procedure, SealRegistration
+from .models import (
+    Application,
+    Attachment,
+    CaseEvent,
+    Certificate,
+    FormDefinition,
+    Procedure,
+    SealRegistration,
+)
 
 MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
 MAX_ATTACHMENTS_PER_APPLICATION = 20
@@ -37,6 +46,18 @@ MSG_TOO_BIG = "ファイルが大きすぎます（10MBまで） / The file is t
 MSG_TOO_MANY = "添付できるファイルの数を超えています / Too many attachments"
 MSG_UNKNOWN_FILE_FIELD = "添付する項目が見つかりません / No such attachment field"
 MSG_NOT_RESIDENT = "住民の記録がありません / There is no current resident record"
+MSG_MYNUMBER_NEEDS_REVEALER = _(
+    "個人番号を記載する窓口での請求は、個人番号を扱う権限のある職員が承認します。"
+)
+MSG_MYNUMBER_FOUR_EYES = _(
+    "個人番号を記載する窓口での請求は、受け付けた職員とは別の職員が承認します。"
+)
+MSG_CERTIFICATE_MYNUMBER = _(
+    "この証明書には個人番号が記載されています。ダウンロードできるのは申請者本人と、"
+    "個人番号を扱う権限のある職員だけです。"
+)
+MSG_CERTIFICATE_NOT_YOURS = _("この証明書をダウンロードする権限がありません。")
+MSG_PURPOSE_REQUIRED = _("利用目的を選んでください。")
 
 
 def _require_admin(actor) -> None:
@@ -373,6 +394,37 @@ def withdraw(*, application: Application, actor, comment: str = "") -> Applicati
     return application
 
 
+def prints_mynumber(application: Application) -> bool:
+    """Whether the application's certificate prints a My Number (asked for by the applicant)."""
+    kind_key = application.procedure.certificate_kind
+    if not kind_key:
+        return False
+    from .certificates import get as certificate_kind
+
+    return certificate_kind(kind_key).prints_mynumber(application)
+
+
+def mynumber_approval_problem(application: Application, approver) -> str:
+    """Why `approver` may not approve this request for a certificate with My Number ("" if they
+    may).
+
+    A request the resident made from their own account sends the number only to them. At the
+    counter the clerk keys the request in, so one clerk alone could obtain anyone's number
+    (issue 11, item 9): there a second staff member approves, one who holds reveal_mynumber and
+    who neither filed nor confirmed the request (番号法19条, four eyes).
+    """
+    if not application.is_counter_filing:
+        return ""
+    if not approver.has_perm("residents.reveal_mynumber"):
+        return str(MSG_MYNUMBER_NEEDS_REVEALER)
+    handled = {application.filed_by_id} | set(
+        application.events.filter(to_state=workflow.SUBMITTED).values_list("actor_id", flat=True)
+    )
+    if approver.pk in handled:
+        return str(MSG_MYNUMBER_FOUR_EYES)
+    return ""
+
+
 @transaction.atomic
 def decide(*, application: Application, target: str, clerk, comment: str = "") -> Application:
     """A clerk's action on a case: request correction (補正), approve, reject or complete.
@@ -388,6 +440,10 @@ def decide(*, application: Application, target: str, clerk, comment: str = "") -
         raise ValidationError(
             {"comment": ["理由を書いてください / Write the reason for the resident"]}
         )
+    if target == workflow.APPROVED and prints_mynumber(application):
+        problem = mynumber_approval_problem(application, clerk)
+        if problem:
+            raise ValidationError(problem)
     _move(application, target, actor=clerk, role=workflow.CLERK, comment=comment)
     audit.record(action=f"procedures.{target}", actor=clerk, obj=application)
     if target == workflow.APPROVED and application.procedure.certificate_kind:
@@ -416,6 +472,43 @@ def assign(*, application: Application, clerk, assignee=None) -> Application:
         visible_to_applicant=False,
     )
     return application
+
+
+# --- certificates --------------------------------------------------------------------------------
+
+OWN_DOWNLOAD_PURPOSE = "本人による受け取り"
+
+
+def read_certificate(*, certificate: Certificate, reader, purpose: str, request=None) -> bytes:
+    """The PDF of an issued certificate, for someone allowed to have it; the read is written to
+    the audit log with its purpose and the client's address (every download, resident or staff).
+
+    The applicant's own account may download it. Staff may, with a purpose; a certificate that
+    prints a My Number only staff holding reveal_mynumber (番号法19条: the number is provided
+    only as the law allows, and a clerk without that permission never receives it).
+    """
+    application = certificate.application
+    own = reader.is_authenticated and application.user_id == reader.pk
+    if own:
+        purpose = OWN_DOWNLOAD_PURPOSE
+    elif is_staff_member(reader):
+        if not (purpose or "").strip():
+            raise ValidationError({"purpose": [MSG_PURPOSE_REQUIRED]})
+        if certificate.shows_mynumber and not reader.has_perm("residents.reveal_mynumber"):
+            raise PermissionDenied(MSG_CERTIFICATE_MYNUMBER)
+    else:
+        raise PermissionDenied(MSG_CERTIFICATE_NOT_YOURS)
+    with certificate.file.open("rb") as handle:
+        pdf = handle.read()
+    audit.record(
+        action="procedures.certificate_downloaded",
+        actor=reader,
+        obj=certificate,
+        purpose=purpose,
+        request=request,
+        details={"application": application.pk, "shows_mynumber": certificate.shows_mynumber},
+    )
+    return pdf
 
 
 # --- attachments ---------------------------------------------------------------------------------

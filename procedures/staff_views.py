@@ -21,6 +21,7 @@ from residents.selectors import get_resident, search_residents
 from . import formschema, selectors, services, workflow
 from .certificates import recovery
 from .forms import (
+    CertificatePurposeForm,
     CommentForm,
     CounterStartForm,
     DefinitionForm,
@@ -29,7 +30,7 @@ from .forms import (
     field_rows,
 )
 from .models import Application, Attachment, FormDefinition, Procedure
-from .views import render_application_form, serve_private
+from .views import render_application_form, serve_certificate, serve_private
 
 # The purposes a staff read is logged with (DESIGN.md §4), the API's too.
 REVIEW_PURPOSE = "審査"
@@ -149,6 +150,8 @@ def case_detail(request, pk: int):
             "comment_form": CommentForm(),
             "overdue": selectors.is_overdue(application),
             "certificate": certificate,
+            "certificate_purpose_form": CertificatePurposeForm(),
+            "can_reveal_mynumber": request.user.has_perm("residents.reveal_mynumber"),
             "can_retry_certificate": certificate is None
             and application.state == workflow.APPROVED
             and bool(application.procedure.certificate_kind),
@@ -171,20 +174,35 @@ def case_attachment(request, pk: int, attachment_id: int):
 
 
 def case_certificate(request, pk: int):
+    """The issued certificate, downloaded for a purpose chosen first (written to the audit log);
+    one that prints a My Number only for staff holding reveal_mynumber."""
     _staff(request)
     application = _case(pk)
     certificate = getattr(application, "certificate", None)
     if certificate is None:
         raise Http404
-    audit.record_read(
+    form = CertificatePurposeForm(request.GET if "purpose" in request.GET else None)
+    if certificate.shows_mynumber and not request.user.has_perm("residents.reveal_mynumber"):
+        return render(
+            request,
+            "procedures/staff/certificate_refused.html",
+            {"application": application, "message": services.MSG_CERTIFICATE_MYNUMBER},
+            status=403,
+        )
+    if not form.is_valid():
+        return render(
+            request,
+            "procedures/staff/certificate_purpose.html",
+            {"application": application, "certificate": certificate, "form": form},
+            status=400 if form.is_bound else 200,
+        )
+    pdf = services.read_certificate(
+        certificate=certificate,
+        reader=request.user,
+        purpose=form.purpose_label(),
         request=request,
-        action="procedures.certificate_downloaded",
-        obj=certificate,
-        purpose=REVIEW_PURPOSE,
     )
-    return serve_private(
-        certificate.file, filename=f"{certificate.issue_number}.pdf", content_type="application/pdf"
-    )
+    return serve_certificate(certificate, pdf)
 
 
 # --- counter filing (書かない窓口) ---------------------------------------------------------------

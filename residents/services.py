@@ -833,17 +833,25 @@ def reveal_mynumber(*, resident: Resident, actor, purpose: str, request=None) ->
     return number
 
 
-def mynumber_for_certificate(*, resident: Resident, actor, purpose: str) -> str:
+def mynumber_for_certificate(
+    *, resident: Resident, actor, purpose: str, own_request: bool = False
+) -> str:
     """The plain My Number to print on a certificate of residence (住民票の写し) that asked for it.
 
     住民基本台帳法12条5項: 個人番号 is printed only on request, and only for the person or a member
     of their household; the caller (procedures) checks that. Here: the clerk or supervisor who
     approved the request is the actor, and the access is written to the audit log with the
-    purpose (番号法19条). Returns "" when no number is registered (the access is still logged).
+    purpose (番号法19条). A request the resident made from their own account (`own_request`)
+    sends the number only to them; any other request (at the counter) needs an approver who
+    holds reveal_mynumber. Returns "" when no number is registered (the access is still logged).
     """
     if not has_role(actor, CLERK, SUPERVISOR):
         raise PermissionDenied(
             "個人番号を証明書に記載できるのは職員だけです / Only clerks may put My Number on a certificate"
+        )
+    if not own_request and not actor.has_perm("residents.reveal_mynumber"):
+        raise PermissionDenied(
+            "個人番号を扱う権限がありません / You may not handle My Number (reveal_mynumber)"
         )
     purpose = (purpose or "").strip()
     if not purpose:

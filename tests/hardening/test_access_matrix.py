@@ -324,7 +324,9 @@ ACCESS: dict[str, tuple[Access, ...]] = {
         kwargs=lambda world: {"pk": world.application.pk, "attachment_id": world.attachment.pk},
         page=False,
     ),
-    "procedures:case_certificate": one(STAFF, kwargs=w("application.pk"), page=False),
+    "procedures:case_certificate": one(
+        STAFF, kwargs=w("application.pk"), query="purpose=counter", page=False
+    ),
     "procedures:counter_start": one(STAFF),
     "procedures:counter_certificate": one(STAFF, kwargs=w("b.pk", "resident_id")),
     "procedures:counter_edit": one(STAFF, kwargs=w("counter_application.pk")),
