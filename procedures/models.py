@@ -371,6 +371,9 @@ class Certificate(models.Model):
     # Printed My Number (個人番号): only its applicant, or staff holding reveal_mynumber, may
     # download it (番号法19条).
     shows_mynumber = models.BooleanField(_("個人番号の記載"), default=False)
+    # The file is sealed with the My Number key ring (procedures/certificates/storage.py); rows
+    # from before sealing are False until `rotate_mynumber_keys` seals them.
+    sealed = models.BooleanField(_("暗号化済み"), default=False)
 
     class Meta:
         verbose_name = _("証明書")

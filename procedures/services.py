@@ -498,8 +498,9 @@ def read_certificate(*, certificate: Certificate, reader, purpose: str, request=
             raise PermissionDenied(MSG_CERTIFICATE_MYNUMBER)
     else:
         raise PermissionDenied(MSG_CERTIFICATE_NOT_YOURS)
-    with certificate.file.open("rb") as handle:
-        pdf = handle.read()
+    from .certificates import storage
+
+    pdf = storage.read(certificate)
     audit.record(
         action="procedures.certificate_downloaded",
         actor=reader,

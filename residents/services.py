@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date, timedelta
 from typing import Any
 
@@ -865,6 +865,33 @@ def mynumber_for_certificate(
         details={"registered": bool(number)},
     )
     return number
+
+
+def seal(data: bytes, *, context: str) -> bytes:
+    """Encrypt bytes with the My Number key ring (first key), bound to `context` (a name that
+    says what the bytes are, e.g. "certificate:2026-0000012"): for other apps' data that holds
+    or prints a My Number (番号法 安全管理措置)."""
+    return vault.encrypt_bytes(data, keys=_keys(), associated=context)
+
+
+def unseal(blob: bytes, *, context: str) -> bytes:
+    """The bytes `seal` encrypted under the same context, with whichever listed key sealed them."""
+    return vault.decrypt_bytes(bytes(blob), keys=_keys(), associated=context)
+
+
+def sealed_under_current_key(blob: bytes) -> bool:
+    return vault.is_current(bytes(blob), keys=_keys())
+
+
+# Other apps' data sealed with the key ring register a re-sealing function here (procedures'
+# certificates, …); `rotate_mynumber_keys` runs them after the residents' own rows.
+KEY_ROTATION_HOOKS: list[Callable[..., int]] = []
+
+
+def register_key_rotation(hook: Callable[..., int]) -> Callable[..., int]:
+    if hook not in KEY_ROTATION_HOOKS:
+        KEY_ROTATION_HOOKS.append(hook)
+    return hook
 
 
 def rotate_mynumber_keys(*, batch_size: int = 1000) -> int:

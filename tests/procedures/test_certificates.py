@@ -24,8 +24,9 @@ def approved(resident, procedure, clerk, answers=ANSWERS, *, on_commit=None):
 
 
 def pdf_text(certificate) -> str:
-    with certificate.file.open("rb") as handle:
-        reader = PdfReader(io.BytesIO(handle.read()))
+    from procedures.certificates import storage
+
+    reader = PdfReader(io.BytesIO(storage.read(certificate)))
     return "".join(page.extract_text() for page in reader.pages)
 
 
