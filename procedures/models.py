@@ -197,6 +197,11 @@ class Application(models.Model):
         related_name="+",
     )
     counter_confirmed_at = models.DateTimeField(_("窓口で本人確認した日時"), null=True, blank=True)
+    # My Numbers typed into mynumber fields, sealed with the vault's keys (field id -> number as
+    # JSON); `answers` holds only their masks (procedures.services._store_answers).
+    sealed_mynumbers = models.BinaryField(
+        _("個人番号（暗号化）"), null=True, blank=True, editable=False
+    )
     answers = models.JSONField(_("回答"), default=dict, blank=True)
     state = models.CharField(_("状態"), max_length=24, choices=State.choices, default=State.DRAFT)
     fee_yen = models.BigIntegerField(_("手数料（円）"), default=0)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -15,9 +16,11 @@ from django.utils.translation import gettext_lazy as _
 
 from cityhall import audit
 from cityhall.dates import add_business_days
-from cityhall.japanese import search_key
+from cityhall.japanese import normalize_text, search_key
 from cityhall.notifications import notify
 from cityhall.roles import ADMIN, CLERK, SUPERVISOR, has_role, is_staff_member
+from residents import mynumber as mynumber_rules
+from residents.services import register_key_rotation
 
 from . import formschema, selectors, sniff, workflow
 from .models import (
@@ -212,6 +215,31 @@ def _context(application: Application, *, staff: bool) -> formschema.Context:
         staff=staff,
         dynamic_choices={k: [v for v, _label in pairs] for k, pairs in dynamic.items()},
         attachment_counts=counts,
+        sealed_mynumbers=sealed_mynumbers(application),
+    )
+
+
+def _sealing_context(application: Application) -> str:
+    return f"application:{application.reference}:mynumbers"
+
+
+def sealed_mynumbers(application: Application) -> dict[str, str]:
+    """The My Numbers typed into the application (field id -> number), for code that has checked
+    who is asking: the answers themselves hold only masks."""
+    if not application.sealed_mynumbers:
+        return {}
+    from residents.services import unseal
+
+    return json.loads(unseal(application.sealed_mynumbers, context=_sealing_context(application)))
+
+
+def _seal_mynumbers(application: Application, numbers: dict[str, str]) -> None:
+    from residents.services import seal
+
+    application.sealed_mynumbers = (
+        seal(json.dumps(numbers).encode(), context=_sealing_context(application))
+        if numbers
+        else None
     )
 
 
@@ -224,10 +252,29 @@ def _store_answers(application: Application, answers: dict, *, staff: bool) -> N
         f["id"] for f in formschema.fields_for(definition, staff=staff) if f["type"] != "file"
     }
     typed = {k: v for k, v in answers.items() if k in allowed}
+    sealed = sealed_mynumbers(application)
     for field in definition["fields"]:
-        # My Number is never kept in the answers; the residents app holds it encrypted.
-        if field["type"] == "mynumber" and typed.get(field["id"]):
-            typed[field["id"]] = "********" + str(typed[field["id"]])[-4:]
+        fid = field["id"]
+        if field["type"] != "mynumber" or fid not in typed:
+            continue
+        # My Number is never kept in the answers: a valid number is sealed with the vault's keys
+        # and the answers keep its mask; the mask posted back means "unchanged". A mistyped one
+        # is kept as a bare mask, which validation reports, so the clerk types it again (never
+        # echoed back: a wrong number is often one digit off a real one).
+        value = str(typed[fid] or "").strip()
+        if value and sealed.get(fid) and value == mynumber_rules.mask(sealed[fid]):
+            continue
+        digits = normalize_text(value)
+        if not value:
+            sealed.pop(fid, None)
+            typed[fid] = ""
+        elif mynumber_rules.is_valid(digits):
+            sealed[fid] = digits
+            typed[fid] = mynumber_rules.mask(digits)
+        else:
+            sealed.pop(fid, None)
+            typed[fid] = mynumber_rules.mask(value)
+    _seal_mynumbers(application, sealed)
     application.answers = application.answers | typed
 
 
@@ -242,7 +289,7 @@ def save_draft(*, application: Application, answers: dict, actor) -> Application
     _store_answers(
         application, answers, staff=is_staff_member(actor) and application.is_counter_filing
     )
-    application.save(update_fields=["answers", "updated_at"])
+    application.save(update_fields=["answers", "sealed_mynumbers", "updated_at"])
     return application
 
 
@@ -304,7 +351,7 @@ def submit_application(
         application=application, answers=application.answers, staff=staff
     )
     if errors:
-        application.save(update_fields=["answers", "updated_at"])
+        application.save(update_fields=["answers", "sealed_mynumbers", "updated_at"])
         raise ValidationError(errors)
     hidden_staff = {
         k: v
@@ -315,7 +362,7 @@ def submit_application(
     application.answers = hidden_staff | cleaned
     _store_answers(application, application.answers, staff=True)
     if application.state == workflow.CORRECTION_REQUESTED:
-        application.save(update_fields=["answers", "updated_at"])
+        application.save(update_fields=["answers", "sealed_mynumbers", "updated_at"])
         _move(application, workflow.RESUBMITTED, actor=actor, role=workflow.APPLICANT)
         return application
     today = timezone.localdate()
@@ -326,7 +373,16 @@ def submit_application(
         application.answers,
         base_fee=application.procedure.fee_yen or 0,
     )
-    application.save(update_fields=["answers", "submitted_at", "due_on", "fee_yen", "updated_at"])
+    application.save(
+        update_fields=[
+            "answers",
+            "sealed_mynumbers",
+            "submitted_at",
+            "due_on",
+            "fee_yen",
+            "updated_at",
+        ]
+    )
     _move(application, workflow.SUBMITTED, actor=actor, role=workflow.APPLICANT)
     if application.fee_yen > 0:
         from payments.services import create_fee_charge
@@ -581,3 +637,30 @@ def register_seal(
         registered_on=registered_on,
         impression_svg=impression_svg or seal_impression_svg(resident.family_name),
     )
+
+
+@register_key_rotation
+def reseal_application_mynumbers(*, batch_size: int = 500) -> int:
+    """Re-seal the My Numbers typed into applications under the first key (run by
+    `manage.py rotate_mynumber_keys`); batches in their own transactions, resumable."""
+    from residents.services import sealed_under_current_key
+
+    done = 0
+    last_pk = 0
+    while True:
+        with transaction.atomic():
+            rows = list(
+                Application.objects.select_for_update()
+                .filter(pk__gt=last_pk, sealed_mynumbers__isnull=False)
+                .order_by("pk")
+                .only("pk", "reference", "sealed_mynumbers")[:batch_size]
+            )
+            if not rows:
+                return done
+            for application in rows:
+                if sealed_under_current_key(application.sealed_mynumbers):
+                    continue
+                _seal_mynumbers(application, sealed_mynumbers(application))
+                application.save(update_fields=["sealed_mynumbers"])
+                done += 1
+            last_pk = rows[-1].pk
