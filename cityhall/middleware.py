@@ -10,7 +10,7 @@ from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
-from django.http import JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
@@ -176,3 +176,31 @@ class IdleTimeoutMiddleware:
             return JsonResponse({"detail": message}, status=401)
         messages.info(request, message)
         return redirect_to_login(request.get_full_path())
+
+
+class RequestSizeMiddleware:
+    """413 for a request body above settings.MAX_REQUEST_BYTES, before anything reads it.
+
+    Django's DATA_UPLOAD_MAX_MEMORY_SIZE caps form fields only once a view reads them, and not
+    uploaded files; gunicorn has no body limit of its own. A body sent without a length
+    (chunked) cannot be checked up front and is refused with 411.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        length = request.META.get("CONTENT_LENGTH") or ""
+        if not length and "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower():
+            return HttpResponse(_("送信データの長さが分かりません。"), status=411)
+        try:
+            size = int(length or 0)
+        except ValueError:
+            return HttpResponse(_("送信データの長さが正しくありません。"), status=400)
+        if size > settings.MAX_REQUEST_BYTES:
+            return HttpResponse(
+                _("送信データが大きすぎます（%(mb)d MBまで）。")
+                % {"mb": settings.MAX_REQUEST_BYTES // (1024 * 1024)},
+                status=413,
+            )
+        return self.get_response(request)

@@ -6,6 +6,7 @@ import hashlib
 import json
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
 from django.db import connection, transaction
@@ -22,7 +23,7 @@ from cityhall.roles import ADMIN, CLERK, SUPERVISOR, has_role, is_staff_member
 from residents import mynumber as mynumber_rules
 from residents.services import register_key_rotation
 
-from . import formschema, selectors, sniff, workflow
+from . import formschema, images, selectors, sniff, workflow
 from .models import (
     Application,
     Attachment,
@@ -574,7 +575,8 @@ def read_certificate(*, certificate: Certificate, reader, purpose: str, request=
 @transaction.atomic
 def add_attachment(*, application: Application, field_id: str, upload, actor) -> Attachment:
     """Store an uploaded file privately after checking its size and its real type (magic
-    numbers: an executable renamed .pdf is refused)."""
+    numbers: an executable renamed .pdf is refused); an image is decoded with a pixel limit and
+    stored re-encoded without its EXIF (procedures/images.py)."""
     application = _lock(application)
     if not _may_act_as_applicant(application, actor) and not is_staff_member(actor):
         raise PermissionDenied(MSG_NOT_YOURS)
@@ -593,6 +595,13 @@ def add_attachment(*, application: Application, field_id: str, upload, actor) ->
         content_type = sniff.check_upload(upload.name or "", data[:16])
     except ValueError as exc:
         raise ValidationError({field_id: [str(exc)]}) from None
+    if images.is_image(content_type):
+        try:
+            data = images.clean_image(
+                data, content_type=content_type, max_pixels=settings.MAX_IMAGE_PIXELS
+            )
+        except ValueError as exc:
+            raise ValidationError({field_id: [str(exc)]}) from None
     digest = hashlib.sha256(data).hexdigest()
     suffix = sniff.ACCEPTED[content_type][1][0]
     attachment = Attachment(
