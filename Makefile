@@ -6,6 +6,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
 export PORT
+# Development mode, said explicitly: without DJANGO_DEBUG=true the settings are production's.
+DJANGO_DEBUG ?= true
+export DJANGO_DEBUG
 
 .PHONY: help bootstrap services prepare run test lint stop bench messages backup restore lock audit
 

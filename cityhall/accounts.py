@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from allauth.account.adapter import DefaultAccountAdapter
 from django.contrib.auth.models import Group
+from django.core.exceptions import PermissionDenied
 
+from .network import client_ip
 from .roles import RESIDENT
 
 
@@ -14,3 +16,11 @@ class AccountAdapter(DefaultAccountAdapter):
         if commit:
             user.groups.add(Group.objects.get(name=RESIDENT))
         return user
+
+    def get_client_ip(self, request):
+        # Login throttling counts per client: the same address the staff door and the audit
+        # log use (REMOTE_ADDR, or behind MACHIBA_TRUSTED_PROXIES the right-most untrusted hop).
+        address = client_ip(request)
+        if not address:
+            raise PermissionDenied("Unable to determine client IP address")
+        return address

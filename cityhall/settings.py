@@ -18,7 +18,10 @@ VAR_DIR = Path(environ.Env().str("MACHIBA_VAR_DIR", default=str(BASE_DIR / "var"
 
 env = environ.Env()
 
-DEBUG = env.bool("DJANGO_DEBUG", default=True)
+# Safe by default: without DJANGO_DEBUG=true the production settings apply (a secret key and
+# My Number keys from the environment, secure cookies, HSTS). `make run`, `make test` and the
+# test settings say DJANGO_DEBUG=true explicitly.
+DEBUG = env.bool("DJANGO_DEBUG", default=False)
 # A development key only works with DEBUG on; production must provide its own.
 SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="") or (
     "dev-only-insecure-key-machiba-0123456789abcdefghijklmnopqrstuvwxyz" if DEBUG else ""
@@ -57,13 +60,16 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "cityhall.middleware.RequestSizeMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "cityhall.middleware.NoStoreMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "cityhall.middleware.IdleTimeoutMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "allauth.account.middleware.AccountMiddleware",
@@ -73,7 +79,7 @@ MIDDLEWARE = [
 if not DEBUG:
     # In production gunicorn serves the collected static files itself; in development the
     # staticfiles app does.
-    MIDDLEWARE.insert(1, "whitenoise.middleware.WhiteNoiseMiddleware")
+    MIDDLEWARE.insert(2, "whitenoise.middleware.WhiteNoiseMiddleware")
 
 ROOT_URLCONF = "cityhall.urls"
 WSGI_APPLICATION = "cityhall.wsgi.application"
@@ -190,11 +196,22 @@ STORAGES = {
     },
 }
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+# Stored files (attachments, sealed certificates) are readable by the service's user only.
+FILE_UPLOAD_PERMISSIONS = 0o600
+FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+# Whole request bodies: a larger one is refused with 413 before anything reads it
+# (cityhall.middleware.RequestSizeMiddleware); 10 MB attachments fit with room for the form.
+MAX_REQUEST_BYTES = env.int("MACHIBA_MAX_REQUEST_BYTES", default=12 * 1024 * 1024)
+# Uploaded images are decoded only up to this many pixels (procedures/images.py).
+MAX_IMAGE_PIXELS = env.int("MACHIBA_MAX_IMAGE_PIXELS", default=40_000_000)
 
 # The staff door (/staff/) may be limited to the office networks: the internet-facing portal and
 # the back office are different doors (the three-layer separation of local government networks).
 STAFF_ALLOWED_NETWORKS = env.list("MACHIBA_STAFF_NETWORKS", default=[])
+# Our own reverse proxies (CIDR list). Only a request from one of them has its X-Forwarded-For
+# read, from the right (cityhall/network.py); anyone else's header is ignored.
+TRUSTED_PROXIES = env.list("MACHIBA_TRUSTED_PROXIES", default=[])
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -254,6 +271,10 @@ X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_AGE = env.int("MACHIBA_SESSION_AGE", default=8 * 3600)
+# Idle limits (cityhall/middleware.py IdleTimeoutMiddleware): a staff session ends after 15
+# minutes without a request, a resident's after 30; SESSION_COOKIE_AGE caps either.
+STAFF_IDLE_MINUTES = env.int("MACHIBA_STAFF_IDLE_MINUTES", default=15)
+RESIDENT_IDLE_MINUTES = env.int("MACHIBA_RESIDENT_IDLE_MINUTES", default=30)
 CSRF_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_SECURE = env.bool("DJANGO_SECURE_COOKIES", default=not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
@@ -261,7 +282,10 @@ SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=not DEBUG)
 SECURE_HSTS_SECONDS = env.int("DJANGO_HSTS_SECONDS", default=0 if DEBUG else 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
 SECURE_HSTS_PRELOAD = not DEBUG
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# X-Forwarded-Proto is believed only behind our own TLS-terminating proxy (MACHIBA_BEHIND_PROXY);
+# without one, anyone could send the header and pass for HTTPS.
+if env.bool("MACHIBA_BEHIND_PROXY", default=False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": ["'self'"],

@@ -15,6 +15,7 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from cityhall import audit
 from cityhall.roles import is_staff_member
 from residents.selectors import get_resident, resident_for_user
 
@@ -33,6 +34,13 @@ def _resident_for(request: Request):
         resident = get_resident(int(wanted))
         if resident is None:
             raise NotFound
+        # The same row the staff ledger page writes (issue 11, item 12).
+        audit.record_read(
+            request=request,
+            action="payments.view_resident_ledger",
+            obj=resident,
+            purpose="滞納整理 / arrears",
+        )
         return resident
     resident = resident_for_user(request.user)
     if resident is None:

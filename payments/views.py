@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from cityhall.audit import record_read
 from residents.selectors import get_resident, resident_for_user
 
 from . import documents, forms, online, selectors, services
@@ -266,7 +267,14 @@ def _require(request: HttpRequest, permission: str) -> None:
 @never_cache
 def staff_arrears(request: HttpRequest) -> HttpResponse:
     _require(request, "payments.view_installment")
-    return render(request, "payments/staff/arrears.html", {"rows": selectors.arrears_by_resident()})
+    rows = selectors.arrears_by_resident()
+    record_read(
+        request=request,
+        action="payments.arrears_listed",
+        object_type="residents.Resident",
+        purpose="滞納整理 / arrears",
+    )
+    return render(request, "payments/staff/arrears.html", {"rows": rows})
 
 
 @never_cache
@@ -327,6 +335,7 @@ def staff_resident(request: HttpRequest, resident_id: int) -> HttpResponse:
 def staff_receipt(request: HttpRequest, payment_id: int) -> HttpResponse:
     _require(request, "payments.view_payment")
     payment = get_object_or_404(Payment, pk=payment_id)
+    record_read(request=request, action="payments.receipt_viewed", obj=payment, purpose="領収")
     response = HttpResponse(documents.receipt_pdf(payment), content_type="application/pdf")
     response["Content-Disposition"] = f'inline; filename="receipt-{payment.pk}.pdf"'
     return response
@@ -336,6 +345,9 @@ def staff_receipt(request: HttpRequest, payment_id: int) -> HttpResponse:
 def staff_notice_pdf(request: HttpRequest, notice_id: int) -> HttpResponse:
     _require(request, "payments.view_notice")
     notice = get_object_or_404(Notice, pk=notice_id)
+    record_read(
+        request=request, action="payments.notice_viewed", obj=notice, purpose="滞納整理 / arrears"
+    )
     response = HttpResponse(documents.notice_pdf(notice), content_type="application/pdf")
     response["Content-Disposition"] = f'inline; filename="notice-{notice.pk}.pdf"'
     return response
@@ -400,6 +412,9 @@ def staff_batch_output(request: HttpRequest, pk: int) -> HttpResponse:
     run = get_object_or_404(BatchRun, pk=pk)
     if not run.output:
         raise Http404
+    record_read(
+        request=request, action="payments.batch_output_downloaded", obj=run, purpose="収納事務"
+    )
     response = HttpResponse(bytes(run.output), content_type="application/octet-stream")
     response["Content-Disposition"] = f'attachment; filename="{run.output_name or run.pk}"'
     return response

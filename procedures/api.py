@@ -19,11 +19,13 @@ from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
+from cityhall import audit
 from cityhall.roles import ADMIN, has_role, is_staff_member
 from residents.selectors import resident_for_user
 
 from . import selectors, services, workflow
 from .models import Application, CaseEvent, FormDefinition, LifeEvent, Procedure
+from .staff_views import REVIEW_PURPOSE
 
 
 class ProcedureSerializer(serializers.ModelSerializer):
@@ -181,6 +183,29 @@ class FormDefinitionViewSet(viewsets.ReadOnlyModelViewSet):
 class ApplicationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     serializer_class = ApplicationSerializer
 
+    def list(self, request, *args, **kwargs):
+        response = super().list(request, *args, **kwargs)
+        rows = response.data.get("results", []) if isinstance(response.data, dict) else []
+        audit.record_read(
+            request=request,
+            action="procedures.cases_listed",
+            object_type="procedures.Application",
+            purpose=REVIEW_PURPOSE,
+            details={"applications": [row["id"] for row in rows]},
+        )
+        return response
+
+    def retrieve(self, request, *args, **kwargs):
+        response = super().retrieve(request, *args, **kwargs)
+        audit.record_read(
+            request=request,
+            action="procedures.case_viewed",
+            object_type="procedures.Application",
+            object_id=response.data["id"],
+            purpose=REVIEW_PURPOSE,
+        )
+        return response
+
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return Application.objects.none()
@@ -250,6 +275,12 @@ class ApplicationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
             application.events.all()
             if is_staff_member(request.user)
             else selectors.visible_events(application)
+        )
+        audit.record_read(
+            request=request,
+            action="procedures.case_events_viewed",
+            obj=application,
+            purpose=REVIEW_PURPOSE,
         )
         return Response(CaseEventSerializer(events, many=True).data)
 

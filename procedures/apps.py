@@ -15,6 +15,7 @@ class ProceduresConfig(AppConfig):
         from cityhall.navigation import Link, register_portal, register_staff
         from cityhall.roles import grant
 
+        from .certificates import storage  # noqa: F401 - registers its key-rotation hook
         from .views import dashboard_panel
 
         register_portal(

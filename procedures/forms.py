@@ -138,3 +138,28 @@ class CounterStartForm(forms.Form):
     birth_date = forms.DateField(
         label=_("生年月日"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
+
+
+class CertificatePurposeForm(forms.Form):
+    """Why a staff member downloads an issued certificate: written to the audit log."""
+
+    purpose = forms.ChoiceField(
+        label=_("利用目的"),
+        choices=[],
+        help_text=_("証明書のダウンロードは目的とともに監査記録に残ります。"),
+    )
+
+    def __init__(self, *args, **kwargs):
+        from residents.services import ACCESS_PURPOSES
+
+        super().__init__(*args, **kwargs)
+        self.fields["purpose"].choices = [
+            ("", _("選んでください")),
+            *((key, _(label)) for key, label in ACCESS_PURPOSES.items()),
+        ]
+
+    def purpose_label(self) -> str:
+        from residents.services import ACCESS_PURPOSES
+
+        # The audit log keeps the Japanese label (as residents' record views do).
+        return ACCESS_PURPOSES[self.cleaned_data["purpose"]]

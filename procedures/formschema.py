@@ -23,6 +23,7 @@ from jsonschema import Draft202012Validator
 
 from cityhall.japanese import normalize_address, normalize_text
 from residents.mynumber import is_valid as mynumber_is_valid
+from residents.mynumber import mask as mynumber_mask
 
 FIELD_TYPES = (
     "text",
@@ -234,6 +235,8 @@ class Context:
     dynamic_choices: dict[str, list[str]] | None = None
     # field id -> number of attachments uploaded for it
     attachment_counts: dict[str, int] | None = None
+    # field id -> the My Number sealed for it: the answers hold only its mask (********9084)
+    sealed_mynumbers: dict[str, str] | None = None
 
 
 def fields_for(definition: dict, *, staff: bool) -> list[dict]:
@@ -355,6 +358,10 @@ def _clean_value(field: dict, raw: Any, ctx: Context) -> Any:  # noqa: C901 - on
             return answer
         raise ValueError(_msg(field, "は「はい」か「いいえ」を選んでください", "choose yes or no"))
     if ftype == "mynumber":
+        sealed = (ctx.sealed_mynumbers or {}).get(field["id"])
+        if sealed and str(raw) == mynumber_mask(sealed):
+            # Checked when it was sealed; the answers keep the mask, never the number.
+            return str(raw)
         digits = normalize_text(str(raw))
         if not mynumber_is_valid(digits):
             raise ValueError(

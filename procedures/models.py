@@ -197,6 +197,11 @@ class Application(models.Model):
         related_name="+",
     )
     counter_confirmed_at = models.DateTimeField(_("窓口で本人確認した日時"), null=True, blank=True)
+    # My Numbers typed into mynumber fields, sealed with the vault's keys (field id -> number as
+    # JSON); `answers` holds only their masks (procedures.services._store_answers).
+    sealed_mynumbers = models.BinaryField(
+        _("個人番号（暗号化）"), null=True, blank=True, editable=False
+    )
     answers = models.JSONField(_("回答"), default=dict, blank=True)
     state = models.CharField(_("状態"), max_length=24, choices=State.choices, default=State.DRAFT)
     fee_yen = models.BigIntegerField(_("手数料（円）"), default=0)
@@ -368,6 +373,12 @@ class Certificate(models.Model):
     summary = models.JSONField(_("証明内容の要約"), default=dict)
     file = models.FileField(_("PDF"), storage=private_storage, upload_to="certificates/%Y/")
     sha256 = models.CharField(_("SHA-256"), max_length=64)
+    # Printed My Number (個人番号): only its applicant, or staff holding reveal_mynumber, may
+    # download it (番号法19条).
+    shows_mynumber = models.BooleanField(_("個人番号の記載"), default=False)
+    # The file is sealed with the My Number key ring (procedures/certificates/storage.py); rows
+    # from before sealing are False until `rotate_mynumber_keys` seals them.
+    sealed = models.BooleanField(_("暗号化済み"), default=False)
 
     class Meta:
         verbose_name = _("証明書")

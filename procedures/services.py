@@ -3,23 +3,36 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
 from django.db import connection, transaction
 from django.db.models import Max
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from cityhall import audit
 from cityhall.dates import add_business_days
-from cityhall.japanese import search_key
+from cityhall.japanese import normalize_text, search_key
 from cityhall.notifications import notify
 from cityhall.roles import ADMIN, CLERK, SUPERVISOR, has_role, is_staff_member
+from residents import mynumber as mynumber_rules
+from residents.services import register_key_rotation
 
-from . import formschema, selectors, sniff, workflow
-from .models import Application, Attachment, CaseEvent, FormDefinition, Procedure, SealRegistration
+from . import formschema, images, selectors, sniff, workflow
+from .models import (
+    Application,
+    Attachment,
+    CaseEvent,
+    Certificate,
+    FormDefinition,
+    Procedure,
+    SealRegistration,
+)
 
 MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
 MAX_ATTACHMENTS_PER_APPLICATION = 20
@@ -37,6 +50,18 @@ MSG_TOO_BIG = "ファイルが大きすぎます（10MBまで） / The file is t
 MSG_TOO_MANY = "添付できるファイルの数を超えています / Too many attachments"
 MSG_UNKNOWN_FILE_FIELD = "添付する項目が見つかりません / No such attachment field"
 MSG_NOT_RESIDENT = "住民の記録がありません / There is no current resident record"
+MSG_MYNUMBER_NEEDS_REVEALER = _(
+    "個人番号を記載する窓口での請求は、個人番号を扱う権限のある職員が承認します。"
+)
+MSG_MYNUMBER_FOUR_EYES = _(
+    "個人番号を記載する窓口での請求は、受け付けた職員とは別の職員が承認します。"
+)
+MSG_CERTIFICATE_MYNUMBER = _(
+    "この証明書には個人番号が記載されています。ダウンロードできるのは申請者本人と、"
+    "個人番号を扱う権限のある職員だけです。"
+)
+MSG_CERTIFICATE_NOT_YOURS = _("この証明書をダウンロードする権限がありません。")
+MSG_PURPOSE_REQUIRED = _("利用目的を選んでください。")
 
 
 def _require_admin(actor) -> None:
@@ -191,6 +216,31 @@ def _context(application: Application, *, staff: bool) -> formschema.Context:
         staff=staff,
         dynamic_choices={k: [v for v, _label in pairs] for k, pairs in dynamic.items()},
         attachment_counts=counts,
+        sealed_mynumbers=sealed_mynumbers(application),
+    )
+
+
+def _sealing_context(application: Application) -> str:
+    return f"application:{application.reference}:mynumbers"
+
+
+def sealed_mynumbers(application: Application) -> dict[str, str]:
+    """The My Numbers typed into the application (field id -> number), for code that has checked
+    who is asking: the answers themselves hold only masks."""
+    if not application.sealed_mynumbers:
+        return {}
+    from residents.services import unseal
+
+    return json.loads(unseal(application.sealed_mynumbers, context=_sealing_context(application)))
+
+
+def _seal_mynumbers(application: Application, numbers: dict[str, str]) -> None:
+    from residents.services import seal
+
+    application.sealed_mynumbers = (
+        seal(json.dumps(numbers).encode(), context=_sealing_context(application))
+        if numbers
+        else None
     )
 
 
@@ -203,10 +253,29 @@ def _store_answers(application: Application, answers: dict, *, staff: bool) -> N
         f["id"] for f in formschema.fields_for(definition, staff=staff) if f["type"] != "file"
     }
     typed = {k: v for k, v in answers.items() if k in allowed}
+    sealed = sealed_mynumbers(application)
     for field in definition["fields"]:
-        # My Number is never kept in the answers; the residents app holds it encrypted.
-        if field["type"] == "mynumber" and typed.get(field["id"]):
-            typed[field["id"]] = "********" + str(typed[field["id"]])[-4:]
+        fid = field["id"]
+        if field["type"] != "mynumber" or fid not in typed:
+            continue
+        # My Number is never kept in the answers: a valid number is sealed with the vault's keys
+        # and the answers keep its mask; the mask posted back means "unchanged". A mistyped one
+        # is kept as a bare mask, which validation reports, so the clerk types it again (never
+        # echoed back: a wrong number is often one digit off a real one).
+        value = str(typed[fid] or "").strip()
+        if value and sealed.get(fid) and value == mynumber_rules.mask(sealed[fid]):
+            continue
+        digits = normalize_text(value)
+        if not value:
+            sealed.pop(fid, None)
+            typed[fid] = ""
+        elif mynumber_rules.is_valid(digits):
+            sealed[fid] = digits
+            typed[fid] = mynumber_rules.mask(digits)
+        else:
+            sealed.pop(fid, None)
+            typed[fid] = mynumber_rules.mask(value)
+    _seal_mynumbers(application, sealed)
     application.answers = application.answers | typed
 
 
@@ -221,7 +290,7 @@ def save_draft(*, application: Application, answers: dict, actor) -> Application
     _store_answers(
         application, answers, staff=is_staff_member(actor) and application.is_counter_filing
     )
-    application.save(update_fields=["answers", "updated_at"])
+    application.save(update_fields=["answers", "sealed_mynumbers", "updated_at"])
     return application
 
 
@@ -283,7 +352,7 @@ def submit_application(
         application=application, answers=application.answers, staff=staff
     )
     if errors:
-        application.save(update_fields=["answers", "updated_at"])
+        application.save(update_fields=["answers", "sealed_mynumbers", "updated_at"])
         raise ValidationError(errors)
     hidden_staff = {
         k: v
@@ -294,7 +363,7 @@ def submit_application(
     application.answers = hidden_staff | cleaned
     _store_answers(application, application.answers, staff=True)
     if application.state == workflow.CORRECTION_REQUESTED:
-        application.save(update_fields=["answers", "updated_at"])
+        application.save(update_fields=["answers", "sealed_mynumbers", "updated_at"])
         _move(application, workflow.RESUBMITTED, actor=actor, role=workflow.APPLICANT)
         return application
     today = timezone.localdate()
@@ -305,7 +374,16 @@ def submit_application(
         application.answers,
         base_fee=application.procedure.fee_yen or 0,
     )
-    application.save(update_fields=["answers", "submitted_at", "due_on", "fee_yen", "updated_at"])
+    application.save(
+        update_fields=[
+            "answers",
+            "sealed_mynumbers",
+            "submitted_at",
+            "due_on",
+            "fee_yen",
+            "updated_at",
+        ]
+    )
     _move(application, workflow.SUBMITTED, actor=actor, role=workflow.APPLICANT)
     if application.fee_yen > 0:
         from payments.services import create_fee_charge
@@ -373,6 +451,37 @@ def withdraw(*, application: Application, actor, comment: str = "") -> Applicati
     return application
 
 
+def prints_mynumber(application: Application) -> bool:
+    """Whether the application's certificate prints a My Number (asked for by the applicant)."""
+    kind_key = application.procedure.certificate_kind
+    if not kind_key:
+        return False
+    from .certificates import get as certificate_kind
+
+    return certificate_kind(kind_key).prints_mynumber(application)
+
+
+def mynumber_approval_problem(application: Application, approver) -> str:
+    """Why `approver` may not approve this request for a certificate with My Number ("" if they
+    may).
+
+    A request the resident made from their own account sends the number only to them. At the
+    counter the clerk keys the request in, so one clerk alone could obtain anyone's number
+    (issue 11, item 9): there a second staff member approves, one who holds reveal_mynumber and
+    who neither filed nor confirmed the request (番号法19条, four eyes).
+    """
+    if not application.is_counter_filing:
+        return ""
+    if not approver.has_perm("residents.reveal_mynumber"):
+        return str(MSG_MYNUMBER_NEEDS_REVEALER)
+    handled = {application.filed_by_id} | set(
+        application.events.filter(to_state=workflow.SUBMITTED).values_list("actor_id", flat=True)
+    )
+    if approver.pk in handled:
+        return str(MSG_MYNUMBER_FOUR_EYES)
+    return ""
+
+
 @transaction.atomic
 def decide(*, application: Application, target: str, clerk, comment: str = "") -> Application:
     """A clerk's action on a case: request correction (補正), approve, reject or complete.
@@ -388,6 +497,10 @@ def decide(*, application: Application, target: str, clerk, comment: str = "") -
         raise ValidationError(
             {"comment": ["理由を書いてください / Write the reason for the resident"]}
         )
+    if target == workflow.APPROVED and prints_mynumber(application):
+        problem = mynumber_approval_problem(application, clerk)
+        if problem:
+            raise ValidationError(problem)
     _move(application, target, actor=clerk, role=workflow.CLERK, comment=comment)
     audit.record(action=f"procedures.{target}", actor=clerk, obj=application)
     if target == workflow.APPROVED and application.procedure.certificate_kind:
@@ -418,13 +531,52 @@ def assign(*, application: Application, clerk, assignee=None) -> Application:
     return application
 
 
+# --- certificates --------------------------------------------------------------------------------
+
+OWN_DOWNLOAD_PURPOSE = "本人による受け取り"
+
+
+def read_certificate(*, certificate: Certificate, reader, purpose: str, request=None) -> bytes:
+    """The PDF of an issued certificate, for someone allowed to have it; the read is written to
+    the audit log with its purpose and the client's address (every download, resident or staff).
+
+    The applicant's own account may download it. Staff may, with a purpose; a certificate that
+    prints a My Number only staff holding reveal_mynumber (番号法19条: the number is provided
+    only as the law allows, and a clerk without that permission never receives it).
+    """
+    application = certificate.application
+    own = reader.is_authenticated and application.user_id == reader.pk
+    if own:
+        purpose = OWN_DOWNLOAD_PURPOSE
+    elif is_staff_member(reader):
+        if not (purpose or "").strip():
+            raise ValidationError({"purpose": [MSG_PURPOSE_REQUIRED]})
+        if certificate.shows_mynumber and not reader.has_perm("residents.reveal_mynumber"):
+            raise PermissionDenied(MSG_CERTIFICATE_MYNUMBER)
+    else:
+        raise PermissionDenied(MSG_CERTIFICATE_NOT_YOURS)
+    from .certificates import storage
+
+    pdf = storage.read(certificate)
+    audit.record(
+        action="procedures.certificate_downloaded",
+        actor=reader,
+        obj=certificate,
+        purpose=purpose,
+        request=request,
+        details={"application": application.pk, "shows_mynumber": certificate.shows_mynumber},
+    )
+    return pdf
+
+
 # --- attachments ---------------------------------------------------------------------------------
 
 
 @transaction.atomic
 def add_attachment(*, application: Application, field_id: str, upload, actor) -> Attachment:
     """Store an uploaded file privately after checking its size and its real type (magic
-    numbers: an executable renamed .pdf is refused)."""
+    numbers: an executable renamed .pdf is refused); an image is decoded with a pixel limit and
+    stored re-encoded without its EXIF (procedures/images.py)."""
     application = _lock(application)
     if not _may_act_as_applicant(application, actor) and not is_staff_member(actor):
         raise PermissionDenied(MSG_NOT_YOURS)
@@ -443,6 +595,13 @@ def add_attachment(*, application: Application, field_id: str, upload, actor) ->
         content_type = sniff.check_upload(upload.name or "", data[:16])
     except ValueError as exc:
         raise ValidationError({field_id: [str(exc)]}) from None
+    if images.is_image(content_type):
+        try:
+            data = images.clean_image(
+                data, content_type=content_type, max_pixels=settings.MAX_IMAGE_PIXELS
+            )
+        except ValueError as exc:
+            raise ValidationError({field_id: [str(exc)]}) from None
     digest = hashlib.sha256(data).hexdigest()
     suffix = sniff.ACCEPTED[content_type][1][0]
     attachment = Attachment(
@@ -487,3 +646,30 @@ def register_seal(
         registered_on=registered_on,
         impression_svg=impression_svg or seal_impression_svg(resident.family_name),
     )
+
+
+@register_key_rotation
+def reseal_application_mynumbers(*, batch_size: int = 500) -> int:
+    """Re-seal the My Numbers typed into applications under the first key (run by
+    `manage.py rotate_mynumber_keys`); batches in their own transactions, resumable."""
+    from residents.services import sealed_under_current_key
+
+    done = 0
+    last_pk = 0
+    while True:
+        with transaction.atomic():
+            rows = list(
+                Application.objects.select_for_update()
+                .filter(pk__gt=last_pk, sealed_mynumbers__isnull=False)
+                .order_by("pk")
+                .only("pk", "reference", "sealed_mynumbers")[:batch_size]
+            )
+            if not rows:
+                return done
+            for application in rows:
+                if sealed_under_current_key(application.sealed_mynumbers):
+                    continue
+                _seal_mynumbers(application, sealed_mynumbers(application))
+                application.save(update_fields=["sealed_mynumbers"])
+                done += 1
+            last_pk = rows[-1].pk

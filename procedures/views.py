@@ -8,7 +8,7 @@ from datetime import timedelta
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import FileResponse, Http404
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
@@ -312,15 +312,23 @@ def application_withdraw(request, pk: int):
     return redirect("procedures:application_detail", pk=pk)
 
 
+def serve_certificate(certificate, pdf: bytes) -> HttpResponse:
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{certificate.issue_number}.pdf"'
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
 @login_required
 def certificate_download(request, pk: int):
     application = _own_application(request, pk)
     certificate = getattr(application, "certificate", None)
     if certificate is None:
         raise Http404
-    return serve_private(
-        certificate.file, filename=f"{certificate.issue_number}.pdf", content_type="application/pdf"
+    pdf = services.read_certificate(
+        certificate=certificate, reader=request.user, purpose="", request=request
     )
+    return serve_certificate(certificate, pdf)
 
 
 def verify_lookup(request):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date, timedelta
 from typing import Any
 
@@ -833,17 +833,25 @@ def reveal_mynumber(*, resident: Resident, actor, purpose: str, request=None) ->
     return number
 
 
-def mynumber_for_certificate(*, resident: Resident, actor, purpose: str) -> str:
+def mynumber_for_certificate(
+    *, resident: Resident, actor, purpose: str, own_request: bool = False
+) -> str:
     """The plain My Number to print on a certificate of residence (住民票の写し) that asked for it.
 
     住民基本台帳法12条5項: 個人番号 is printed only on request, and only for the person or a member
     of their household; the caller (procedures) checks that. Here: the clerk or supervisor who
     approved the request is the actor, and the access is written to the audit log with the
-    purpose (番号法19条). Returns "" when no number is registered (the access is still logged).
+    purpose (番号法19条). A request the resident made from their own account (`own_request`)
+    sends the number only to them; any other request (at the counter) needs an approver who
+    holds reveal_mynumber. Returns "" when no number is registered (the access is still logged).
     """
     if not has_role(actor, CLERK, SUPERVISOR):
         raise PermissionDenied(
             "個人番号を証明書に記載できるのは職員だけです / Only clerks may put My Number on a certificate"
+        )
+    if not own_request and not actor.has_perm("residents.reveal_mynumber"):
+        raise PermissionDenied(
+            "個人番号を扱う権限がありません / You may not handle My Number (reveal_mynumber)"
         )
     purpose = (purpose or "").strip()
     if not purpose:
@@ -857,6 +865,33 @@ def mynumber_for_certificate(*, resident: Resident, actor, purpose: str) -> str:
         details={"registered": bool(number)},
     )
     return number
+
+
+def seal(data: bytes, *, context: str) -> bytes:
+    """Encrypt bytes with the My Number key ring (first key), bound to `context` (a name that
+    says what the bytes are, e.g. "certificate:2026-0000012"): for other apps' data that holds
+    or prints a My Number (番号法 安全管理措置)."""
+    return vault.encrypt_bytes(data, keys=_keys(), associated=context)
+
+
+def unseal(blob: bytes, *, context: str) -> bytes:
+    """The bytes `seal` encrypted under the same context, with whichever listed key sealed them."""
+    return vault.decrypt_bytes(bytes(blob), keys=_keys(), associated=context)
+
+
+def sealed_under_current_key(blob: bytes) -> bool:
+    return vault.is_current(bytes(blob), keys=_keys())
+
+
+# Other apps' data sealed with the key ring register a re-sealing function here (procedures'
+# certificates, …); `rotate_mynumber_keys` runs them after the residents' own rows.
+KEY_ROTATION_HOOKS: list[Callable[..., int]] = []
+
+
+def register_key_rotation(hook: Callable[..., int]) -> Callable[..., int]:
+    if hook not in KEY_ROTATION_HOOKS:
+        KEY_ROTATION_HOOKS.append(hook)
+    return hook
 
 
 def rotate_mynumber_keys(*, batch_size: int = 1000) -> int:
@@ -910,6 +945,18 @@ def record_resident_view(*, resident: Resident, actor, purpose: str, request=Non
         obj=resident,
         purpose=ACCESS_PURPOSES[purpose],
         request=request,
+    )
+
+
+def record_search(*, request, results: list[Resident]) -> None:
+    """A staff search lists residents: one audit row for the search (page or API alike), naming
+    the records it showed."""
+    audit.record_read(
+        request=request,
+        action="residents.search",
+        object_type="residents.Resident",
+        purpose=gettext_noop("住民の検索"),
+        details={"results": [r.pk for r in results][:100]},
     )
 
 

@@ -11,7 +11,6 @@ import hashlib
 import secrets
 
 from django.conf import settings
-from django.core.files.base import ContentFile
 from django.db import connection, transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -20,7 +19,7 @@ from weasyprint import HTML
 
 from .. import workflow
 from ..models import Application, Certificate
-from . import assets, get
+from . import assets, get, storage
 from .kinds import wareki
 
 # Crockford-style alphabet without 0/O, 1/I/L: codes are read aloud and typed from paper.
@@ -101,8 +100,9 @@ def issue_certificate(*, application_id: int) -> Certificate | None:
         issued_at=issued_at,
         summary={"title": kind.title, **summary},
         sha256=hashlib.sha256(pdf).hexdigest(),
+        shows_mynumber=kind.prints_mynumber(application),
     )
-    certificate.file.save(f"{issue_number}.pdf", ContentFile(pdf), save=False)
+    storage.store(certificate, pdf)
     stored = certificate.file
     try:
         certificate.save()

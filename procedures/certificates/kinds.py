@@ -126,6 +126,9 @@ class ResidenceCertificate(CertificateKindBase):
         summary = {"names": [p["name"] for p in people]}
         return context, summary
 
+    def prints_mynumber(self, application) -> bool:
+        return INCLUDE_MYNUMBER in set(application.answers.get("include") or [])
+
 
 def _mynumbers(application, members, household) -> dict[int, str]:
     """個人番号 of each member, for a 住民票の写し whose applicant asked for it.
@@ -138,6 +141,8 @@ def _mynumbers(application, members, household) -> dict[int, str]:
     """
     from residents.services import mynumber_for_certificate
 
+    from ..services import mynumber_approval_problem
+
     applicant = application.applicant
     asked_in_person = application.is_counter_filing and application.counter_confirmed_at
     asked_online = application.user_id is not None and application.user_id == applicant.user_id
@@ -149,9 +154,15 @@ def _mynumbers(application, members, household) -> dict[int, str]:
     )
     if approval is None or approval.actor is None:
         raise ValidationError(MSG_MYNUMBER_NO_APPROVER)
+    # The four-eyes rule is checked when approving; checked again here, where the number is read.
+    problem = mynumber_approval_problem(application, approval.actor)
+    if problem:
+        raise ValidationError(problem)
     purpose = f"住民票の写しへの記載（受付番号 {application.reference}）"
     return {
-        m.pk: mynumber_for_certificate(resident=m, actor=approval.actor, purpose=purpose)
+        m.pk: mynumber_for_certificate(
+            resident=m, actor=approval.actor, purpose=purpose, own_request=bool(asked_online)
+        )
         for m in members
     }
 

@@ -7,8 +7,8 @@ resident B's objects, and the outcome is compared with the decision written in `
 - ``anonymous``     nobody signed in;
 - ``resident_a``    a resident with their own record, acting on resident B's objects;
 - ``clerk_no_mfa``  a clerk who has not set up MFA yet;
-- ``clerk``, ``supervisor``, ``admin`` (staff, all with TOTP MFA; the admin is a superuser, as
-  the shared ``admin_user`` fixture is);
+- ``clerk``, ``supervisor``, ``admin`` (staff, all with TOTP MFA; each only a member of its
+  group, the admin too: not a superuser, so a permission missing from a group shows up here);
 - ``resident_b``    the owner of the objects. Not an access question: a sanity column proving
   that the URL arguments really name a working object, so that the "denied" of everyone else
   is not a 404 for a broken fixture.
@@ -25,6 +25,11 @@ Besides status codes, two leaks are looked for in allowed responses: resident B'
 e-mail must not reach anonymous or resident A (unless the entry is a capability URL that shows
 its holder's data by design), and the staff-only GIS layer's data must not reach anyone who is
 not staff with MFA.
+
+And the audit rule (issue 11, item 12): every staff read of personal data writes exactly one
+audit row, with the reader, a purpose and the client's address. A staff GET that was allowed and
+whose body shows resident B's name or e-mail, or whose URL is listed in
+``PERSONAL_DATA_DOCUMENTS`` (files whose text the check cannot read), must have written one.
 """
 
 from __future__ import annotations
@@ -46,6 +51,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
+from cityhall.models import AuditEvent
 from factories import TOTP_SECRET, UserFactory
 
 # --- the URLs this matrix does not cover, and why ----------------------------------------------
@@ -68,7 +74,26 @@ EXCLUDED_PREFIXES: dict[str, str] = {
     "api/schema/": "the OpenAPI schema: same as api/docs/",
 }
 
+# Responses that carry personal data where the text check cannot see it (PDFs, files): a staff
+# read of them must write its audit row all the same.
+PERSONAL_DATA_DOCUMENTS: dict[str, str] = {
+    "resident-history": "the movements of B's record (addresses, dates)",
+    "payments_statement": "B's open installments (?resident=B)",
+    "payments_installments": "B's installments (?resident=B)",
+    "payment-list": "B's payments (?resident=B)",
+    "payment-detail": "one of B's payments (?resident=B)",
+    "application-events": "the case history of B's application, the clerks' comments included",
+    "procedures:case_attachment": "the applicant's uploaded file (an identity document)",
+    "procedures:case_certificate": "the certificate PDF: names, address, birth dates",
+    "payments:staff_receipt": "the receipt PDF names the payer",
+    "payments:staff_notice": "the demand notice PDF names and addresses the payer",
+    "payments:staff_batch_output": "a direct-debit file: account holders' names and accounts",
+}
+
 # --- callers and rules -------------------------------------------------------------------------
+
+# Staff searches are made for resident B, so the audit rule sees a search that shows B.
+B_FAMILY_NAME_Q = "%E4%B9%99%E5%8E%9F"  # 乙原, URL-encoded
 
 ANONYMOUS = "anonymous"
 RESIDENT_A = "resident_a"
@@ -104,6 +129,11 @@ OWNER_OR_STAFF = Rule("owner or staff", frozenset({RESIDENT_B}) | STAFF_WITH_MFA
 # Clerks, supervisors and admins, each with MFA.
 STAFF = Rule("staff", STAFF_WITH_MFA)
 SUPERVISOR_ONLY = Rule("supervisor", frozenset({SUPERVISOR, ADMIN}))
+# The people who work resident records: clerks and supervisors. The admin role reads records but
+# does not register movements (least privilege: it runs the system, not the counter).
+CASEWORK = Rule("clerk or supervisor", frozenset({CLERK, SUPERVISOR}))
+# Revealing My Number (residents.reveal_mynumber): supervisors only, not the admin role.
+MYNUMBER_REVEALERS = Rule("reveal_mynumber", frozenset({SUPERVISOR}))
 ADMIN_ONLY = Rule("admin", frozenset({ADMIN}))
 
 # The staff door (cityhall/middleware.py): a staff account without MFA is sent to MFA setup on
@@ -162,27 +192,27 @@ ACCESS: dict[str, tuple[Access, ...]] = {
     # who am I: the one API URL open to staff without MFA (so they can find out they need it)
     "api_me": one(LOGIN),
     # residents: clerk pages
-    "residents:staff_search": one(STAFF),
-    "residents:staff_move_in": one(STAFF),
+    "residents:staff_search": one(STAFF, query=f"q={B_FAMILY_NAME_Q}"),
+    "residents:staff_move_in": one(CASEWORK),
     "residents:staff_detail": one(STAFF, kwargs=w("b.pk")),
-    # revealing My Number needs residents.reveal_mynumber: supervisors (and the superuser)
-    "residents:staff_reveal_mynumber": one(SUPERVISOR_ONLY, kwargs=w("b.pk"), post_only=True),
-    "residents:staff_move_out": one(STAFF, kwargs=w("b.pk")),
-    "residents:staff_relocation": one(STAFF, kwargs=w("b.pk")),
-    "residents:staff_birth": one(STAFF, kwargs=w("b.pk")),
-    "residents:staff_death": one(STAFF, kwargs=w("b.pk")),
-    "residents:staff_change_head": one(STAFF, kwargs=w("b.pk")),
-    "residents:staff_correct": one(STAFF, kwargs=w("b.pk")),
-    "residents:staff_issue_activation": one(STAFF, kwargs=w("b.pk"), post_only=True),
+    # revealing My Number needs residents.reveal_mynumber: supervisors
+    "residents:staff_reveal_mynumber": one(MYNUMBER_REVEALERS, kwargs=w("b.pk"), post_only=True),
+    "residents:staff_move_out": one(CASEWORK, kwargs=w("b.pk")),
+    "residents:staff_relocation": one(CASEWORK, kwargs=w("b.pk")),
+    "residents:staff_birth": one(CASEWORK, kwargs=w("b.pk")),
+    "residents:staff_death": one(CASEWORK, kwargs=w("b.pk")),
+    "residents:staff_change_head": one(CASEWORK, kwargs=w("b.pk")),
+    "residents:staff_correct": one(CASEWORK, kwargs=w("b.pk")),
+    "residents:staff_issue_activation": one(CASEWORK, kwargs=w("b.pk"), post_only=True),
     # residents: portal (staff without a record see the link page / are sent to it)
     "residents:my_link": one(LOGIN),
     "residents:my_info": one(LOGIN),
     # residents: API
-    "resident-list": one(STAFF),
+    "resident-list": one(STAFF, query=f"q={B_FAMILY_NAME_Q}"),
     "resident-me": one(LINKED),
     "resident-detail": one(OWNER_OR_STAFF, kwargs=w("b.pk"), query="purpose=counter"),
     "resident-history": one(STAFF, kwargs=w("b.pk")),
-    "resident-movements": one(STAFF, kwargs=w("b.pk"), post_only=True),
+    "resident-movements": one(CASEWORK, kwargs=w("b.pk"), post_only=True),
     # gis: public pages, tiles and GeoJSON
     "gis:map": one(PUBLIC),
     "gis:garbage": one(PUBLIC),
@@ -294,7 +324,9 @@ ACCESS: dict[str, tuple[Access, ...]] = {
         kwargs=lambda world: {"pk": world.application.pk, "attachment_id": world.attachment.pk},
         page=False,
     ),
-    "procedures:case_certificate": one(STAFF, kwargs=w("application.pk"), page=False),
+    "procedures:case_certificate": one(
+        STAFF, kwargs=w("application.pk"), query="purpose=counter", page=False
+    ),
     "procedures:counter_start": one(STAFF),
     "procedures:counter_certificate": one(STAFF, kwargs=w("b.pk", "resident_id")),
     "procedures:counter_edit": one(STAFF, kwargs=w("counter_application.pk")),
@@ -331,7 +363,7 @@ ACCESS: dict[str, tuple[Access, ...]] = {
     # statistics need counter.view_counter_stats: supervisors and admins
     "counter:stats": one(SUPERVISOR_ONLY),
     "counter:stats_csv": one(SUPERVISOR_ONLY, page=False),
-    "counter:resident_search": one(STAFF),
+    "counter:resident_search": one(STAFF, query=f"q={B_FAMILY_NAME_Q}"),
     "counter:resident_360": one(STAFF, kwargs=w("b.pk", "resident_id")),
     "counter:desk": one(STAFF, kwargs=w("desk.pk", "counter_id")),
     "counter:link_resident": one(
@@ -495,7 +527,8 @@ def build_world() -> SimpleNamespace:
         CLERK_NO_MFA: UserFactory(role="clerk"),
         CLERK: _with_mfa(UserFactory(role="clerk")),
         SUPERVISOR: _with_mfa(UserFactory(role="supervisor")),
-        ADMIN: _with_mfa(UserFactory(role="admin", is_staff=True, is_superuser=True)),
+        # A real admin: the admin group and Django admin's is_staff flag, no superuser bypass.
+        ADMIN: _with_mfa(UserFactory(role="admin", is_staff=True)),
     }
     clerk, admin = users[CLERK], users[ADMIN]
 
@@ -770,6 +803,26 @@ def check_denial_form(role: str, path: str, access: Access, got: str, status: in
     return None
 
 
+def check_read_is_audited(name, access, where, text, rows, user, world) -> None:
+    """A staff read of personal data wrote exactly one audit row: the reader, a purpose, and
+    the client's address (the test client's REMOTE_ADDR)."""
+    shows = [marker for marker in world.private_markers if marker in text]
+    if not shows and name not in PERSONAL_DATA_DOCUMENTS:
+        return
+    if access.shows_owner_data:
+        # A capability URL (the /verify/ code): whoever holds it sees the same, staff or not.
+        return
+    why = f"shows {shows}" if shows else PERSONAL_DATA_DOCUMENTS[name]
+    reads = [row for row in rows if row.actor_id == user.pk]
+    assert len(reads) == 1, (
+        f"GET {where}: a staff read of personal data ({why}) must write one audit row, "
+        f"wrote {[row.action for row in reads]}"
+    )
+    row = reads[0]
+    assert row.purpose, f"GET {where}: audit row {row.action!r} has no purpose"
+    assert row.ip_address == "127.0.0.1", f"GET {where}: audit row without the client address"
+
+
 @pytest.mark.parametrize(("name", "access", "role"), _params())
 def test_access(world, db, name, access, role):
     assert name in URL_PATTERNS, (
@@ -791,8 +844,10 @@ def test_access(world, db, name, access, role):
     word = "allowed" if want else "denied"
     where = f"{name} {url} as {role} (rule: {access.rule.name})"
 
+    audit_mark = AuditEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
     responses = []
     get = client.get(url)
+    read_rows = list(AuditEvent.objects.filter(id__gt=audit_mark))
     if access.post_only:
         post = client.post(url, access.data(world) if access.data else {})
         responses.append(("POST", post))
@@ -810,11 +865,20 @@ def test_access(world, db, name, access, role):
         assert (got == "allowed") == want, (
             f"{method} {where}: expected {word}, got {response.status_code} ({got})"
         )
+        # Issue 11, item 14: nothing a signed-in person is shown is kept by a cache, unless the
+        # view declared the data public.
+        if role != ANONYMOUS:
+            cache_control = response.get("Cache-Control", "")
+            assert "no-store" in cache_control or "public" in cache_control, (
+                f"{method} {where}: Cache-Control {cache_control!r} lets a cache keep it"
+            )
         if not want:
             problem = check_denial_form(role, path, access, got, response.status_code)
             assert problem is None, f"{method} {where}: {problem}"
             continue
         text = body_of(response)
+        if method == "GET" and role in STAFF_WITH_MFA:
+            check_read_is_audited(name, access, where, text, read_rows, world.users[role], world)
         if role in (ANONYMOUS, RESIDENT_A) and not access.shows_owner_data:
             for marker in world.private_markers:
                 assert marker not in text, f"{method} {where}: resident B's {marker!r} leaked"

@@ -171,6 +171,7 @@ def pdf_text(certificate) -> str:
 
     from pypdf import PdfReader
 
-    with certificate.file.open("rb") as handle:
-        reader = PdfReader(io.BytesIO(handle.read()))
+    from procedures.certificates import storage
+
+    reader = PdfReader(io.BytesIO(storage.read(certificate)))
     return "".join(page.extract_text() for page in reader.pages)
