@@ -155,6 +155,7 @@ ACCESS: dict[str, tuple[Access, ...]] = {
     "home": one(PUBLIC),
     "health": one(PUBLIC, page=False),
     "live": one(PUBLIC, page=False),
+    "favicon": one(PUBLIC, page=False),
     "my_dashboard": one(LOGIN),
     "inbox": one(LOGIN),
     "inbox_mark_read": one(OWNER, kwargs=w("notification.pk"), post_only=True),
