@@ -37,7 +37,10 @@ def health(request):
 
 
 def staff_dashboard(request):
-    return render(request, "staff/dashboard.html")
+    # The Django admin opens only for accounts it accepts (active and is_staff: admins).
+    return render(
+        request, "staff/dashboard.html", {"can_open_admin": admin.site.has_permission(request)}
+    )
 
 
 @login_required
