@@ -335,6 +335,7 @@ ACCESS: dict[str, tuple[Access, ...]] = {
     "counter:resident_search": one(STAFF),
     "counter:resident_360": one(STAFF, kwargs=w("b.pk", "resident_id")),
     "counter:desk": one(STAFF, kwargs=w("desk.pk", "counter_id")),
+    "counter:desk_waiting": one(STAFF, kwargs=w("desk.pk", "counter_id")),
     "counter:link_resident": one(
         STAFF,
         kwargs=lambda world: {
@@ -646,7 +647,11 @@ def build_world() -> SimpleNamespace:
     # Counter: a desk open all day, B's ticket called to it.
     service = Service.objects.create(code="M", name_ja="住民票・証明書", name_en="Certificates")
     desk = Counter.objects.create(
-        number=91, name="91番窓口", opens_at=time(0, 0), closes_at=time(23, 59, 59)
+        number=91,
+        name="91番窓口",
+        opens_at=time(0, 0),
+        closes_at=time(23, 59, 59),
+        open_on_closed_days=True,
     )
     desk.services.set([service])
     ticket = counter_services.issue_ticket(service=service, resident=b)
