@@ -170,6 +170,7 @@ def _desk_context(counter: Counter, transfer_form=None) -> dict:
         "recent": selectors.recent_at_counter(counter),
         "transfer_form": transfer_form or forms.TransferForm(current=counter),
         "rows": selectors.congestion(),
+        "updated_at": timezone.localtime(),
     }
 
 

@@ -90,6 +90,12 @@
 
     var layers = {};
     var labels = labelLayers(config);
+    // Facility names only once the map is close enough for them not to pile up.
+    function detailLabels() {
+      container.classList.toggle("map-labels-detail", map.getZoom() >= 14);
+    }
+    map.on("zoomend", detailLabels);
+    detailLabels();
     config.layers.forEach(function (layer) {
       var styles = {};
       styles[layer.slug] = pathStyle(layer.style || {}, layer.kind);
