@@ -111,3 +111,18 @@ def test_hall_display_puts_the_latest_call_first(client, clerk, desk, service_a)
     body = client.get("/counter/display/").content.decode()
     assert 'class="hall-now-number" data-ticket="A-001">A-001<' in body
     assert "1番窓口へお越しください" in body
+
+
+def test_the_status_api_gives_the_hours_and_closures_too(client, office_desk):
+    from django.utils import timezone
+
+    data = client.get("/api/counter/status/", HTTP_ACCEPT_LANGUAGE="en").json()
+    hours = data["hours"]
+    assert hours["opens"] == "08:30:00" and hours["closes"] == "17:15:00"
+    assert hours["state"] in {"open", "before_opening", "after_closing", "closed_today"}
+    today = timezone.localdate()
+    with translation.override("en"):
+        expected = closures_between(today, today + dt.timedelta(days=selectors.CLOSED_DAYS_AHEAD))
+    assert [(c["first"], c["last"], c["reason"]) for c in hours["closures"]] == [
+        (first.isoformat(), last.isoformat(), reason) for first, last, reason in expected
+    ]
