@@ -58,11 +58,15 @@ def test_no_page_violates_the_csp_and_each_has_the_favicon(
     problems = _watch(page)
 
     _open_all(page, PUBLIC_PAGES)
-    icon = page.locator("link[rel=icon]")
-    assert icon.count() == 1
-    response = page.request.get(icon.get_attribute("href"))
-    assert response.ok and response.headers["content-type"].startswith("image/svg+xml")
-    assert page.request.get("/favicon.ico").ok  # programs that do not read the page
+    icons = page.locator("link[rel=icon]")
+    if icons.count() != 1:
+        problems.append(f"{page.url}: {icons.count()} <link rel=icon> instead of one")
+    else:
+        response = page.request.get(icons.get_attribute("href"))
+        if not (response.ok and response.headers["content-type"].startswith("image/svg+xml")):
+            problems.append(f"the icon {icons.get_attribute('href')} answers {response.status}")
+    if not page.request.get("/favicon.ico").ok:  # programs that do not read the page
+        problems.append("/favicon.ico is missing")
 
     resident = UserFactory(role="resident")
     login_in_browser(page, resident.email, PASSWORD)
