@@ -14,6 +14,8 @@ from counter import services
 from factories import PASSWORD, TOTP_SECRET
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+# Round trips to the live server are slow on a loaded machine; 5 s is Playwright's default.
+expect.set_options(timeout=15_000)
 
 SHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
 
