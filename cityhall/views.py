@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from django.contrib import admin
 from django.contrib.auth.decorators import login_required
 from django.db import connection
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.templatetags.static import static
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
@@ -15,6 +17,11 @@ from .models import Notification
 
 def home(request):
     return render(request, "home.html")
+
+
+def favicon(request):
+    """Programs that ask for /favicon.ico without reading the page get the city's icon too."""
+    return redirect(static("favicon.svg"), permanent=True)
 
 
 def live(request):
@@ -30,7 +37,10 @@ def health(request):
 
 
 def staff_dashboard(request):
-    return render(request, "staff/dashboard.html")
+    # The Django admin opens only for accounts it accepts (active and is_staff: admins).
+    return render(
+        request, "staff/dashboard.html", {"can_open_admin": admin.site.has_permission(request)}
+    )
 
 
 @login_required

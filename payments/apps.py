@@ -86,7 +86,13 @@ class PaymentsConfig(AppConfig):
             )
         )
         register_staff(
-            Link("payments:staff_arrears", _("滞納整理"), _("住民ごとの滞納額と督促"), order=30)
+            Link(
+                "payments:staff_arrears",
+                _("滞納整理"),
+                _("住民ごとの滞納額と督促"),
+                order=30,
+                permission="payments.view_installment",
+            )
         )
         register_staff(
             Link(
@@ -94,6 +100,7 @@ class PaymentsConfig(AppConfig):
                 _("収納バッチ"),
                 _("賦課、取込、口座振替の実行状況"),
                 order=31,
+                permission="payments.view_batchrun",
             )
         )
         register_staff(
@@ -102,6 +109,7 @@ class PaymentsConfig(AppConfig):
                 _("収納の突合"),
                 _("消込の整合性チェック"),
                 order=32,
+                permission="payments.view_allocation",
             )
         )
         register_panel(

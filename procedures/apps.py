@@ -13,7 +13,7 @@ class ProceduresConfig(AppConfig):
 
         from cityhall.dashboard import Panel, register_panel
         from cityhall.navigation import Link, register_portal, register_staff
-        from cityhall.roles import grant
+        from cityhall.roles import ADMIN, grant, has_role
 
         from .certificates import storage  # noqa: F401 - registers its key-rotation hook
         from .views import dashboard_panel
@@ -51,6 +51,7 @@ class ProceduresConfig(AppConfig):
                 _("手続と様式の管理"),
                 _("申請書の様式を編集・公開します（管理者）"),
                 80,
+                allowed=lambda user: has_role(user, ADMIN),
             )
         )
         register_panel(Panel("procedures", "procedures/_dashboard_panel.html", dashboard_panel, 25))

@@ -299,6 +299,19 @@ class CaseEvent(models.Model):
     def __str__(self) -> str:
         return f"{self.application_id} {self.from_state}→{self.to_state}"
 
+    @property
+    def from_state_label(self) -> str:
+        return Application.State(self.from_state).label if self.from_state else ""
+
+    @property
+    def to_state_label(self) -> str:
+        return Application.State(self.to_state).label
+
+    @property
+    def changes_state(self) -> bool:
+        """False for a note in the history (an assignment, a retried certificate)."""
+        return self.from_state != self.to_state
+
 
 class Attachment(models.Model):
     application = models.ForeignKey(

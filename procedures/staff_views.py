@@ -127,7 +127,7 @@ def case_detail(request, pk: int):
         request=request, action="procedures.case_viewed", obj=application, purpose=REVIEW_PURPOSE
     )
     actions = [
-        (target, Application.State(target).label)
+        (target, workflow.action_label(target))
         for target in workflow.allowed_targets(application.state, workflow.CLERK)
     ]
     certificate = getattr(application, "certificate", None)

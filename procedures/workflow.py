@@ -6,6 +6,8 @@ constraint. Pure module, no ORM.
 
 from __future__ import annotations
 
+from django.utils.translation import gettext_lazy as _
+
 DRAFT = "draft"
 SUBMITTED = "submitted"
 AWAITING_PAYMENT = "awaiting_payment"
@@ -58,6 +60,25 @@ TRANSITIONS: dict[tuple[str, str], frozenset[str]] = {
     (RESUBMITTED, WITHDRAWN): frozenset({APPLICANT}),
     (APPROVED, COMPLETED): frozenset({CLERK, SYSTEM}),
 }
+
+
+# What a button that moves a case to the state says: a verb, not the state's name (the states'
+# own names are Application.State's labels).
+ACTION_LABELS = {
+    SUBMITTED: _("申請する"),
+    IN_REVIEW: _("審査を始める"),
+    CORRECTION_REQUESTED: _("補正を依頼する"),
+    RESUBMITTED: _("再提出する"),
+    APPROVED: _("承認する"),
+    REJECTED: _("却下する"),
+    WITHDRAWN: _("取り下げる"),
+    COMPLETED: _("完了にする"),
+}
+
+
+def action_label(target: str) -> str:
+    """The words on the button that moves a case to `target`."""
+    return str(ACTION_LABELS[target])
 
 
 class TransitionNotAllowed(ValueError):

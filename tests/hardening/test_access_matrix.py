@@ -185,6 +185,7 @@ ACCESS: dict[str, tuple[Access, ...]] = {
     "home": one(PUBLIC),
     "health": one(PUBLIC, page=False),
     "live": one(PUBLIC, page=False),
+    "favicon": one(PUBLIC, page=False),
     "my_dashboard": one(LOGIN),
     "inbox": one(LOGIN),
     "inbox_mark_read": one(OWNER, kwargs=w("notification.pk"), post_only=True),
@@ -366,6 +367,7 @@ ACCESS: dict[str, tuple[Access, ...]] = {
     "counter:resident_search": one(STAFF, query=f"q={B_FAMILY_NAME_Q}"),
     "counter:resident_360": one(STAFF, kwargs=w("b.pk", "resident_id")),
     "counter:desk": one(STAFF, kwargs=w("desk.pk", "counter_id")),
+    "counter:desk_waiting": one(STAFF, kwargs=w("desk.pk", "counter_id")),
     "counter:link_resident": one(
         STAFF,
         kwargs=lambda world: {
@@ -678,7 +680,11 @@ def build_world() -> SimpleNamespace:
     # Counter: a desk open all day, B's ticket called to it.
     service = Service.objects.create(code="M", name_ja="住民票・証明書", name_en="Certificates")
     desk = Counter.objects.create(
-        number=91, name="91番窓口", opens_at=time(0, 0), closes_at=time(23, 59, 59)
+        number=91,
+        name="91番窓口",
+        opens_at=time(0, 0),
+        closes_at=time(23, 59, 59),
+        open_on_closed_days=True,
     )
     desk.services.set([service])
     ticket = counter_services.issue_ticket(service=service, resident=b)
