@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
@@ -66,6 +67,31 @@ def certificate_relationship(relationship: str) -> str:
     return "子" if relationship in _CHILD_RELATIONSHIPS else relationship
 
 
+def full_address(address) -> str:
+    """The address as a certificate prints it: prefecture and city before the town (the
+    register keeps only the part inside the city)."""
+    if address is None:
+        return ""
+    return f"{settings.PREFECTURE}{settings.CITY_NAME}{address.label}"
+
+
+# What the certificate's closing statement says it copies (住民基本台帳法12条: the applicant
+# chooses whose records are copied).
+SCOPE_WHOLE_HOUSEHOLD = "世帯全員"
+SCOPE_PART_OF_HOUSEHOLD = "世帯の一部"
+SCOPE_INDIVIDUAL = "個人"
+
+
+def residence_scope(*, printed: int, household_size: int) -> str:
+    """世帯全員 when every current member is printed, 個人 for one person out of several,
+    世帯の一部 for some of them."""
+    if printed >= household_size:
+        return SCOPE_WHOLE_HOUSEHOLD
+    if printed == 1:
+        return SCOPE_INDIVIDUAL
+    return SCOPE_PART_OF_HOUSEHOLD
+
+
 @register
 class ResidenceCertificate(CertificateKindBase):
     """住民票の写し (住民基本台帳法12条): the chosen household members, with the optional
@@ -117,11 +143,12 @@ class ResidenceCertificate(CertificateKindBase):
                 }
             )
         context = {
-            "address": hh.address.label if hh else "",
+            "address": full_address(hh.address) if hh else "",
             "address_since": wareki(hh.address_since) if hh else "",
             "head_name": head.full_name if head else applicant.full_name,
             "people": people,
             "layout": "household" if len(people) > 1 else "individual",
+            "scope": residence_scope(printed=len(people), household_size=len(household) or 1),
         }
         summary = {"names": [p["name"] for p in people]}
         return context, summary
@@ -179,7 +206,7 @@ class SealCertificate(CertificateKindBase):
             "name": applicant.full_name,
             "birth_date": wareki(applicant.birth_date),
             "sex": _SEX.get(applicant.sex, applicant.sex),
-            "address": hh.address.label if hh else "",
+            "address": full_address(hh.address) if hh else "",
             "number": registration.number,
             "impression_uri": data_uri(registration.impression_svg.encode(), "image/svg+xml"),
         }
@@ -214,7 +241,7 @@ class TaxCertificate(CertificateKindBase):
         context = {
             "name": applicant.full_name,
             "birth_date": wareki(applicant.birth_date),
-            "address": hh.address.label if hh else "",
+            "address": full_address(hh.address) if hh else "",
             "fiscal_year": fiscal_year,
             "fiscal_year_wareki": wareki(date(fiscal_year, 4, 1)).split("年")[0] + "年度",
             "rows": rows,
