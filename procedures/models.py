@@ -8,6 +8,7 @@ from django.contrib.postgres.indexes import GinIndex
 from django.core.files.storage import FileSystemStorage
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from . import workflow
@@ -111,6 +112,19 @@ class Procedure(models.Model):
 
     def description(self, lang: str = "ja") -> str:
         return self.description_en if lang == "en" and self.description_en else self.description_ja
+
+    @property
+    def display_name(self) -> str:
+        """The name in the language of the page being drawn (English where there is one)."""
+        return self.name(_current_lang())
+
+    @property
+    def display_description(self) -> str:
+        return self.description(_current_lang())
+
+
+def _current_lang() -> str:
+    return "en" if (get_language() or "ja").startswith("en") else "ja"
 
 
 class FormDefinition(models.Model):

@@ -481,6 +481,14 @@ PROCEDURES: list[dict] = [
             ADDRESS,
             PHONE,
             {
+                "id": "email",
+                "type": "email",
+                "label": L("連絡先メールアドレス", "Contact e-mail"),
+                "help": L(
+                    "鑑札をお渡しする日をお知らせします", "We tell you when the tag is ready"
+                ),
+            },
+            {
                 "id": "dog_name",
                 "type": "text",
                 "label": L("犬の名前", "Dog's name"),

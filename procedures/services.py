@@ -225,6 +225,34 @@ def save_draft(*, application: Application, answers: dict, actor) -> Application
     return application
 
 
+@transaction.atomic
+def save_draft_with_files(
+    *,
+    application: Application,
+    answers: dict,
+    actor,
+    uploads: list[tuple[str, Any]] = (),
+    remove_attachment_ids: list[int] = (),
+) -> dict[str, list[str]]:
+    """Save what was typed together with the files chosen on the same page, so one bad answer or
+    one refused file loses nothing else. Returns the refused files' messages by field id.
+
+    Each file is stored in its own savepoint: a file of the wrong type is refused alone while the
+    answers and the other files are kept.
+    """
+    save_draft(application=application, answers=answers, actor=actor)
+    for attachment in application.attachments.filter(pk__in=list(remove_attachment_ids)):
+        remove_attachment(attachment=attachment, actor=actor)
+    errors: dict[str, list[str]] = {}
+    for field_id, upload in uploads:
+        try:
+            add_attachment(application=application, field_id=field_id, upload=upload, actor=actor)
+        except ValidationError as exc:
+            messages = exc.message_dict.get(field_id) if hasattr(exc, "error_dict") else None
+            errors.setdefault(field_id, []).extend(messages or exc.messages)
+    return errors
+
+
 def check_answers(
     *, application: Application, answers: dict, staff: bool = False
 ) -> tuple[dict, dict]:

@@ -17,7 +17,7 @@ from django.views.decorators.http import require_POST
 
 from residents.selectors import resident_for_user
 
-from . import selectors, services, workflow
+from . import formschema, selectors, services, workflow
 from .forms import (
     AttachmentForm,
     SearchForm,
@@ -25,6 +25,7 @@ from .forms import (
     answers_from_post,
     error_summary,
     field_rows,
+    uploads_from_request,
 )
 from .models import Application, Attachment, LifeEvent, Procedure
 
@@ -203,39 +204,108 @@ def render_application_form(
     context = {
         "application": application,
         "rows": rows,
-        "errors": error_summary(errors or {}),
+        "errors": error_summary(errors or {}, rows),
         "attachment_form": AttachmentForm(),
     } | (extra or {})
     return render(request, template, context, status=400 if errors else 200)
 
 
+def _errors_of(exc: ValidationError) -> dict[str, list[str]]:
+    return exc.message_dict if hasattr(exc, "error_dict") else {"__all__": exc.messages}
+
+
+def save_posted_form(request, application, *, staff: bool = False) -> dict[str, list[str]]:
+    """Store every posted answer and every chosen file before anything is checked, so that an
+    invalid field never costs the person what they typed or the file they picked (the draft is
+    saved first). Returns the messages of refused files."""
+    definition = application.form.definition
+    upload_errors = services.save_draft_with_files(
+        application=application,
+        answers=answers_from_post(definition, request.POST, staff=staff),
+        actor=request.user,
+        uploads=uploads_from_request(definition, request.FILES, staff=staff),
+        remove_attachment_ids=[
+            int(v) for v in request.POST.getlist("remove_attachment") if v.isdigit()
+        ],
+    )
+    application.refresh_from_db()
+    return upload_errors
+
+
 @login_required
 def application_edit(request, pk: int):
+    """The form. "Check your answers" saves everything posted, then shows the errors beside their
+    fields (values kept) or moves on to the confirmation page (確認画面); nothing is submitted
+    from here."""
     application = _own_application(request, pk)
     if application.state not in (workflow.DRAFT, workflow.CORRECTION_REQUESTED):
         return redirect("procedures:application_detail", pk=pk)
+    template = "procedures/application_form.html"
     if request.method == "POST":
-        answers = answers_from_post(application.form.definition, request.POST)
-        if "submit" in request.POST:
-            try:
-                services.submit_application(
-                    application=application, actor=request.user, answers=answers
-                )
-            except ValidationError as exc:
-                application.refresh_from_db()
-                errors = (
-                    exc.message_dict if hasattr(exc, "error_dict") else {"__all__": exc.messages}
-                )
+        upload_errors = save_posted_form(request, application)
+        if "check" in request.POST or "submit" in request.POST:
+            _cleaned, errors = services.check_answers(
+                application=application, answers=application.answers
+            )
+            for fid, msgs in upload_errors.items():
+                errors.setdefault(fid, []).extend(msgs)
+            if errors:
                 return render_application_form(
-                    request, application, errors=errors, template="procedures/application_form.html"
+                    request, application, errors=errors, template=template
                 )
-            messages.success(request, _("申請しました。"))
-            return redirect("procedures:application_detail", pk=pk)
-        services.save_draft(application=application, answers=answers, actor=request.user)
-        messages.success(request, _("下書きを保存しました。あとで続きから入力できます。"))
+            return redirect("procedures:application_confirm", pk=pk)
+        if upload_errors:
+            return render_application_form(
+                request, application, errors=upload_errors, template=template
+            )
+        if "save" in request.POST:
+            messages.success(request, _("下書きを保存しました。あとで続きから入力できます。"))
         return redirect("procedures:application_edit", pk=pk)
-    return render_application_form(
-        request, application, template="procedures/application_form.html"
+    return render_application_form(request, application, template=template)
+
+
+@login_required
+def application_confirm(request, pk: int):
+    """確認画面: every answer and file as it will be filed, the fee, and the one button that
+    submits. Going back keeps everything (it is all in the draft)."""
+    application = _own_application(request, pk)
+    if application.state not in (workflow.DRAFT, workflow.CORRECTION_REQUESTED):
+        return redirect("procedures:application_detail", pk=pk)
+    definition = application.form.definition
+    if request.method == "POST":
+        try:
+            services.submit_application(application=application, actor=request.user)
+        except ValidationError as exc:
+            application.refresh_from_db()
+            return render_application_form(
+                request,
+                application,
+                errors=_errors_of(exc),
+                template="procedures/application_form.html",
+            )
+        messages.success(request, _("申請しました。"))
+        return redirect("procedures:application_detail", pk=pk)
+    _cleaned, errors = services.check_answers(application=application, answers=application.answers)
+    if errors:
+        return render_application_form(
+            request, application, errors=errors, template="procedures/application_form.html"
+        )
+    rows = field_rows(
+        definition,
+        application.answers,
+        dynamic=selectors.dynamic_choices(definition, application.applicant),
+        attachments=list(application.attachments.all()),
+    )
+    return render(
+        request,
+        "procedures/application_confirm.html",
+        {
+            "application": application,
+            "rows": rows,
+            "fee": formschema.fee_for(
+                definition, application.answers, base_fee=application.procedure.fee_yen or 0
+            ),
+        },
     )
 
 

@@ -268,6 +268,7 @@ ACCESS: dict[str, tuple[Access, ...]] = {
     "procedures:my_applications": one(LOGIN),
     "procedures:application_detail": one(OWNER, kwargs=w("application.pk")),
     "procedures:application_edit": one(OWNER, kwargs=w("application.pk")),
+    "procedures:application_confirm": one(OWNER, kwargs=w("application.pk")),
     "procedures:application_withdraw": one(OWNER, kwargs=w("application.pk"), post_only=True),
     "procedures:attachment_upload": one(OWNER, kwargs=w("application.pk"), post_only=True),
     "procedures:attachment_download": one(
