@@ -70,6 +70,7 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "cityhall.middleware.StaffDoorMiddleware",
+    "cityhall.middleware.RememberLanguageMiddleware",
 ]
 
 if not DEBUG:

@@ -12,6 +12,7 @@ from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -86,6 +87,7 @@ def catalogue(request):
             "query": query,
             "life_events": LifeEvent.choices,
             "searched": searched,
+            "groups": [] if searched else selectors.catalogue_by_department(),
         },
     )
 
@@ -116,10 +118,14 @@ def start(request, slug: str):
     procedure = get_object_or_404(Procedure, slug=slug, is_active=True)
     resident = resident_for_user(request.user)
     if resident is None:
+        # The message links the page it speaks of (issue 12.7).
         messages.error(
             request,
-            _(
-                "住民の記録と結び付いたアカウントだけが申請できます。マイページで利用者登録をしてください。"
+            format_html(
+                '{} <a href="{}">{}</a>',
+                _("住民の記録と連携したアカウントだけが申請できます。"),
+                reverse("residents:my_link"),
+                _("郵送された登録コードで住民情報と連携する"),
             ),
         )
         return redirect("procedures:procedure_detail", slug=slug)
@@ -160,17 +166,47 @@ def _pay_url(application: Application, next_path: str) -> str:
     return f"{url}?next={next_path}"
 
 
+# While a certificate request is with the city the page asks every so often whether the
+# certificate is out; once approved, the worker renders it within seconds, so it asks often.
+_POLL_SECONDS = {workflow.APPROVED: 3, workflow.IN_REVIEW: 15, workflow.RESUBMITTED: 15}
+
+
+def _certificate_context(application: Application) -> dict:
+    certificate = getattr(application, "certificate", None)
+    issues_one = bool(application.procedure.certificate_kind)
+    return {
+        "application": application,
+        "certificate": certificate,
+        "waiting_for_certificate": certificate is None
+        and issues_one
+        and application.state == workflow.APPROVED,
+        "poll_every": _POLL_SECONDS.get(application.state, 0)
+        if certificate is None and issues_one
+        else 0,
+    }
+
+
+@login_required
+def certificate_status(request, pk: int):
+    """The certificate part of the application page; the page polls it while the worker renders
+    the PDF, so the download button appears by itself."""
+    application = _own_application(request, pk)
+    return render(
+        request,
+        "procedures/_certificate_status.html",
+        _certificate_context(application) | {"oob": True},
+    )
+
+
 @login_required
 def application_detail(request, pk: int):
     application = _own_application(request, pk)
-    certificate = getattr(application, "certificate", None)
     return render(
         request,
         "procedures/application_detail.html",
-        {
-            "application": application,
+        _certificate_context(application)
+        | {
             "events": selectors.visible_events(application),
-            "certificate": certificate,
             "pay_url": _pay_url(application, request.path),
             "editable": application.state in (workflow.DRAFT, workflow.CORRECTION_REQUESTED),
             "can_withdraw": bool(
@@ -368,18 +404,28 @@ def attachment_download(request, pk: int, attachment_id: int):
 
 
 @login_required
-@require_POST
 def application_withdraw(request, pk: int):
+    """Asks first (GET: what withdrawing means, for the fee too), withdraws on POST."""
     application = _own_application(request, pk)
-    try:
-        services.withdraw(
-            application=application, actor=request.user, comment=request.POST.get("comment", "")
-        )
-    except (ValidationError, ValueError) as exc:
-        messages.error(request, str(exc))
-    else:
-        messages.success(request, _("申請を取り下げました。"))
-    return redirect("procedures:application_detail", pk=pk)
+    if request.method == "POST":
+        try:
+            services.withdraw(
+                application=application,
+                actor=request.user,
+                comment=request.POST.get("comment", "")[:2000],
+            )
+        except (ValidationError, ValueError) as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(request, _("申請を取り下げました。"))
+        return redirect("procedures:application_detail", pk=pk)
+    if workflow.WITHDRAWN not in workflow.allowed_targets(application.state, workflow.APPLICANT):
+        return redirect("procedures:application_detail", pk=pk)
+    return render(
+        request,
+        "procedures/application_withdraw.html",
+        {"application": application, "fee_paid": selectors.fee_paid(application)},
+    )
 
 
 @login_required

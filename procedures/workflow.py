@@ -6,6 +6,8 @@ constraint. Pure module, no ORM.
 
 from __future__ import annotations
 
+from django.utils.translation import gettext as _
+
 DRAFT = "draft"
 SUBMITTED = "submitted"
 AWAITING_PAYMENT = "awaiting_payment"
@@ -61,7 +63,8 @@ TRANSITIONS: dict[tuple[str, str], frozenset[str]] = {
 
 
 class TransitionNotAllowed(ValueError):
-    pass
+    def __str__(self) -> str:
+        return str(self.args[0])
 
 
 def allowed_targets(state: str, actor: str) -> list[str]:
@@ -70,10 +73,10 @@ def allowed_targets(state: str, actor: str) -> list[str]:
 
 
 def check_transition(state: str, target: str, actor: str) -> None:
-    """Raise TransitionNotAllowed (with a bilingual message) unless the table allows it."""
+    """Raise TransitionNotAllowed (with a message for people) unless the table allows it."""
     actors = TRANSITIONS.get((state, target))
     if actors is None or actor not in actors:
+        # The codes stay in the exception's args for logs; people read the sentence.
         raise TransitionNotAllowed(
-            f"「{state}」から「{target}」へは変更できません / "
-            f"An application cannot move from {state} to {target} ({actor})"
+            _("この申請は今の状態ではその操作ができません。"), state, target, actor
         )

@@ -43,3 +43,12 @@ def daytime(value) -> str:
         return day(value)
     local = timezone.localtime(value) if timezone.is_aware(value) else value
     return dateformat.format(local, "j F Y H:i" if _english() else "Y年n月j日 H:i")
+
+
+@register.filter
+def local(value) -> str:
+    """A text stored in both languages ({"ja": …, "en": …}) in the reader's; a plain string
+    as it is."""
+    if isinstance(value, dict):
+        return (value.get("en") if _english() else "") or value.get("ja", "")
+    return "" if value is None else str(value)

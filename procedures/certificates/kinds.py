@@ -8,6 +8,8 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from residents.selectors import household_members, movement_history
 
@@ -36,13 +38,10 @@ INCLUDE_DOMICILE = "domicile"
 INCLUDE_RESIDENT_CODE = "resident_code"
 INCLUDE_MYNUMBER = "mynumber"
 
-MSG_MYNUMBER_NOT_ENTITLED = (
-    "個人番号は、本人または同じ世帯の方の請求でなければ記載できません / My Number is printed "
-    "only when the person or a member of their household asks for it"
+MSG_MYNUMBER_NOT_ENTITLED = gettext_lazy(
+    "個人番号は、本人または同じ世帯の方の請求でなければ記載できません。"
 )
-MSG_MYNUMBER_NO_APPROVER = (
-    "個人番号の記載を承認した職員が記録されていません / No clerk approved printing My Number"
-)
+MSG_MYNUMBER_NO_APPROVER = gettext_lazy("個人番号の記載を承認した職員が記録されていません。")
 
 
 def wareki(d: date | None) -> str:
@@ -200,7 +199,7 @@ class SealCertificate(CertificateKindBase):
             resident=applicant, revoked_on__isnull=True
         ).first()
         if registration is None:
-            raise ValidationError("印鑑登録がありません / The applicant has no registered seal")
+            raise ValidationError(_("印鑑登録がありません。"))
         hh = applicant.household
         context = {
             "name": applicant.full_name,
@@ -233,9 +232,7 @@ class TaxCertificate(CertificateKindBase):
             for tax in summary.get("taxes", [])
         ]
         if not rows:
-            raise ValidationError(
-                "この年度の課税記録がありません / No tax record for that fiscal year"
-            )
+            raise ValidationError(_("この年度の課税記録がありません。"))
         rows.append({"label": "合計", "value": f"{summary.get('total', 0):,}円"})
         hh = applicant.household
         context = {
