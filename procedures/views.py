@@ -183,6 +183,8 @@ def _certificate_context(application: Application) -> dict:
         "poll_every": _POLL_SECONDS.get(application.state, 0)
         if certificate is None and issues_one
         else 0,
+        "can_withdraw": workflow.WITHDRAWN
+        in workflow.allowed_targets(application.state, workflow.APPLICANT),
     }
 
 
@@ -209,11 +211,6 @@ def application_detail(request, pk: int):
             "events": selectors.visible_events(application),
             "pay_url": _pay_url(application, request.path),
             "editable": application.state in (workflow.DRAFT, workflow.CORRECTION_REQUESTED),
-            "can_withdraw": bool(
-                workflow.allowed_targets(application.state, workflow.APPLICANT)
-                and workflow.WITHDRAWN
-                in workflow.allowed_targets(application.state, workflow.APPLICANT)
-            ),
             "answers": field_rows(
                 application.form.definition,
                 application.answers,
