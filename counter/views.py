@@ -36,13 +36,12 @@ def kiosk(request):
     if request.method == "POST":
         service = Service.objects.filter(active=True, code=request.POST.get("service", "")).first()
         if service is None:
-            messages.error(request, _("業務を選んでください。 / Choose a service."))
+            messages.error(request, _("業務を選んでください。"))
             return redirect("counter:kiosk")
         if not rows.get(service.code, {}).get("open_counters"):
             messages.error(
                 request,
-                _("「%(name)s」の窓口は受付時間外です。 / This service is closed now.")
-                % {"name": service.name},
+                _("「%(name)s」の窓口は受付時間外です。") % {"name": service.name},
             )
             return redirect("counter:kiosk")
         resident = resident_for_user(request.user)
