@@ -7,7 +7,7 @@ import time
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import logout
+from django.contrib.auth import get_user_model, logout
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse, JsonResponse
@@ -204,3 +204,26 @@ class RequestSizeMiddleware:
                 status=413,
             )
         return self.get_response(request)
+
+
+class RememberLanguageMiddleware:
+    """Keeps the language a signed-in person reads the portal in on their account, so that
+    notifications and e-mails, sent later and from workers, go out in that language."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        user = getattr(request, "user", None)
+        language = (getattr(request, "LANGUAGE_CODE", "") or "")[:2]
+        known = {code for code, _name in settings.LANGUAGES}
+        if (
+            user is not None
+            and user.is_authenticated
+            and language in known
+            and getattr(user, "language", language) != language
+        ):
+            get_user_model().objects.filter(pk=user.pk).update(language=language)
+            user.language = language
+        return response

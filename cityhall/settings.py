@@ -33,6 +33,8 @@ CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 SITE_URL = env.str("MACHIBA_SITE_URL", default="http://127.0.0.1:8000")
 CITY_NAME = env.str("MACHIBA_CITY_NAME", default="まちば市")
 CITY_NAME_EN = env.str("MACHIBA_CITY_NAME_EN", default="Machiba City")
+# The prefecture the city belongs to: certificates print the address in full (都道府県 + 市).
+PREFECTURE = env.str("MACHIBA_PREFECTURE", default="東京都")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -74,6 +76,7 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "cityhall.middleware.StaffDoorMiddleware",
+    "cityhall.middleware.RememberLanguageMiddleware",
 ]
 
 if not DEBUG:

@@ -92,7 +92,9 @@ def issue_ticket(
 ) -> Ticket:
     """Issue the next numbered ticket of the day for a service (the kiosk button)."""
     if not service.active:
-        raise ValidationError(_("「%(name)s」は現在受け付けていません。") % {"name": service.name})
+        raise ValidationError(
+            _("「%(name)s」は現在受け付けていません。") % {"name": service.name_ja}
+        )
     now = now or timezone.now()
     business_date = timezone.localdate(now)
     ticket = Ticket.objects.create(
@@ -275,7 +277,7 @@ def transfer(
                 "to_counter": _(
                     "%(counter)s は「%(service)s」を扱っていません。別の窓口を選んでください。"
                 )
-                % {"counter": to_counter.name, "service": service.name}
+                % {"counter": to_counter.name, "service": service.name_ja}
             }
         )
     if to_counter is not None and to_counter.pk == ticket.counter_id:

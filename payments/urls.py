@@ -8,6 +8,7 @@ urlpatterns = [
     path("my/statement/pay/", views.pay_selected, name="pay_selected"),
     path("my/statement/pdf/", views.statement_pdf_request, name="statement_pdf_request"),
     path("my/statement/pdf/<int:pk>/", views.statement_pdf_download, name="statement_pdf"),
+    path("my/statement/pdf/list/", views.statement_documents, name="statement_documents"),
     path("my/direct-debit/", views.debit_account, name="debit_account"),
     path("pay/charge/<int:charge_id>/", views.pay_charge, name="pay_charge"),
     path("pay/return/", views.payment_return, name="payment_return"),

@@ -84,7 +84,7 @@ def statement(request: HttpRequest) -> HttpResponse:
             "balance": selectors.balance_for_resident(resident, rows=rows),
             "today": today,
             "idempotency_key": uuid.uuid4().hex,
-            "documents": StatementDocument.objects.filter(resident=resident).defer("pdf")[:3],
+            **_documents(resident),
             "recent_payments": selectors.payments_for_resident(resident)[:10],
         },
     )
@@ -223,6 +223,21 @@ def statement_pdf_request(request: HttpRequest) -> HttpResponse:
     services_doc = documents.request_statement_pdf(resident=resident)
     messages.info(request, _("納付書（PDF）を作成しています。"))
     return redirect(reverse("payments:statement") + f"#document-{services_doc.pk}")
+
+
+@login_required
+@never_cache
+def statement_documents(request: HttpRequest) -> HttpResponse:
+    """The statement page's list of PDFs; the page polls it while one is being made, so the
+    download link appears by itself."""
+    resident = _resident_or_link(request)
+    return render(request, "payments/_statement_documents.html", _documents(resident))
+
+
+def _documents(resident) -> dict:
+    docs = list(StatementDocument.objects.filter(resident=resident).defer("pdf")[:3])
+    pending = any(doc.state == StatementDocument.State.PENDING for doc in docs)
+    return {"documents": docs, "documents_pending": pending}
 
 
 @login_required

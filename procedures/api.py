@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -114,7 +115,7 @@ class TransitionSerializer(serializers.Serializer):
 
     def validate_to(self, value: str) -> str:
         if value not in workflow.STATES:
-            raise ValidationError("不明な状態です / Unknown state")
+            raise ValidationError(_("不明な状態です。"))
         return value
 
     comment = serializers.CharField(required=False, allow_blank=True, default="")

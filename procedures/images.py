@@ -13,14 +13,13 @@ from __future__ import annotations
 import io
 import warnings
 
+from django.utils.translation import gettext_lazy as _
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 _FORMATS = {"image/jpeg": "JPEG", "image/png": "PNG"}
 
-MSG_NOT_AN_IMAGE = "画像を読み込めません / The image cannot be read"
-MSG_TOO_MANY_PIXELS = (
-    "画像が大きすぎます（{limit:,}画素まで） / The image is too large ({limit:,} pixels at most)"
-)
+MSG_NOT_AN_IMAGE = _("画像を読み込めません。")
+MSG_TOO_MANY_PIXELS = _("画像が大きすぎます（%(limit)s画素まで）。")
 
 
 def is_image(content_type: str) -> bool:
@@ -39,15 +38,15 @@ def clean_image(data: bytes, *, content_type: str, max_pixels: int) -> bytes:
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(io.BytesIO(data)) as image:
                 if image.format != wanted:
-                    raise ValueError(MSG_NOT_AN_IMAGE)
+                    raise ValueError(str(MSG_NOT_AN_IMAGE))
                 if image.width * image.height > max_pixels:
-                    raise ValueError(MSG_TOO_MANY_PIXELS.format(limit=max_pixels))
+                    raise ValueError(MSG_TOO_MANY_PIXELS % {"limit": f"{max_pixels:,}"})
                 image.load()
                 upright = ImageOps.exif_transpose(image)
     except (UnidentifiedImageError, OSError, SyntaxError, Image.DecompressionBombError) as exc:
-        raise ValueError(MSG_NOT_AN_IMAGE) from exc
+        raise ValueError(str(MSG_NOT_AN_IMAGE)) from exc
     except Image.DecompressionBombWarning as exc:
-        raise ValueError(MSG_TOO_MANY_PIXELS.format(limit=max_pixels)) from exc
+        raise ValueError(MSG_TOO_MANY_PIXELS % {"limit": f"{max_pixels:,}"}) from exc
     # Nothing of the original's metadata is written back: no EXIF, ICC, XMP or text chunks.
     upright.info = {}
     out = io.BytesIO()

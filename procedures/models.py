@@ -8,6 +8,7 @@ from django.contrib.postgres.indexes import GinIndex
 from django.core.files.storage import FileSystemStorage
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from . import workflow
@@ -82,9 +83,28 @@ class Procedure(models.Model):
     )
     processing_days = models.PositiveSmallIntegerField(_("標準処理期間（開庁日）"), default=5)
     counter_only = models.BooleanField(_("窓口のみ"), default=False)
+    # Where and when a counter-only procedure is done (shown on the life-event checklists).
+    counter_place_ja = models.CharField(_("受付窓口と時間"), max_length=200, blank=True)
+    counter_place_en = models.CharField(_("受付窓口と時間（英語）"), max_length=200, blank=True)
+    name_kana = models.CharField(
+        _("名称の読み（カタカナ）"),
+        max_length=150,
+        blank=True,
+        help_text=_("じゅうみんひょう・ジュウミンヒョウで探せるように"),
+    )
+    keywords = models.CharField(
+        _("別の言い方"),
+        max_length=300,
+        blank=True,
+        help_text=_("検索で見つけてほしい言葉を空白で区切って（例: 引越し 住所変更）"),
+    )
+    # Place on the life-event checklists: what comes first is done first (転出 before 転入).
+    checklist_order = models.PositiveSmallIntegerField(_("チェックリストでの順番"), default=100)
     is_active = models.BooleanField(_("公開中"), default=True)
-    # Normalised name + description (cityhall.japanese.search_key) for keyword search.
+    # Normalised names, reading, keywords and descriptions (cityhall.japanese.search_key) for
+    # keyword search; search_names holds "|name|english name|reading|" to rank exact names first.
     search_text = models.TextField(_("検索用テキスト"), editable=False, default="")
+    search_names = models.TextField(_("検索用の名称"), editable=False, default="")
 
     class Meta:
         verbose_name = _("手続")
@@ -111,6 +131,29 @@ class Procedure(models.Model):
 
     def description(self, lang: str = "ja") -> str:
         return self.description_en if lang == "en" and self.description_en else self.description_ja
+
+    @property
+    def display_counter_place(self) -> str:
+        english = _current_lang() == "en" and self.counter_place_en
+        return self.counter_place_en if english else self.counter_place_ja
+
+    @property
+    def display_name(self) -> str:
+        """The name in the language of the page being drawn (English where there is one)."""
+        return self.name(_current_lang())
+
+    @property
+    def display_description(self) -> str:
+        return self.description(_current_lang())
+
+
+def _state_label(state: str) -> str:
+    """A state in words (申請済み / Submitted), never its code."""
+    return str(Application.State(state).label) if state in workflow.STATES else ""
+
+
+def _current_lang() -> str:
+    return "en" if (get_language() or "ja").startswith("en") else "ja"
 
 
 class FormDefinition(models.Model):
@@ -300,12 +343,16 @@ class CaseEvent(models.Model):
         return f"{self.application_id} {self.from_state}→{self.to_state}"
 
     @property
-    def from_state_label(self) -> str:
-        return Application.State(self.from_state).label if self.from_state else ""
+    def from_label(self) -> str:
+        return _state_label(self.from_state)
 
     @property
-    def to_state_label(self) -> str:
-        return Application.State(self.to_state).label
+    def to_label(self) -> str:
+        return _state_label(self.to_state)
+
+    # The names the staff templates use.
+    from_state_label = from_label
+    to_state_label = to_label
 
     @property
     def changes_state(self) -> bool:

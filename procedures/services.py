@@ -13,17 +13,18 @@ from django.db import connection, transaction
 from django.db.models import Max
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, gettext_noop
 
 from cityhall import audit
 from cityhall.dates import add_business_days
-from cityhall.japanese import normalize_text, search_key
+from cityhall.japanese import normalize_text
 from cityhall.notifications import notify
 from cityhall.roles import ADMIN, CLERK, SUPERVISOR, has_role, is_staff_member
 from residents import mynumber as mynumber_rules
 from residents.services import register_key_rotation
 
-from . import formschema, images, selectors, sniff, workflow
+from . import formschema, images, search, selectors, sniff, workflow
 from .models import (
     Application,
     Attachment,
@@ -37,31 +38,29 @@ from .models import (
 MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
 MAX_ATTACHMENTS_PER_APPLICATION = 20
 
-MSG_PUBLISHED = "公開済みの様式は変更できません。新しい版を作ってください / A published form cannot be changed; create a new version"
-MSG_NOT_ADMIN = "様式を管理できるのは管理者だけです / Only administrators manage forms"
-MSG_NOT_STAFF = "この操作は職員だけができます / Only staff can do this"
-MSG_NOT_YOURS = "この申請を操作する権限がありません / You may not act on this application"
-MSG_NO_FORM = "この手続の申請書はまだ公開されていません / This procedure has no published form yet"
-MSG_COUNTER_ONLY = (
-    "この手続は窓口でのみ受け付けます / This procedure is accepted only at the counter"
-)
-MSG_NOT_EDITABLE = "この申請は今は変更できません / This application cannot be changed now"
-MSG_TOO_BIG = "ファイルが大きすぎます（10MBまで） / The file is too large (10 MB at most)"
-MSG_TOO_MANY = "添付できるファイルの数を超えています / Too many attachments"
-MSG_UNKNOWN_FILE_FIELD = "添付する項目が見つかりません / No such attachment field"
-MSG_NOT_RESIDENT = "住民の記録がありません / There is no current resident record"
-MSG_MYNUMBER_NEEDS_REVEALER = _(
+MSG_PUBLISHED = gettext_lazy("公開済みの様式は変更できません。新しい版を作ってください。")
+MSG_NOT_ADMIN = gettext_lazy("様式を管理できるのは管理者だけです。")
+MSG_NOT_STAFF = gettext_lazy("この操作は職員だけができます。")
+MSG_NOT_YOURS = gettext_lazy("この申請を操作する権限がありません。")
+MSG_NO_FORM = gettext_lazy("この手続の申請書はまだ公開されていません。")
+MSG_COUNTER_ONLY = gettext_lazy("この手続は窓口でのみ受け付けます。")
+MSG_NOT_EDITABLE = gettext_lazy("この申請は今は変更できません。")
+MSG_TOO_BIG = gettext_lazy("ファイルが大きすぎます（10MBまで）。")
+MSG_TOO_MANY = gettext_lazy("添付できるファイルの数を超えています。")
+MSG_UNKNOWN_FILE_FIELD = gettext_lazy("添付する項目が見つかりません。")
+MSG_NOT_RESIDENT = gettext_lazy("住民の記録がありません。")
+MSG_MYNUMBER_NEEDS_REVEALER = gettext_lazy(
     "個人番号を記載する窓口での請求は、個人番号を扱う権限のある職員が承認します。"
 )
-MSG_MYNUMBER_FOUR_EYES = _(
+MSG_MYNUMBER_FOUR_EYES = gettext_lazy(
     "個人番号を記載する窓口での請求は、受け付けた職員とは別の職員が承認します。"
 )
-MSG_CERTIFICATE_MYNUMBER = _(
+MSG_CERTIFICATE_MYNUMBER = gettext_lazy(
     "この証明書には個人番号が記載されています。ダウンロードできるのは申請者本人と、"
     "個人番号を扱う権限のある職員だけです。"
 )
-MSG_CERTIFICATE_NOT_YOURS = _("この証明書をダウンロードする権限がありません。")
-MSG_PURPOSE_REQUIRED = _("利用目的を選んでください。")
+MSG_CERTIFICATE_NOT_YOURS = gettext_lazy("この証明書をダウンロードする権限がありません。")
+MSG_PURPOSE_REQUIRED = gettext_lazy("利用目的を選んでください。")
 
 
 def _require_admin(actor) -> None:
@@ -78,14 +77,12 @@ def _require_staff(actor) -> None:
 
 
 def refresh_search_text(procedure: Procedure) -> None:
-    """Keep the normalised search text in step with the names and descriptions."""
-    parts = [
-        procedure.name_ja,
-        procedure.name_en,
-        procedure.description_ja,
-        procedure.description_en,
-    ]
-    procedure.search_text = search_key(" ".join(p for p in parts if p))
+    """Keep the normalised search text in step with the names, reading, other words and
+    descriptions (see procedures.search)."""
+    procedure.search_text, procedure.search_names = search.index_texts(
+        names=[procedure.name_ja, procedure.name_en, procedure.name_kana],
+        others=[procedure.keywords, procedure.description_ja, procedure.description_en],
+    )
 
 
 def save_procedure(*, procedure: Procedure) -> Procedure:
@@ -184,7 +181,7 @@ def start_application(*, procedure: Procedure, resident, user, filed_by=None) ->
         actor=filed_by or user,
         from_state="",
         to_state=workflow.DRAFT,
-        comment="窓口で作成 / Started at the counter" if filed_by else "",
+        comment=gettext_noop("窓口で作成しました") if filed_by else "",
         visible_to_applicant=True,
     )
     return application
@@ -294,6 +291,34 @@ def save_draft(*, application: Application, answers: dict, actor) -> Application
     return application
 
 
+@transaction.atomic
+def save_draft_with_files(
+    *,
+    application: Application,
+    answers: dict,
+    actor,
+    uploads: list[tuple[str, Any]] = (),
+    remove_attachment_ids: list[int] = (),
+) -> dict[str, list[str]]:
+    """Save what was typed together with the files chosen on the same page, so one bad answer or
+    one refused file loses nothing else. Returns the refused files' messages by field id.
+
+    Each file is stored in its own savepoint: a file of the wrong type is refused alone while the
+    answers and the other files are kept.
+    """
+    save_draft(application=application, answers=answers, actor=actor)
+    for attachment in application.attachments.filter(pk__in=list(remove_attachment_ids)):
+        remove_attachment(attachment=attachment, actor=actor)
+    errors: dict[str, list[str]] = {}
+    for field_id, upload in uploads:
+        try:
+            add_attachment(application=application, field_id=field_id, upload=upload, actor=actor)
+        except ValidationError as exc:
+            messages = exc.message_dict.get(field_id) if hasattr(exc, "error_dict") else None
+            errors.setdefault(field_id, []).extend(messages or exc.messages)
+    return errors
+
+
 def check_answers(
     *, application: Application, answers: dict, staff: bool = False
 ) -> tuple[dict, dict]:
@@ -321,12 +346,19 @@ def _move(
     recipient = application.user or application.applicant.user
     if recipient is not None and (actor is None or actor.pk != recipient.pk):
         label = Application.State(target).label
-        body = f"{application.procedure.name_ja}（受付番号 {application.reference}）: {label}"
-        if comment:
-            body += f"\n\n{comment}"
+        procedure = application.procedure
+
+        def body() -> str:
+            text = _("%(procedure)s（受付番号 %(reference)s）は「%(state)s」になりました。") % {
+                "procedure": procedure.display_name,
+                "reference": application.reference,
+                "state": label,
+            }
+            return f"{text}\n\n{_(comment)}" if comment else text
+
         notify(
             user=recipient,
-            subject=f"申請の状況が変わりました: {label}",
+            subject=lambda: _("申請の状況が変わりました: %(state)s") % {"state": label},
             body=body,
             link=reverse("procedures:application_detail", args=[application.pk]),
         )
@@ -391,7 +423,9 @@ def submit_application(
         charge = create_fee_charge(
             payer=application.applicant,
             amount=application.fee_yen,
-            description=f"{application.procedure.name_ja} 手数料（{application.reference}）",
+            # The reference, in no language: the statement names the revenue (手数料 / Fees) in
+            # the reader's language and the application page names the procedure.
+            description=application.reference,
             origin=application.origin,
         )
         application.charge_id = charge.pk
@@ -437,7 +471,7 @@ def fee_settled(*, origin: str, charge_id: int) -> Application | None:
         workflow.IN_REVIEW,
         actor=None,
         role=workflow.SYSTEM,
-        comment="手数料の入金を確認しました / Fee paid",
+        comment=gettext_noop("手数料の入金を確認しました"),
     )
     return application
 
@@ -494,9 +528,7 @@ def decide(*, application: Application, target: str, clerk, comment: str = "") -
         raise PermissionDenied(MSG_NOT_STAFF)
     application = _lock(application)
     if target in (workflow.CORRECTION_REQUESTED, workflow.REJECTED) and not comment.strip():
-        raise ValidationError(
-            {"comment": ["理由を書いてください / Write the reason for the resident"]}
-        )
+        raise ValidationError({"comment": [_("理由を書いてください。申請者に届きます。")]})
     if target == workflow.APPROVED and prints_mynumber(application):
         problem = mynumber_approval_problem(application, clerk)
         if problem:

@@ -30,7 +30,7 @@ from .forms import (
     field_rows,
 )
 from .models import Application, Attachment, FormDefinition, Procedure
-from .views import render_application_form, serve_certificate, serve_private
+from .views import render_application_form, save_posted_form, serve_certificate, serve_private
 
 # The purposes a staff read is logged with (DESIGN.md §4), the API's too.
 REVIEW_PURPOSE = "審査"
@@ -292,13 +292,13 @@ def counter_edit(request, pk: int):
     if application.state != workflow.DRAFT:
         return redirect("procedures:case_detail", pk=pk)
     if request.method == "POST":
-        answers = answers_from_post(application.form.definition, request.POST, staff=True)
-        services.save_draft(application=application, answers=answers, actor=request.user)
-        application.refresh_from_db()
+        upload_errors = save_posted_form(request, application, staff=True)
         _cleaned, errors = services.check_answers(
             application=application, answers=application.answers, staff=True
         )
-        if errors:
+        for fid, msgs in upload_errors.items():
+            errors.setdefault(fid, []).extend(msgs)
+        if errors or "remove_attachment" in request.POST:
             _record_counter_read(request, application)
             return render_application_form(
                 request,
@@ -432,23 +432,20 @@ def admin_form_preview(request, pk: int):
     errors = {}
     if request.method == "POST":
         _cleaned, errors = formschema.validate_answers(definition, answers)
+    rows = field_rows(
+        definition,
+        answers,
+        errors,
+        dynamic={
+            f["id"]: [("1", _("本人（見本）"))]
+            for f in definition["fields"]
+            if f.get("prefill") == "household_members"
+        },
+    )
     return render(
         request,
         "procedures/staff/admin_form_preview.html",
-        {
-            "form_version": form_version,
-            "rows": field_rows(
-                definition,
-                answers,
-                errors,
-                dynamic={
-                    f["id"]: [("1", "本人（見本）")]
-                    for f in definition["fields"]
-                    if f.get("prefill") == "household_members"
-                },
-            ),
-            "errors": error_summary(errors),
-        },
+        {"form_version": form_version, "rows": rows, "errors": error_summary(errors, rows)},
     )
 
 

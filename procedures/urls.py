@@ -12,6 +12,16 @@ urlpatterns = [
     path("my/applications/<int:pk>/", views.application_detail, name="application_detail"),
     path("my/applications/<int:pk>/edit/", views.application_edit, name="application_edit"),
     path(
+        "my/applications/<int:pk>/certificate-status/",
+        views.certificate_status,
+        name="certificate_status",
+    ),
+    path(
+        "my/applications/<int:pk>/confirm/",
+        views.application_confirm,
+        name="application_confirm",
+    ),
+    path(
         "my/applications/<int:pk>/withdraw/",
         views.application_withdraw,
         name="application_withdraw",

@@ -82,7 +82,8 @@ def action_label(target: str) -> str:
 
 
 class TransitionNotAllowed(ValueError):
-    pass
+    def __str__(self) -> str:
+        return str(self.args[0])
 
 
 def allowed_targets(state: str, actor: str) -> list[str]:
@@ -91,10 +92,10 @@ def allowed_targets(state: str, actor: str) -> list[str]:
 
 
 def check_transition(state: str, target: str, actor: str) -> None:
-    """Raise TransitionNotAllowed (with a bilingual message) unless the table allows it."""
+    """Raise TransitionNotAllowed (with a message for people) unless the table allows it."""
     actors = TRANSITIONS.get((state, target))
     if actors is None or actor not in actors:
+        # The codes stay in the exception's args for logs; people read the sentence.
         raise TransitionNotAllowed(
-            f"「{state}」から「{target}」へは変更できません / "
-            f"An application cannot move from {state} to {target} ({actor})"
+            _("この申請は今の状態ではその操作ができません。"), state, target, actor
         )

@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -293,7 +294,7 @@ class ResidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     def me(self, request: Request) -> Response:
         resident = selectors.resident_for_user(request.user)
         if resident is None:
-            raise NotFound("住民情報と連携していません / The account is not linked to a resident")
+            raise NotFound(_("住民情報と連携していません。"))
         return Response(ResidentDetailSerializer(resident).data)
 
     @extend_schema(summary="異動履歴 (staff)", responses=MovementSerializer(many=True))

@@ -29,6 +29,17 @@ def current_totp(secret: str = TOTP_SECRET) -> str:
     return format_hotp_value(hotp_value(secret, int(time.time()) // 30))
 
 
+@pytest.fixture(autouse=True)
+def _default_language():
+    """Each test starts in Japanese: a page requested in English must not leave its language
+    active for the next test's messages (services speak the reader's language)."""
+    from django.utils import translation
+
+    translation.activate("ja")
+    yield
+    translation.activate("ja")
+
+
 @pytest.fixture
 def resident_user(db):
     return UserFactory(role="resident")

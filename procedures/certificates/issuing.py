@@ -15,6 +15,7 @@ from django.db import connection, transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 from weasyprint import HTML
 
 from .. import workflow
@@ -116,6 +117,6 @@ def issue_certificate(*, application_id: int) -> Certificate | None:
         workflow.COMPLETED,
         actor=None,
         role=workflow.SYSTEM,
-        comment=f"{kind.title}を発行しました（発行番号 {issue_number}） / Certificate issued",
+        comment=gettext_noop("証明書を発行しました"),
     )
     return certificate

@@ -299,7 +299,10 @@ ACCESS: dict[str, tuple[Access, ...]] = {
     "procedures:my_applications": one(LOGIN),
     "procedures:application_detail": one(OWNER, kwargs=w("application.pk")),
     "procedures:application_edit": one(OWNER, kwargs=w("application.pk")),
-    "procedures:application_withdraw": one(OWNER, kwargs=w("application.pk"), post_only=True),
+    "procedures:application_confirm": one(OWNER, kwargs=w("application.pk")),
+    "payments:statement_documents": one(LINKED),
+    "procedures:application_withdraw": one(OWNER, kwargs=w("application.pk")),
+    "procedures:certificate_status": one(OWNER, kwargs=w("application.pk")),
     "procedures:attachment_upload": one(OWNER, kwargs=w("application.pk"), post_only=True),
     "procedures:attachment_download": one(
         OWNER,

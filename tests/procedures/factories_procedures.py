@@ -136,6 +136,7 @@ def make_procedure(
             name_ja=name_ja,
             name_en="Certificate of residence",
             description_ja=f"{name_ja}の手続きです。",
+            description_en="How to apply for it online.",
             department="juki",
             life_events=life_events or ["moving"],
             fee_yen=fee_yen,
