@@ -15,7 +15,10 @@ class ProceduresConfig(AppConfig):
         from cityhall.navigation import Link, register_portal, register_staff
         from cityhall.roles import grant
 
+        from .signing import register as register_signing
         from .views import dashboard_panel
+
+        register_signing()
 
         register_portal(
             Link(

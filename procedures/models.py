@@ -60,6 +60,20 @@ class CertificateKind(models.TextChoices):
     TAX = "tax", _("課税証明書")
 
 
+class IdentityLevel(models.TextChoices):
+    """What a resident must show to file a procedure online (本人確認の水準)."""
+
+    ACCOUNT = "account", _("アカウントのみ")
+    LINKED = "linked", _("住民記録と連携したアカウント")
+    # 住民票の写し等をオンラインで請求するときの本人確認は、電子署名と署名用電子証明書による
+    # (情報通信技術を活用した行政の推進等に関する法律6条、総務省関係の同法施行規則)。
+    JPKI = "jpki", _("マイナンバーカードの電子署名")
+
+
+# Certificates the law lets a city issue on an online request only with a JPKI signature.
+JPKI_CERTIFICATE_KINDS = ("residence", "seal", "tax")
+
+
 class Procedure(models.Model):
     slug = models.SlugField(_("識別子"), max_length=60, unique=True)
     name_ja = models.CharField(_("名称"), max_length=100)
@@ -82,6 +96,12 @@ class Procedure(models.Model):
     )
     processing_days = models.PositiveSmallIntegerField(_("標準処理期間（開庁日）"), default=5)
     counter_only = models.BooleanField(_("窓口のみ"), default=False)
+    identity_level = models.CharField(
+        _("オンライン申請に必要な本人確認"),
+        max_length=10,
+        choices=IdentityLevel.choices,
+        default=IdentityLevel.LINKED,
+    )
     is_active = models.BooleanField(_("公開中"), default=True)
     # Normalised name + description (cityhall.japanese.search_key) for keyword search.
     search_text = models.TextField(_("検索用テキスト"), editable=False, default="")
@@ -101,6 +121,10 @@ class Procedure(models.Model):
                 condition=Q(fee_yen__isnull=True) | Q(fee_yen__gte=0),
                 name="procedure_fee_not_negative",
             ),
+            models.CheckConstraint(
+                condition=Q(identity_level__in=["account", "linked", "jpki"]),
+                name="procedure_identity_level_known",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -111,6 +135,10 @@ class Procedure(models.Model):
 
     def description(self, lang: str = "ja") -> str:
         return self.description_en if lang == "en" and self.description_en else self.description_ja
+
+    @property
+    def needs_signature(self) -> bool:
+        return self.identity_level == IdentityLevel.JPKI
 
 
 class FormDefinition(models.Model):
@@ -197,6 +225,15 @@ class Application(models.Model):
         related_name="+",
     )
     counter_confirmed_at = models.DateTimeField(_("窓口で本人確認した日時"), null=True, blank=True)
+    # The マイナンバーカード signature the resident gave at submission (identity level jpki).
+    signature = models.ForeignKey(
+        "identity.Signature",
+        verbose_name=_("申請の電子署名"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
     answers = models.JSONField(_("回答"), default=dict, blank=True)
     state = models.CharField(_("状態"), max_length=24, choices=State.choices, default=State.DRAFT)
     fee_yen = models.BigIntegerField(_("手数料（円）"), default=0)
@@ -368,6 +405,15 @@ class Certificate(models.Model):
     summary = models.JSONField(_("証明内容の要約"), default=dict)
     file = models.FileField(_("PDF"), storage=private_storage, upload_to="certificates/%Y/")
     sha256 = models.CharField(_("SHA-256"), max_length=64)
+    # The signature that authorised issuing it (the application's, at the time it was issued).
+    signature = models.ForeignKey(
+        "identity.Signature",
+        verbose_name=_("交付請求の電子署名"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
 
     class Meta:
         verbose_name = _("証明書")

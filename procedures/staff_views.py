@@ -28,7 +28,7 @@ from .forms import (
     error_summary,
     field_rows,
 )
-from .models import Application, Attachment, FormDefinition, Procedure
+from .models import Application, Attachment, FormDefinition, IdentityLevel, Procedure
 from .views import render_application_form, serve_private
 
 
@@ -314,7 +314,7 @@ def admin_procedures(request):
     return render(request, "procedures/staff/admin_procedures.html", {"procedures": procedures})
 
 
-def admin_procedure(request, slug: str):
+def admin_procedure(request, slug: str, *, level_error: str = "", status: int = 200):
     _admin(request)
     procedure = get_object_or_404(Procedure, slug=slug)
     return render(
@@ -324,8 +324,26 @@ def admin_procedure(request, slug: str):
             "procedure": procedure,
             "forms": procedure.forms.order_by("-version"),
             "draft": selectors.draft_form(procedure),
+            "identity_levels": IdentityLevel.choices,
+            "level_error": level_error,
         },
+        status=status,
     )
+
+
+@require_POST
+def admin_identity_level(request, slug: str):
+    """The form designer sets what a resident must show to file the procedure online."""
+    _admin(request)
+    procedure = get_object_or_404(Procedure, slug=slug)
+    try:
+        services.set_identity_level(
+            procedure=procedure, level=request.POST.get("identity_level", ""), actor=request.user
+        )
+    except ValidationError as exc:
+        return admin_procedure(request, slug, level_error=" ".join(exc.messages), status=400)
+    messages.success(request, _("オンライン申請に必要な本人確認を変更しました。"))
+    return redirect("procedures:admin_procedure", slug=slug)
 
 
 def admin_draft_edit(request, slug: str):

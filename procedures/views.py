@@ -17,7 +17,7 @@ from django.views.decorators.http import require_POST
 
 from residents.selectors import resident_for_user
 
-from . import selectors, services, workflow
+from . import selectors, services, signing, workflow
 from .forms import (
     AttachmentForm,
     SearchForm,
@@ -217,6 +217,8 @@ def application_edit(request, pk: int):
     if request.method == "POST":
         answers = answers_from_post(application.form.definition, request.POST)
         if "submit" in request.POST:
+            if (signing_step := signing.submit_or_sign(request, application, answers)) is not None:
+                return signing_step
             try:
                 services.submit_application(
                     application=application, actor=request.user, answers=answers

@@ -101,6 +101,7 @@ def issue_certificate(*, application_id: int) -> Certificate | None:
         issued_at=issued_at,
         summary={"title": kind.title, **summary},
         sha256=hashlib.sha256(pdf).hexdigest(),
+        signature_id=application.signature_id,
     )
     certificate.file.save(f"{issue_number}.pdf", ContentFile(pdf), save=False)
     stored = certificate.file
