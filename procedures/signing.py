@@ -74,9 +74,8 @@ def _own(request, pk: int) -> Application:
 def application_sign(request, pk: int):
     """マイナンバーカードで署名します: what will be signed, what is needed, and the button."""
     application = _own(request, pk)
-    if not services.needs_signature(application):
-        raise Http404
-    if application.state not in (workflow.DRAFT, workflow.CORRECTION_REQUESTED):
+    editable = application.state in (workflow.DRAFT, workflow.CORRECTION_REQUESTED)
+    if not services.needs_signature(application) or not editable:
         return redirect("procedures:application_detail", pk=pk)
     problem = ""
     if request.method == "POST":
