@@ -20,6 +20,8 @@ class SignedHook:
     prefix: str
     # on_signed(*, origin: str, signature: Signature, actor) -> None; raises ValidationError.
     on_signed: Callable[..., None]
+    # Where a resident who cannot sign learns how else to get it (the counter, …); "" if none.
+    help_url: Callable[[str], str] = lambda origin: ""
 
 
 _hooks: dict[str, SignedHook] = {}

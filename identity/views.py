@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+from allauth.socialaccount.models import SocialAccount
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -12,10 +13,11 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 
+from cityhall import audit
 from residents import services as resident_services
 from residents.selectors import resident_for_user
 
-from . import jpki, services
+from . import jpki, services, signing
 from .adapters import CARD_FACTS_SESSION_KEY
 from .card.provider import PROVIDER_ID
 
@@ -40,28 +42,33 @@ def sign_callback(request):
             request=request,
         )
     except services.SigningFailed as failed:
-        retry_url = failed.signing_request.retry_url if failed.signing_request else ""
+        flow = failed.signing_request
         return render(
             request,
             "identity/sign_refused.html",
-            {"message": failed.message, "code": failed.code, "retry_url": retry_url},
+            {
+                "message": failed.message,
+                "code": failed.code,
+                "retry_url": flow.retry_url if flow else "",
+                "help_url": signing.hook_for(flow.origin).help_url(flow.origin) if flow else "",
+            },
             status=400,
         )
     messages.success(request, _("マイナンバーカードの署名を確認しました。"))
     return redirect(signing_request.return_url)
 
 
-def _fresh_card_facts(request) -> dict | None:
+def _fresh_card(request) -> SocialAccount | None:
+    """The card this account was just connected to (or signed in with), with its four facts."""
     stash = request.session.pop(CARD_FACTS_SESSION_KEY, None)
     if not stash or time.time() - stash.get("at", 0) > CARD_FACTS_MAX_AGE:
         return None
-    from allauth.socialaccount.models import SocialAccount
-
-    if not SocialAccount.objects.filter(
+    card = SocialAccount.objects.filter(
         user=request.user, provider=PROVIDER_ID, uid=stash.get("uid")
-    ).exists():
-        return None
-    return stash["facts"]
+    ).first()
+    if card is not None:
+        card.facts = stash["facts"]
+    return card
 
 
 @login_required
@@ -71,10 +78,11 @@ def card_link(request):
     register when the card's four basic facts match it, or say what differs and where to go."""
     if resident_for_user(request.user) is not None:
         return redirect("my_dashboard")
-    facts = _fresh_card_facts(request)
-    if facts is None:
+    card = _fresh_card(request)
+    if card is None:
         messages.error(request, _("マイナンバーカードの読み取りからやり直してください。"))
         return redirect("residents:my_link")
+    facts = card.facts
     try:
         resident_services.link_account_by_card(
             user=request.user,
@@ -86,6 +94,16 @@ def card_link(request):
             request=request,
         )
     except ValidationError as error:
+        # A card that does not match the register stays no way into this account: it may be
+        # someone else's card (a family member's) read by mistake.
+        card.delete()
+        audit.record(
+            action="identity.card_disconnected",
+            actor=request.user,
+            obj=request.user,
+            request=request,
+            details={"provider": PROVIDER_ID, "reason": error.code},
+        )
         return render(
             request,
             "identity/card_mismatch.html",

@@ -37,9 +37,21 @@ def on_signed(*, origin: str, signature, actor) -> None:
     services.submit_application(application=application, actor=actor, signature=signature)
 
 
+def help_url(origin: str) -> str:
+    """The other-ways page of the signed application's procedure."""
+    application = (
+        Application.objects.select_related("procedure")
+        .filter(pk=int(origin[len(ORIGIN_PREFIX) :]))
+        .first()
+    )
+    if application is None:
+        return ""
+    return reverse("procedures:other_ways", args=[application.procedure.slug])
+
+
 def register() -> None:
     identity_signing.register(
-        identity_signing.SignedHook(prefix=ORIGIN_PREFIX, on_signed=on_signed)
+        identity_signing.SignedHook(prefix=ORIGIN_PREFIX, on_signed=on_signed, help_url=help_url)
     )
 
 

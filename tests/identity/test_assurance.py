@@ -245,7 +245,7 @@ def test_the_case_page_shows_the_verified_signature_with_the_signers_facts(clerk
     client.force_login(clerk)
     body = client.get(f"/staff/cases/{application.pk}/").content.decode()
     assert "署名検証済" in body
-    for fact in ("山田 花子", "東京都まちば市本町3丁目5番12号", "1990-01-02", "女"):
+    for fact in ("山田 花子", "東京都まちば市本町3丁目5番12号", "1990年1月2日", "女"):
         assert fact in body
 
 

@@ -74,6 +74,9 @@ def test_a_card_whose_name_differs_from_the_register_is_not_linked_and_the_count
     assert not Resident.objects.filter(user=user).exists()
     refused = AuditEvent.objects.get(action="residents.card_link_refused")
     assert refused.details["mismatched"] == ["name"]
+    # The card that did not match is not left as a way into the account.
+    assert not SocialAccount.objects.filter(user=user).exists()
+    assert "外部アカウントを接続しました" not in page.content()
 
 
 def test_an_old_address_on_the_card_is_not_linked(page, jpki_platform, login_in_browser):

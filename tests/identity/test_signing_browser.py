@@ -64,7 +64,7 @@ def test_resident_signs_a_certificate_request_and_the_certificate_records_the_si
     client.force_login(clerk)
     case = client.get(f"/staff/cases/{application.pk}/").content.decode()
     assert "署名検証済" in case
-    assert "山田 花子" in case and "1990-01-02" in case
+    assert "山田 花子" in case and "1990年1月2日" in case
     assert "東京都まちば市本町3丁目5番12号" in case
 
     services.decide(application=application, target="approved", clerk=clerk)
@@ -94,7 +94,8 @@ def test_a_signature_that_does_not_verify_refuses_the_submission_and_stores_noth
     refused = AuditEvent.objects.get(action="identity.signature_refused")
     assert refused.details["reason"] == reason
 
-    page.get_by_role("link", name="署名の画面に戻る").click()
+    # The refusal page leads to the other ways straight away, and back to signing.
+    assert page.get_by_role("link", name="署名の画面に戻る").is_visible()
     page.get_by_role(
         "link", name="マイナンバーカードで署名できない場合（窓口・コンビニ交付など）"
     ).click()
