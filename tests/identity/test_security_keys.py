@@ -163,3 +163,12 @@ def test_a_supervisor_registers_a_security_key_and_signs_in_with_it(
     )
     assert used.count() == 2
     assert AuditEvent.objects.filter(action="identity.authenticator_added").exists()
+
+
+@pytest.mark.django_db
+def test_the_second_step_does_not_offer_a_security_key_to_people_without_one(client, clerk):
+    # (With a key the button is there: the browser test above signs in with it.)
+    client.post("/accounts/login/", {"login": clerk.email, "password": PASSWORD})
+    page = client.get("/accounts/2fa/authenticate/").content.decode()
+    assert 'name="code"' in page
+    assert 'id="mfa_webauthn_authenticate"' not in page
