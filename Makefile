@@ -10,7 +10,7 @@ export PORT
 DJANGO_DEBUG ?= true
 export DJANGO_DEBUG
 
-.PHONY: help bootstrap services prepare run test lint stop bench messages backup restore lock audit
+.PHONY: help bootstrap services prepare run test lint stop bench messages backup restore lock audit test-idp
 
 help:
 	@echo "make run    start the portal with a demo city at http://127.0.0.1:$(PORT)"
@@ -40,9 +40,19 @@ lint: bootstrap
 	@$(VENV)/bin/ruff check .
 	@$(VENV)/bin/ruff format --check .
 
-test: services messages lint
+test: services messages lint test-idp
 	@$(PY) manage.py makemigrations --check --dry-run -v 1
 	@$(VENV)/bin/pytest
+
+# The local OpenID provider the マイナンバーカード tests run (npm's oidc-provider), installed from
+# the committed package-lock.json; Node.js comes from Debian when the machine has none.
+IDP := tests/idp
+test-idp: $(IDP)/node_modules/.machiba-installed
+
+$(IDP)/node_modules/.machiba-installed: $(IDP)/package.json $(IDP)/package-lock.json
+	@command -v npm >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nodejs npm; }
+	@cd $(IDP) && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
 
 bench: prepare
 	@$(PY) bench/run_all.py

@@ -159,7 +159,7 @@ ACCOUNT_ADAPTER = "cityhall.accounts.AccountAdapter"
 ACCOUNT_RATE_LIMITS = {
     "login_failed": env.str("MACHIBA_LOGIN_FAILED_LIMIT", default="10/m/ip,5/5m/key"),
 }
-MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_SUPPORTED_TYPES = ["totp", "webauthn", "recovery_codes"]
 MFA_TOTP_ISSUER = env.str("MACHIBA_MFA_ISSUER", default="Machiba")
 
 EMAIL_BACKEND = env.str(
@@ -327,4 +327,38 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+}
+
+# --- Identity: マイナンバーカード (公的個人認証) for residents, security keys for staff ------------
+INSTALLED_APPS += ["allauth.socialaccount", "identity", "identity.card"]
+# Before the staff door: people who can reveal My Number need a security key, not only a code.
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("cityhall.middleware.StaffDoorMiddleware"),
+    "identity.middleware.SecurityKeyMiddleware",
+)
+MIDDLEWARE.append("identity.middleware.PlatformFormActionMiddleware")
+REQUIRE_SECURITY_KEY_FOR_MYNUMBER = env.bool(
+    "MACHIBA_REQUIRE_SECURITY_KEY_FOR_MYNUMBER", default=not DEBUG
+)
+# WebAuthn needs https; only a developer's http://localhost may be accepted, never in production.
+MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = DEBUG and env.bool(
+    "MACHIBA_WEBAUTHN_ALLOW_INSECURE_ORIGIN", default=True
+)
+MFA_PASSKEY_LOGIN_ENABLED = False
+SOCIALACCOUNT_ADAPTER = "identity.adapters.SocialAccountAdapter"
+SOCIALACCOUNT_STORE_TOKENS = False
+SOCIALACCOUNT_PROVIDERS = {"jpki": {"OAUTH_PKCE_ENABLED": True}}
+# The platform provider that reads the card (デジタル認証アプリ or another プラットフォーム事業者);
+# empty = login and signing by card are not offered. See identity/platform.py and the README.
+JPKI = {
+    "NAME": env.str("MACHIBA_JPKI_PROVIDER_NAME", default="デジタル認証アプリ"),
+    "ISSUER": env.str("MACHIBA_JPKI_ISSUER", default=""),
+    "CLIENT_ID": env.str("MACHIBA_JPKI_CLIENT_ID", default=""),
+    "CLIENT_SECRET": env.str("MACHIBA_JPKI_CLIENT_SECRET", default=""),
+    "CLIENT_KEY_FILE": env.str("MACHIBA_JPKI_CLIENT_KEY_FILE", default=""),
+    "CLIENT_KEY_ID": env.str("MACHIBA_JPKI_CLIENT_KEY_ID", default=""),
+    "ACR_VALUES": env.str("MACHIBA_JPKI_ACR_VALUES", default=""),
+    "SIGN_API": env.str("MACHIBA_JPKI_SIGN_API", default=""),
+    "CA_FILE": env.str("MACHIBA_JPKI_CA_FILE", default=""),
+    "CRL_URLS": env.list("MACHIBA_JPKI_CRL_URLS", default=[]),
 }

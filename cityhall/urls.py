@@ -22,6 +22,7 @@ urlpatterns = [
     path("", include("payments.urls")),
     path("", include("procedures.urls")),
     path("", include("counter.urls")),
+    path("", include("identity.urls")),
     path("api/me/", api.me, name="api_me"),
     path("api/", include("residents.api_urls")),
     path("api/", include("gis.api_urls")),

@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.shortcuts import get_object_or_404
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -45,6 +46,7 @@ class ProcedureSerializer(serializers.ModelSerializer):
             "certificate_kind",
             "processing_days",
             "counter_only",
+            "identity_level",
         ]
 
 
@@ -69,11 +71,27 @@ class CertificateInfoSerializer(serializers.Serializer):
     issued_at = serializers.DateTimeField()
 
 
+class SignatureInfoSerializer(serializers.Serializer):
+    """The マイナンバーカード signature the application was submitted with (verified by the city)."""
+
+    verified_at = serializers.DateTimeField()
+    certificate_serial = serializers.CharField()
+    revocation_status = serializers.CharField()
+
+
+class SigningStartSerializer(serializers.Serializer):
+    authorization_url = serializers.URLField(
+        help_text="Open in the resident's browser: the platform reads the card and signs, then "
+        "returns to the city, which verifies the signature and submits the application."
+    )
+
+
 class ApplicationSerializer(serializers.ModelSerializer):
     procedure = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     form_version = serializers.IntegerField(source="form.version", read_only=True)
     answers = serializers.JSONField(read_only=True)
     certificate = serializers.SerializerMethodField()
+    signature = serializers.SerializerMethodField()
 
     class Meta:
         model = Application
@@ -90,6 +108,7 @@ class ApplicationSerializer(serializers.ModelSerializer):
             "due_on",
             "assignee",
             "certificate",
+            "signature",
         ]
         read_only_fields = fields
 
@@ -99,6 +118,12 @@ class ApplicationSerializer(serializers.ModelSerializer):
         if certificate is None:
             return None
         return CertificateInfoSerializer(certificate).data
+
+    @extend_schema_field(SignatureInfoSerializer(allow_null=True))
+    def get_signature(self, obj) -> dict | None:
+        if obj.signature_id is None:
+            return None
+        return SignatureInfoSerializer(obj.signature).data
 
 
 class StartApplicationSerializer(serializers.Serializer):
@@ -211,7 +236,9 @@ class ApplicationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
         if getattr(self, "swagger_fake_view", False):
             return Application.objects.none()
         user = self.request.user
-        qs = Application.objects.select_related("procedure", "form", "certificate").order_by("-id")
+        qs = Application.objects.select_related(
+            "procedure", "form", "certificate", "signature"
+        ).order_by("-id")
         if not is_staff_member(user):
             return qs.filter(user=user)
         params = self.request.query_params
@@ -267,6 +294,37 @@ class ApplicationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
         except DjangoPermissionDenied as exc:
             raise PermissionDenied(str(exc)) from None
         return Response(ApplicationSerializer(application).data)
+
+    @extend_schema(
+        summary="マイナンバーカードで署名して申請する / Sign with the My Number Card and submit",
+        request=None,
+        responses={200: SigningStartSerializer, 400: OpenApiTypes.OBJECT, 403: OpenApiTypes.OBJECT},
+    )
+    @action(detail=True, methods=["post"])
+    def signing(self, request, pk=None):
+        """For a procedure of identity level jpki: check the answers and start the signing flow.
+        The application is submitted when the city has verified the signature."""
+        from identity import services as identity_services
+
+        application = self.get_object()
+        if application.user_id != request.user.pk:
+            raise PermissionDenied(services.MSG_NOT_YOURS)
+        if not services.needs_signature(application):
+            raise ValidationError({"detail": [_("この申請に電子署名は要りません。")]})
+        try:
+            payload = services.prepare_for_signing(application=application, actor=request.user)
+            url = identity_services.begin_signing(
+                user=request.user,
+                origin=application.origin,
+                payload=payload,
+                return_url=reverse("procedures:application_detail", args=[application.pk]),
+                retry_url=reverse("procedures:application_sign", args=[application.pk]),
+                callback_url=request.build_absolute_uri(reverse("identity:sign_callback")),
+                request=request,
+            )
+        except DjangoValidationError as exc:
+            raise _drf_error(exc) from None
+        return Response(SigningStartSerializer({"authorization_url": url}).data)
 
     @extend_schema(summary="処理履歴 / Case events", responses=CaseEventSerializer(many=True))
     @action(detail=True, methods=["get"])

@@ -16,7 +16,10 @@ class ProceduresConfig(AppConfig):
         from cityhall.roles import ADMIN, grant, has_role
 
         from .certificates import storage  # noqa: F401 - registers its key-rotation hook
+        from .signing import register as register_signing
         from .views import dashboard_panel
+
+        register_signing()
 
         register_portal(
             Link(

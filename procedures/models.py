@@ -61,6 +61,20 @@ class CertificateKind(models.TextChoices):
     TAX = "tax", _("課税証明書")
 
 
+class IdentityLevel(models.TextChoices):
+    """What a resident must show to file a procedure online (本人確認の水準)."""
+
+    ACCOUNT = "account", _("アカウントのみ")
+    LINKED = "linked", _("住民記録と連携したアカウント")
+    # 住民票の写し等をオンラインで請求するときの本人確認は、電子署名と署名用電子証明書による
+    # (情報通信技術を活用した行政の推進等に関する法律6条、総務省関係の同法施行規則)。
+    JPKI = "jpki", _("マイナンバーカードの電子署名")
+
+
+# Certificates the law lets a city issue on an online request only with a JPKI signature.
+JPKI_CERTIFICATE_KINDS = ("residence", "seal", "tax")
+
+
 class Procedure(models.Model):
     slug = models.SlugField(_("識別子"), max_length=60, unique=True)
     name_ja = models.CharField(_("名称"), max_length=100)
@@ -100,6 +114,12 @@ class Procedure(models.Model):
     )
     # Place on the life-event checklists: what comes first is done first (転出 before 転入).
     checklist_order = models.PositiveSmallIntegerField(_("チェックリストでの順番"), default=100)
+    identity_level = models.CharField(
+        _("オンライン申請に必要な本人確認"),
+        max_length=10,
+        choices=IdentityLevel.choices,
+        default=IdentityLevel.LINKED,
+    )
     is_active = models.BooleanField(_("公開中"), default=True)
     # Normalised names, reading, keywords and descriptions (cityhall.japanese.search_key) for
     # keyword search; search_names holds "|name|english name|reading|" to rank exact names first.
@@ -121,6 +141,10 @@ class Procedure(models.Model):
                 condition=Q(fee_yen__isnull=True) | Q(fee_yen__gte=0),
                 name="procedure_fee_not_negative",
             ),
+            models.CheckConstraint(
+                condition=Q(identity_level__in=["account", "linked", "jpki"]),
+                name="procedure_identity_level_known",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -131,6 +155,10 @@ class Procedure(models.Model):
 
     def description(self, lang: str = "ja") -> str:
         return self.description_en if lang == "en" and self.description_en else self.description_ja
+
+    @property
+    def needs_signature(self) -> bool:
+        return self.identity_level == IdentityLevel.JPKI
 
     @property
     def display_counter_place(self) -> str:
@@ -244,6 +272,15 @@ class Application(models.Model):
     # JSON); `answers` holds only their masks (procedures.services._store_answers).
     sealed_mynumbers = models.BinaryField(
         _("個人番号（暗号化）"), null=True, blank=True, editable=False
+    )
+    # The マイナンバーカード signature the resident gave at submission (identity level jpki).
+    signature = models.ForeignKey(
+        "identity.Signature",
+        verbose_name=_("申請の電子署名"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
     )
     answers = models.JSONField(_("回答"), default=dict, blank=True)
     state = models.CharField(_("状態"), max_length=24, choices=State.choices, default=State.DRAFT)
@@ -439,6 +476,15 @@ class Certificate(models.Model):
     # The file is sealed with the My Number key ring (procedures/certificates/storage.py); rows
     # from before sealing are False until `rotate_mynumber_keys` seals them.
     sealed = models.BooleanField(_("暗号化済み"), default=False)
+    # The signature that authorised issuing it (the application's, at the time it was issued).
+    signature = models.ForeignKey(
+        "identity.Signature",
+        verbose_name=_("交付請求の電子署名"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
 
     class Meta:
         verbose_name = _("証明書")

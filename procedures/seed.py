@@ -209,6 +209,7 @@ PROCEDURES: list[dict] = [
         "life_events": ["moving", "birth", "child_care", "housing"],
         "fee_yen": 300,
         "certificate_kind": "residence",
+        "identity_level": "jpki",
         "processing_days": 2,
         "fields": [
             NAME,
@@ -252,6 +253,7 @@ PROCEDURES: list[dict] = [
         "life_events": ["housing", "business", "death"],
         "fee_yen": 300,
         "certificate_kind": "seal",
+        "identity_level": "jpki",
         "processing_days": 2,
         "fields": [
             NAME,
@@ -277,6 +279,7 @@ PROCEDURES: list[dict] = [
         "life_events": ["tax", "child_care", "housing"],
         "fee_yen": 300,
         "certificate_kind": "tax",
+        "identity_level": "jpki",
         "processing_days": 2,
         "fields": [
             NAME,

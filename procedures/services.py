@@ -13,8 +13,8 @@ from django.db import connection, transaction
 from django.db.models import Max
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_lazy, gettext_noop
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, gettext_noop
 
 from cityhall import audit
 from cityhall.dates import add_business_days
@@ -140,6 +140,27 @@ def publish_form(*, form: FormDefinition, actor) -> FormDefinition:
     form.save(update_fields=["published_at", "updated_at"])
     audit.record(action="procedures.form_published", actor=actor, obj=form)
     return form
+
+
+@transaction.atomic
+def set_identity_level(*, procedure: Procedure, level: str, actor) -> Procedure:
+    """What a resident must show to file the procedure online (the form designer sets it)."""
+    from .models import IdentityLevel
+
+    _require_admin(actor)
+    if level not in IdentityLevel.values:
+        raise ValidationError({"identity_level": [gettext("本人確認の水準を選んでください。")]})
+    procedure = Procedure.objects.select_for_update().get(pk=procedure.pk)
+    previous = procedure.identity_level
+    procedure.identity_level = level
+    procedure.save(update_fields=["identity_level"])
+    audit.record(
+        action="procedures.identity_level_set",
+        actor=actor,
+        obj=procedure,
+        details={"from": previous, "to": level},
+    )
+    return procedure
 
 
 # --- applications --------------------------------------------------------------------------------
@@ -365,19 +386,10 @@ def _move(
     return event
 
 
-@transaction.atomic
-def submit_application(
-    *, application: Application, actor, answers: dict | None = None
-) -> Application:
-    """Check every answer against the filed version; submit (or resubmit after 補正); ask for
-    the fee when there is one, else hand the case to the clerks.
-
-    Raises ValidationError mapping each field id to its messages.
-    """
-    application = _lock(application)
-    if not _may_act_as_applicant(application, actor):
-        raise PermissionDenied(MSG_NOT_YOURS)
-    staff = is_staff_member(actor) and application.is_counter_filing
+def _clean_for_submission(application: Application, answers: dict | None, *, staff: bool) -> None:
+    """Store what was typed, check every answer against the filed version and keep the cleaned
+    answers on the (locked) application. Raises ValidationError mapping field ids to messages
+    (the typed answers are saved first, so nothing typed is lost)."""
     if answers is not None:
         _store_answers(application, answers, staff=staff)
     cleaned, errors = check_answers(
@@ -394,6 +406,104 @@ def submit_application(
     }
     application.answers = hidden_staff | cleaned
     _store_answers(application, application.answers, staff=True)
+
+
+def signing_payload(application: Application, *, signed_at: str) -> dict:
+    """What the resident signs with the マイナンバーカード: the application's answers, procedure,
+    form version and reference, and the time (its canonical bytes: identity.jpki)."""
+    return {
+        "type": "machiba.application",
+        "reference": application.reference,
+        "procedure": application.procedure.slug,
+        "procedure_name": application.procedure.name_ja,
+        "form_version": application.form.version,
+        "applicant": application.applicant.resident_code,
+        "answers": application.answers,
+        "signed_at": signed_at,
+    }
+
+
+def needs_signature(application: Application) -> bool:
+    """Filed online on a procedure of identity level jpki (at the counter the clerk checks the
+    person's card instead)."""
+    return application.procedure.needs_signature and not application.is_counter_filing
+
+
+@transaction.atomic
+def prepare_for_signing(*, application: Application, actor, answers: dict | None = None) -> dict:
+    """Check and keep the answers exactly as they will be submitted, and return the payload the
+    resident signs. Raises ValidationError like submit_application."""
+    application = _lock(application)
+    if application.user_id is None or application.user_id != getattr(actor, "pk", None):
+        raise PermissionDenied(MSG_NOT_YOURS)
+    if application.state not in (workflow.DRAFT, workflow.CORRECTION_REQUESTED):
+        raise ValidationError(MSG_NOT_EDITABLE)
+    _clean_for_submission(application, answers, staff=False)
+    application.save(update_fields=["answers", "updated_at"])
+    return signing_payload(application, signed_at=timezone.localtime().isoformat())
+
+
+def _check_signature(application: Application, signature) -> None:
+    """The signature must be over this application as it is now, by the applicant."""
+    from django.conf import settings
+
+    from identity import jpki
+    from residents.selectors import four_fact_mismatches
+
+    if signature is None:
+        raise ValidationError(
+            gettext("この手続はマイナンバーカードによる電子署名が必要です。"),
+            code="signature_required",
+        )
+    try:
+        signed_at = json.loads(signature.canonical)["signed_at"]
+    except (ValueError, KeyError, TypeError):
+        signed_at = ""
+    expected = jpki.canonical_bytes(signing_payload(application, signed_at=signed_at))
+    if signature.origin != application.origin or expected != signature.canonical.encode():
+        raise ValidationError(
+            gettext("署名のあとで申請内容が変わりました。もう一度署名してください。"),
+            code="signed_content_changed",
+        )
+    differs = four_fact_mismatches(
+        application.applicant,
+        name=signature.signer_name,
+        address=signature.signer_address,
+        birth_date=signature.signer_birth_date,
+        sex=signature.signer_sex,
+        city_name=settings.CITY_NAME,
+    )
+    if differs:
+        raise ValidationError(
+            gettext(
+                "署名したマイナンバーカードの情報が申請者の住民記録と一致しません。"
+                "申請者ご本人のカードで署名するか、窓口で請求してください。"
+            ),
+            code="signer_mismatch",
+        )
+
+
+@transaction.atomic
+def submit_application(
+    *, application: Application, actor, answers: dict | None = None, signature=None
+) -> Application:
+    """Check every answer against the filed version; submit (or resubmit after 補正); ask for
+    the fee when there is one, else hand the case to the clerks.
+
+    A procedure of identity level jpki filed online needs `signature`: an identity.Signature the
+    server verified, over this application's payload as it is now, by the applicant.
+
+    Raises ValidationError mapping each field id to its messages.
+    """
+    application = _lock(application)
+    if not _may_act_as_applicant(application, actor):
+        raise PermissionDenied(MSG_NOT_YOURS)
+    staff = is_staff_member(actor) and application.is_counter_filing
+    _clean_for_submission(application, answers, staff=staff)
+    if needs_signature(application):
+        _check_signature(application, signature)
+        application.signature = signature
+        application.save(update_fields=["signature", "updated_at"])
     if application.state == workflow.CORRECTION_REQUESTED:
         application.save(update_fields=["answers", "sealed_mynumbers", "updated_at"])
         _move(application, workflow.RESUBMITTED, actor=actor, role=workflow.APPLICANT)

@@ -29,7 +29,7 @@ from .forms import (
     error_summary,
     field_rows,
 )
-from .models import Application, Attachment, FormDefinition, Procedure
+from .models import Application, Attachment, FormDefinition, IdentityLevel, Procedure
 from .views import render_application_form, save_posted_form, serve_certificate, serve_private
 
 # The purposes a staff read is logged with (DESIGN.md §4), the API's too.
@@ -369,7 +369,7 @@ def admin_procedures(request):
     return render(request, "procedures/staff/admin_procedures.html", {"procedures": procedures})
 
 
-def admin_procedure(request, slug: str):
+def admin_procedure(request, slug: str, *, level_error: str = "", status: int = 200):
     _admin(request)
     procedure = get_object_or_404(Procedure, slug=slug)
     return render(
@@ -379,8 +379,26 @@ def admin_procedure(request, slug: str):
             "procedure": procedure,
             "forms": procedure.forms.order_by("-version"),
             "draft": selectors.draft_form(procedure),
+            "identity_levels": IdentityLevel.choices,
+            "level_error": level_error,
         },
+        status=status,
     )
+
+
+@require_POST
+def admin_identity_level(request, slug: str):
+    """The form designer sets what a resident must show to file the procedure online."""
+    _admin(request)
+    procedure = get_object_or_404(Procedure, slug=slug)
+    try:
+        services.set_identity_level(
+            procedure=procedure, level=request.POST.get("identity_level", ""), actor=request.user
+        )
+    except ValidationError as exc:
+        return admin_procedure(request, slug, level_error=" ".join(exc.messages), status=400)
+    messages.success(request, _("オンライン申請に必要な本人確認を変更しました。"))
+    return redirect("procedures:admin_procedure", slug=slug)
 
 
 def admin_draft_edit(request, slug: str):

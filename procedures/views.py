@@ -18,7 +18,7 @@ from django.views.decorators.http import require_POST
 
 from residents.selectors import resident_for_user
 
-from . import formschema, selectors, services, workflow
+from . import formschema, selectors, services, signing, workflow
 from .forms import (
     AttachmentForm,
     SearchForm,
@@ -306,6 +306,9 @@ def application_confirm(request, pk: int):
         return redirect("procedures:application_detail", pk=pk)
     definition = application.form.definition
     if request.method == "POST":
+        # A procedure of identity level jpki goes to the signing step; the signature submits it.
+        if (signing_step := signing.submit_or_sign(request, application)) is not None:
+            return signing_step
         try:
             services.submit_application(application=application, actor=request.user)
         except ValidationError as exc:

@@ -22,14 +22,14 @@ from django.db import connection, transaction
 from django.db.backends.postgresql.psycopg_any import DateRange
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, gettext_noop
+from django.utils.translation import gettext_lazy, gettext_noop, pgettext_lazy
 
 from cityhall import audit
 from cityhall.japanese import normalize_kana_name, normalize_name, parse_address, search_key
 from cityhall.roles import CLERK, SUPERVISOR, has_role, is_staff_member
 
 from . import mynumber as mynumber_rules
-from . import vault
+from . import selectors, vault
 from .models import (
     ActivationCode,
     Address,
@@ -1042,6 +1042,95 @@ def link_account(*, user, code: str, birth_date: date | None) -> Resident:
     if error is not None:
         raise ValidationError(error, code=error_code)
     return resident
+
+
+# --- linking with a マイナンバーカード -------------------------------------------------------------
+
+# The four basic facts as named in messages about a マイナンバーカード (pgettext context "card fact").
+FACT_LABELS = {
+    "name": pgettext_lazy("card fact", "氏名"),
+    "address": pgettext_lazy("card fact", "住所"),
+    "birth_date": pgettext_lazy("card fact", "生年月日"),
+    "sex": pgettext_lazy("card fact", "性別"),
+}
+
+
+def link_account_by_card(
+    *,
+    user,
+    name: str,
+    address: str,
+    birth_date: date | None,
+    sex: str,
+    provider: str,
+    request=None,
+) -> Resident:
+    """Link a portal account to its resident with the four basic facts (基本4情報) a
+    マイナンバーカード gave through the platform, instead of a mailed code.
+
+    All four must agree with the register. When they do not (外字 written with a substitute
+    character, an address change not yet notified, …) nothing is linked: the ValidationError
+    (code "mismatch", params["fields"] the facts that differ) leads the resident to the counter.
+    Refusals are audited as well as links.
+    """
+    from django.utils.translation import gettext, pgettext
+
+    from cityhall.models import User
+
+    mismatched: list[str] = []
+    error: ValidationError | None = None
+    with transaction.atomic():
+        User.objects.select_for_update().get(pk=user.pk)
+        if Resident.objects.filter(user=user, status=Resident.Status.CURRENT).exists():
+            raise ValidationError(
+                gettext("このアカウントはすでに住民情報と連携しています。"), code="linked"
+            )
+        candidates = selectors.residents_matching_card(
+            name=name,
+            address=address,
+            birth_date=birth_date,
+            sex=sex,
+            city_name=settings.CITY_NAME,
+        )
+        exact = [resident for resident, differs in candidates if not differs]
+        if len(exact) == 1 and exact[0].user_id is None:
+            resident = _lock_resident(exact[0])
+            resident.user = user
+            resident.save(update_fields=["user"])
+            audit.record(
+                action="residents.account_linked",
+                actor=user,
+                obj=resident,
+                request=request,
+                details={"method": "mynumber_card", "provider": provider},
+            )
+            return resident
+        if len(exact) == 1:
+            error = ValidationError(
+                gettext(
+                    "この住民記録は別のアカウントと連携しています。市役所の窓口でご相談ください。"
+                ),
+                code="linked_elsewhere",
+            )
+            mismatched = []
+        else:
+            mismatched = candidates[0][1] if candidates else list(selectors.FOUR_FACTS)
+            labels = pgettext("list separator", "、").join(str(FACT_LABELS[f]) for f in mismatched)
+            error = ValidationError(
+                gettext("マイナンバーカードの%(facts)sが住民記録と一致しませんでした。")
+                % {"facts": labels},
+                code="mismatch",
+                params={"fields": mismatched},
+            )
+    audit.record(
+        action="residents.card_link_refused",
+        actor=user,
+        object_type="cityhall.User",
+        object_id=user.pk,
+        request=request,
+        details={"provider": provider, "mismatched": mismatched, "reason": error.code},
+    )
+    raise error
 
 
 # --- addresses, for the GIS geocoder ------------------------------------------------------------

@@ -102,6 +102,7 @@ def issue_certificate(*, application_id: int) -> Certificate | None:
         summary={"title": kind.title, **summary},
         sha256=hashlib.sha256(pdf).hexdigest(),
         shows_mynumber=kind.prints_mynumber(application),
+        signature_id=application.signature_id,
     )
     storage.store(certificate, pdf)
     stored = certificate.file

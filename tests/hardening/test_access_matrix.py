@@ -314,6 +314,14 @@ ACCESS: dict[str, tuple[Access, ...]] = {
         post_only=True,
     ),
     "procedures:certificate_download": one(OWNER, kwargs=w("application.pk")),
+    # The signing step of a JPKI procedure (B's application is past it: B is sent to its page).
+    "procedures:application_sign": one(OWNER, kwargs=w("application.pk")),
+    # How else to get a certificate without signing: public information.
+    "procedures:other_ways": one(PUBLIC, kwargs=w("procedure.slug", "slug")),
+    # The platform's redirect after signing, and the page linking by card: for the signed-in
+    # account itself (an unknown flow is refused with a page; no card facts send to /my/link/).
+    "identity:sign_callback": one(LOGIN),
+    "identity:card_link": one(LOGIN),
     # Certificate verification: public; the code printed on the certificate shows whom it
     # certifies (names only) to whoever holds the paper.
     "procedures:verify_lookup": one(PUBLIC),
@@ -341,6 +349,9 @@ ACCESS: dict[str, tuple[Access, ...]] = {
     "procedures:admin_draft_edit": one(ADMIN_ONLY, kwargs=w("procedure.slug", "slug")),
     "procedures:admin_form_preview": one(ADMIN_ONLY, kwargs=w("draft_form.pk")),
     "procedures:admin_form_publish": one(ADMIN_ONLY, kwargs=w("draft_form.pk"), post_only=True),
+    "procedures:admin_identity_level": one(
+        ADMIN_ONLY, kwargs=w("procedure.slug", "slug"), post_only=True
+    ),
     # procedures: API
     "procedure-list": one(PUBLIC),
     "procedure-detail": one(PUBLIC, kwargs=w("procedure.slug", "slug")),
@@ -355,6 +366,8 @@ ACCESS: dict[str, tuple[Access, ...]] = {
     "application-answers": one(OWNER_OR_STAFF, kwargs=w("application.pk"), post_only=True),
     "application-events": one(OWNER_OR_STAFF, kwargs=w("application.pk")),
     "application-transitions": one(OWNER_OR_STAFF, kwargs=w("application.pk"), post_only=True),
+    # Signing is the applicant's own act: staff may read B's application but not sign it.
+    "application-signing": one(OWNER, kwargs=w("application.pk"), post_only=True, page=False),
     # counter: public kiosk, the holder's ticket page (capability token) and congestion
     "counter:kiosk": one(PUBLIC),
     "counter:ticket": one(PUBLIC, kwargs=w("ticket.token", "token")),
