@@ -157,6 +157,10 @@ def test_the_submit_button_leads_to_the_signing_step(client, hanako):
     posted = application.answers | {"purpose": "勤務先に提出", "submit": "1"}
     response = client.post(f"/my/applications/{application.pk}/edit/", posted)
     assert response.status_code == 302
+    # The form leads to the confirmation page (確認画面); its button leads to signing.
+    assert response.url == f"/my/applications/{application.pk}/confirm/"
+    response = client.post(response.url)
+    assert response.status_code == 302
     assert response.url == f"/my/applications/{application.pk}/sign/"
     application.refresh_from_db()
     assert application.state == "draft"

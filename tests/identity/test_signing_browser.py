@@ -32,7 +32,9 @@ def _hanako_files_until_signing(page, login_in_browser):
     assert "マイナンバーカードで申請します" in page.locator("#identity-needed").inner_text()
     page.get_by_role("button", name="オンラインで申請する").click()
     page.fill("#id_purpose", "勤務先に提出")
-    page.get_by_role("button", name="申請する").click()
+    page.get_by_role("button", name="入力内容を確認する").click()
+    assert page.url.endswith("/confirm/"), page.url
+    page.get_by_role("button", name="この内容で申請する").click()
     assert page.url.endswith("/sign/"), page.url
     assert "勤務先に提出" in page.locator("#signed-content").inner_text()
     page.get_by_role("button", name="マイナンバーカードで署名して申請する").click()

@@ -2,18 +2,28 @@
 beside their fields and in a summary at the top; a confirmation page (確認画面) comes before
 the application is submitted."""
 
+import io
 import re
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from factories_procedures import make_procedure
+from PIL import Image
 
 from procedures import services
 from procedures.models import Application
 
 pytestmark = pytest.mark.django_db
 
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+
+def _png() -> bytes:
+    # A real picture: uploads are decoded (pixel limit, EXIF stripped) before they are stored.
+    out = io.BytesIO()
+    Image.new("RGB", (8, 8), (200, 30, 30)).save(out, "PNG")
+    return out.getvalue()
+
+
+PNG = _png()
 
 DOG_FORM = {
     "fields": [
