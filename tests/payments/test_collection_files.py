@@ -199,11 +199,11 @@ def test_billing_run_creates_charges_once_and_resumes_from_its_cursor(monkeypatc
         [(f"A{i}", p.resident_code, 123_456 + i) for i, p in enumerate(payers)]
         + [("A9", "00000000000", 5000)]
     )
-    monkeypatch.setattr(batches, "CHUNK", 2)
+    monkeypatch.setattr(batches.runs, "CHUNK", 2)
     run = batches.submit(kind="billing", data=data, queue=False)
     # A crash after the first chunk: the run is left "running" with its cursor.
     calls = {"n": 0}
-    original = batches._chunks
+    original = batches.runs.in_chunks
 
     def crash_after_first(run, apply_chunk):
         def once(run, start, end):
@@ -214,12 +214,12 @@ def test_billing_run_creates_charges_once_and_resumes_from_its_cursor(monkeypatc
 
         original(run, once)
 
-    monkeypatch.setattr(batches, "_chunks", crash_after_first)
+    monkeypatch.setattr(batches.runs, "in_chunks", crash_after_first)
     with pytest.raises(RuntimeError):
         batches.execute(run.pk)
     run.refresh_from_db()
     assert (run.cursor, Charge.objects.count()) == (2, 2)
-    monkeypatch.setattr(batches, "_chunks", original)
+    monkeypatch.setattr(batches.runs, "in_chunks", original)
     BatchRun.objects.filter(pk=run.pk).update(state="running")
     run = batches.execute(run.pk)
     assert Charge.objects.count() == 5
