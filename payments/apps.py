@@ -2,8 +2,7 @@ from celery.schedules import crontab
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
-# The nightly jobs. The lead merges this into settings.CELERY_BEAT_SCHEDULE (ready() below also
-# adds the entries that are missing, so a worker started with -B has them either way).
+# The nightly and periodic jobs of collection, added to settings.CELERY_BEAT_SCHEDULE at start-up.
 BEAT_SCHEDULE = {
     "payments-nightly-arrears": {
         "task": "payments.nightly_arrears",
@@ -42,10 +41,7 @@ class PaymentsConfig(AppConfig):
         from . import providers  # noqa: F401 - registers the sandbox provider
         from .views import dashboard_panel
 
-        schedule = getattr(settings, "CELERY_BEAT_SCHEDULE", None)
-        if isinstance(schedule, dict):
-            for name, entry in BEAT_SCHEDULE.items():
-                schedule.setdefault(name, entry)
+        settings.CELERY_BEAT_SCHEDULE.update(BEAT_SCHEDULE)
 
         reads = (
             "payments.view_charge",

@@ -1,38 +1,33 @@
 """The fee step: a charge is asked of payments and the case waits until payments says it is paid.
 
-payments (another team's app) may not have landed yet; the first test stands in for its
-services module with the agreed interface, the second runs only against the real one.
+Both tests run against the real payments app: a broken import of it fails them, never skips them.
 """
-
-import sys
-import types
 
 import pytest
 
+from payments import services as payments_services
+from payments.models import Revenue
+from payments.selectors import charge_for_origin, is_settled
 from procedures import services
 
 
-class FakeCharge:
-    def __init__(self, pk):
-        self.pk = pk
-
-
 @pytest.fixture
-def fake_payments(monkeypatch):
-    calls = []
-
-    def create_fee_charge(*, payer, amount, description, origin, revenue_code="fee", due_on=None):
-        calls.append({"payer": payer, "amount": amount, "origin": origin})
-        return FakeCharge(4242)
-
-    module = types.ModuleType("payments.services")
-    module.create_fee_charge = create_fee_charge
-    monkeypatch.setitem(sys.modules, "payments.services", module)
-    return calls
+def fee_revenue(db):
+    revenue, _ = Revenue.objects.get_or_create(
+        code="fee",
+        defaults={
+            "slip_code": "98",
+            "name_ja": "手数料",
+            "name_en": "Fees",
+            "kind": "fee",
+            "bears_late_charge": False,
+        },
+    )
+    return revenue
 
 
 def test_fee_charge_then_settlement_moves_the_case_to_review(
-    fake_payments, resident, residence_procedure
+    fee_revenue, resident, residence_procedure
 ):
     residence_procedure.fee_yen = 300
     residence_procedure.save()
@@ -44,12 +39,11 @@ def test_fee_charge_then_settlement_moves_the_case_to_review(
     )
     application.refresh_from_db()
     assert application.state == "awaiting_payment"
-    assert application.charge_id == 4242 and application.fee_yen == 300
-    assert fake_payments == [
-        {"payer": resident, "amount": 300, "origin": f"procedures.application:{application.pk}"}
-    ]
+    charge = charge_for_origin(f"procedures.application:{application.pk}")
+    assert charge is not None and charge.payer == resident and charge.amount == 300
+    assert application.charge_id == charge.pk and application.fee_yen == 300
     for _ in range(2):  # a settlement reported twice moves the case once
-        services.fee_settled(origin=application.origin, charge_id=4242)
+        services.fee_settled(origin=application.origin, charge_id=charge.pk)
     application.refresh_from_db()
     assert application.state == "in_review"
     assert (
@@ -58,22 +52,8 @@ def test_fee_charge_then_settlement_moves_the_case_to_review(
 
 
 def test_fee_flow_against_the_real_payments_app(
-    resident, residence_procedure, clerk, django_capture_on_commit_callbacks
+    fee_revenue, resident, residence_procedure, clerk, django_capture_on_commit_callbacks
 ):
-    payments_services = pytest.importorskip("payments.services")
-    from payments.models import Revenue
-    from payments.selectors import charge_for_origin, is_settled
-
-    Revenue.objects.get_or_create(
-        code="fee",
-        defaults={
-            "slip_code": "98",
-            "name_ja": "手数料",
-            "name_en": "Fees",
-            "kind": "fee",
-            "bears_late_charge": False,
-        },
-    )
     residence_procedure.fee_yen = 300
     residence_procedure.save()
     application = services.start_application(
