@@ -138,3 +138,33 @@ def test_reconciliation_page_and_api_list_violations(clerk_client):
         "installment_allocated_matches_allocations"
         in clerk_client.get(reverse("payments:staff_reconciliation")).content.decode()
     )
+
+
+def test_reminders_are_numbered_and_sent_once_each_on_schedule_then_stop(resident_user, settings):
+    """A demand on D, reminders 1, 2, 3 at D + interval, D + 2·interval, D + 3·interval, one
+    notification each, none on the nights between and none after the maximum (issue 11.2)."""
+    from datetime import timedelta
+
+    from cityhall.models import Notification
+
+    settings.PAYMENTS_REMINDER_INTERVAL_DAYS = 30
+    settings.PAYMENTS_MAX_REMINDERS = 3
+    payer = make_resident(user=resident_user)
+    installment = make_charge(payer, parts=[(date(2025, 6, 30), 50_000)]).installments.get()
+    demand_on = date(2025, 7, 10)
+    night = demand_on
+    while night <= demand_on + timedelta(days=4 * 30 + 10):
+        _run("arrears", night)
+        night += timedelta(days=1)
+    notices = list(
+        Notice.objects.filter(installment=installment)
+        .order_by("issued_on")
+        .values_list("kind", "sequence", "issued_on")
+    )
+    assert notices == [
+        ("demand", 1, demand_on),
+        ("reminder", 1, demand_on + timedelta(days=30)),
+        ("reminder", 2, demand_on + timedelta(days=60)),
+        ("reminder", 3, demand_on + timedelta(days=90)),
+    ]
+    assert Notification.objects.filter(user=resident_user).count() == 4
