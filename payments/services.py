@@ -1,9 +1,25 @@
 """Every change to the ledger: charges, corrections, payments, allocation, credits and refunds.
 
-Each function is one use case in one transaction. Rows that money depends on are locked with
-``select_for_update`` in a fixed order (installments by id, then the payment) so two channels
-settling the same installment at once wait for each other instead of over-allocating; the database
-constraints (see ``payments.models``) are the last line.
+Each function is one use case in one transaction. The database constraints (see
+``payments.models``) are the last line; the services keep the rules first.
+
+Lock order
+----------
+Every service here, every batch step and every approval takes row locks in this one order, so two
+of them working on the same rows wait for each other instead of deadlocking:
+
+0. bookkeeping rows of the step itself (the ``BatchRun``, a ``DebitRequest``, an ``Approval``);
+1. charges, by id;
+2. installments, by id;
+3. payments, by id;
+4. credits, by id;
+5. refunds, by id.
+
+A service that learns which rows it needs only by reading (which installments a payment will pay,
+which a cancellation must reopen) reads them first without locks, then locks in this order and
+checks the plan again; when the plan grew meanwhile (a charge was corrected, a payment confirmed)
+the transaction starts over with the larger plan (:class:`_PlanChanged`). The allocation trigger
+updates installments, payments and credits: each is already locked by then.
 """
 
 from __future__ import annotations
@@ -15,8 +31,10 @@ from datetime import date, timedelta
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Sum
+from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from cityhall.dates import next_business_day
 
@@ -83,6 +101,82 @@ def record_event(
         actor=actor if actor is not None and actor.is_authenticated else None,
         data=data or {},
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# Locks, in the order the module docstring gives
+
+LOCK_ATTEMPTS = 5
+
+
+class _PlanChanged(Exception):
+    """The rows to lock changed between the unlocked read and the locks: start over."""
+
+    def __init__(self, charge_ids: Iterable[int] = ()) -> None:
+        super().__init__()
+        self.charge_ids = set(charge_ids)
+
+
+def _with_lock_plan(work):
+    """Run ``work(extra_charge_ids)`` in a transaction, again with a larger plan when it raises
+    :class:`_PlanChanged` (its transaction is rolled back first, releasing every lock)."""
+    extra: set[int] = set()
+    for _attempt in range(LOCK_ATTEMPTS):
+        try:
+            with transaction.atomic():
+                return work(extra)
+        except _PlanChanged as changed:
+            extra |= changed.charge_ids
+    raise RuntimeError(f"the rows to lock kept changing ({LOCK_ATTEMPTS} attempts)")
+
+
+def _lock_charges(charge_ids: Iterable[int]) -> dict[int, Charge]:
+    return {
+        charge.pk: charge
+        for charge in Charge.objects.select_for_update()
+        .filter(pk__in=set(charge_ids))
+        .order_by("id")
+    }
+
+
+def _lock_installments(installment_ids: Iterable[int]) -> dict[int, Installment]:
+    return {
+        item.pk: item
+        for item in Installment.objects.select_for_update()
+        .filter(pk__in=set(installment_ids))
+        .order_by("id")
+    }
+
+
+def _lock_payments(payment_ids: Iterable[int]) -> dict[int, Payment]:
+    return {
+        payment.pk: payment
+        for payment in Payment.objects.select_for_update()
+        .filter(pk__in=set(payment_ids))
+        .order_by("id")
+    }
+
+
+def _charge_ids_of(installment_ids: Iterable[int]) -> set[int]:
+    return set(
+        Installment.objects.filter(pk__in=set(installment_ids)).values_list("charge_id", flat=True)
+    )
+
+
+def _live_allocations(**filters) -> list[Allocation]:
+    """Allocations with money still applied (their amount less what reversals took back), each
+    with ``remaining`` set, newest first."""
+    rows = (
+        Allocation.objects.filter(amount__gt=0, **filters)
+        .annotate(taken_back=Coalesce(Sum("reversals__amount"), 0))
+        .filter(amount__gt=-F("taken_back"))
+        .order_by("-id")
+    )
+    out = []
+    for row in rows:
+        row.remaining = row.amount + row.taken_back
+        out.append(row)
+    return out
 
 
 # ---------------------------------------------------------------------------------------------
@@ -215,10 +309,10 @@ def correct_charge(
     """
     _require(clerk, "payments.add_adjustment")
     if not reason.strip():
-        raise ValidationError({"reason": "更正の理由を入力してください。 / Give the reason."})
+        raise ValidationError({"reason": _("更正の理由を入力してください。")})
     adjustments = []
     with transaction.atomic():
-        charge = Charge.objects.select_for_update().get(pk=charge.pk)
+        charge = _lock_charges([charge.pk])[charge.pk]
         installments = {
             item.number: item
             for item in Installment.objects.select_for_update().filter(charge=charge).order_by("id")
@@ -226,9 +320,11 @@ def correct_charge(
         for number, new_amount in sorted(new_amounts.items()):
             installment = installments.get(number)
             if installment is None:
-                raise ValidationError(f"第{number}期はありません。 / No installment {number}.")
+                raise ValidationError(
+                    {"new_amounts": _("第%(number)s期はありません。") % {"number": number}}
+                )
             if new_amount < 0:
-                raise ValidationError("金額は0円以上です。 / Amounts cannot be negative.")
+                raise ValidationError({"new_amounts": _("金額は0円以上です。")})
             delta = new_amount - installment.amount
             if delta == 0:
                 continue
@@ -256,24 +352,41 @@ def correct_charge(
 
 
 def _release_allocations(installment: Installment, excess: int, *, actor) -> None:
-    """Take ``excess`` yen of allocations back from an installment into the payers' credit."""
-    allocations = (
-        Allocation.objects.filter(installment=installment, amount__gt=0)
-        .exclude(reversals__isnull=False)
-        .order_by("-id")
-    )
-    for allocation in allocations:
+    """Take ``excess`` yen of allocations back from an (already locked) installment into the
+    payers' credit, newest allocation first. An allocation partly taken back before gives what
+    it still has."""
+    releases = []
+    for allocation in _live_allocations(installment=installment):
         if excess <= 0:
             break
-        part = min(excess, allocation.amount)
+        part = min(excess, allocation.remaining)
         excess -= part
-        payment = Payment.objects.select_for_update().get(pk=allocation.payment_id)
-        _add_credit(payment, part, from_allocation=allocation.credit_id is not None)
+        releases.append((allocation, part))
+    payments = _lock_payments(allocation.payment_id for allocation, _part in releases)
+    credits = {
+        credit.payment_id: credit
+        for credit in Credit.objects.select_for_update()
+        .filter(payment_id__in=payments)
+        .order_by("id")
+    }
+    for allocation, part in releases:
+        payment = payments[allocation.payment_id]
+        if allocation.credit_id is None:
+            # The payment's credit grows and its allocated amount drops when the reversal row
+            # (released_to_credit) is written: one statement, so the payment's CHECK holds.
+            credit = credits.get(payment.pk)
+            if credit is None:
+                credit = credits[payment.pk] = Credit.objects.create(
+                    payment=payment, resident=payment.payer, amount=0
+                )
+            Credit.objects.filter(pk=credit.pk).update(amount=F("amount") + part)
+        # A 充当 taken back returns to its credit: the reversal row lowers ``used`` through the
+        # allocation trigger, and the credit's amount stays.
         Allocation.objects.create(
             payment=payment,
             installment=installment,
             amount=-part,
-            credit=allocation.credit,
+            credit_id=allocation.credit_id,
             reverses=allocation,
             released_to_credit=allocation.credit_id is None,
         )
@@ -284,21 +397,6 @@ def _release_allocations(installment: Installment, excess: int, *, actor) -> Non
             amount=part,
             actor=actor,
         )
-
-
-def _add_credit(payment: Payment, amount: int, *, from_allocation: bool) -> Credit:
-    """Grow a payment's credit by ``amount``; keeps allocations + credit = amount."""
-    credit, _created = Credit.objects.select_for_update().get_or_create(
-        payment=payment, defaults={"resident": payment.payer, "amount": 0}
-    )
-    if from_allocation:
-        # The money came from this credit in the first place (充当 undone): the reversal row
-        # lowers ``used`` through the allocation trigger; the credit's amount stays.
-        return credit
-    # The payment's credit_amount grows, and its allocated amount drops, when the reversal row
-    # (released_to_credit) is written: one statement, so the payment's CHECK holds throughout.
-    Credit.objects.filter(pk=credit.pk).update(amount=F("amount") + amount)
-    return credit
 
 
 # ---------------------------------------------------------------------------------------------
@@ -413,8 +511,13 @@ def confirm_payment(
 ) -> Payment:
     """Capture: mark the payment confirmed and allocate it. Idempotent — a second confirmation
     (a webhook delivered twice, a provider asked again) returns the payment unchanged."""
-    with transaction.atomic():
-        payment = Payment.objects.select_for_update().get(pk=payment_id)
+
+    def work(extra_charges: set[int]) -> Payment:
+        payment = Payment.objects.get(pk=payment_id)
+        if payment.state == Payment.State.CONFIRMED:
+            return payment
+        planned = _lock_charges(_charge_ids_to_allocate(payment) | extra_charges)
+        payment = _lock_payments([payment_id])[payment_id]
         if payment.state == Payment.State.CONFIRMED:
             return payment
         if payment.state in (Payment.State.FAILED, Payment.State.CANCELLED):
@@ -422,15 +525,21 @@ def confirm_payment(
                 "payment.late_confirmation",
                 payment=payment,
                 from_state=payment.state,
-                reason="確定通知を受けたが、すでに終了した支払い / confirmation for a closed payment",
+                reason=_("確定通知を受けたが、すでに終了した支払い"),
             )
             return payment
+        installments = _open_installments_in_order(payment)
+        unplanned = {item.charge_id for item in installments} - set(planned)
+        if unplanned:
+            raise _PlanChanged(unplanned)
         payment.paid_on = paid_on or today()
         payment.received_on = received_on
         payment.save(update_fields=["paid_on", "received_on"])
-        _allocate(payment, actor=actor)
+        _allocate(payment, installments, actor=actor)
         _transition(payment, Payment.State.CONFIRMED, actor=actor, reason=reason)
-    return payment
+        return payment
+
+    return _with_lock_plan(work)
 
 
 def fail_payment(*, payment_id: int, reason: str = "", actor=None) -> Payment:
@@ -443,71 +552,86 @@ def fail_payment(*, payment_id: int, reason: str = "", actor=None) -> Payment:
 
 def cancel_payment(*, payment_id: int, reason: str, actor=None) -> Payment:
     """Cancel an unfinished payment, or take back a confirmed one (a convenience-store 速報
-    the agency reverses): its allocations are reversed and the installments are open again."""
-    with transaction.atomic():
-        payment = Payment.objects.select_for_update().get(pk=payment_id)
+    the agency reverses): what is still applied of it is reversed and the installments are open
+    again."""
+
+    def work(extra_charges: set[int]) -> Payment:
+        payment = Payment.objects.get(pk=payment_id)
         if payment.state == Payment.State.CANCELLED:
             return payment
-        if payment.state == Payment.State.CONFIRMED:
-            credit = Credit.objects.select_for_update().filter(payment=payment).first()
-            if credit is not None and credit.used:
-                raise ValidationError(
-                    "過誤納金が充当・還付済みのため取り消せません。 / The credit of this payment "
-                    "was already applied or refunded."
-                )
+        planned_installments = {
+            a.installment_id for a in _live_allocations(payment=payment, credit__isnull=True)
+        }
+        planned = _lock_charges(_charge_ids_of(planned_installments) | extra_charges)
+        installments = _lock_installments(planned_installments)
+        payment = _lock_payments([payment_id])[payment_id]
+        if payment.state == Payment.State.CANCELLED:
+            return payment
+        if payment.state != Payment.State.CONFIRMED:
             _transition(payment, Payment.State.CANCELLED, actor=actor, reason=reason)
-            live = list(
-                Allocation.objects.filter(payment=payment, credit__isnull=True, amount__gt=0)
-                .exclude(reversals__isnull=False)
-                .order_by("installment_id")
+            return payment
+        live = _live_allocations(payment=payment, credit__isnull=True)
+        if {a.installment_id for a in live} - set(installments):
+            raise _PlanChanged(_charge_ids_of(a.installment_id for a in live) - set(planned))
+        credit = Credit.objects.select_for_update().filter(payment=payment).first()
+        if credit is not None and credit.used:
+            raise ValidationError(_("過誤納金が充当・還付済みのため取り消せません。"))
+        _transition(payment, Payment.State.CANCELLED, actor=actor, reason=reason)
+        Allocation.objects.bulk_create(
+            Allocation(
+                payment=payment,
+                installment=installments[a.installment_id],
+                amount=-a.remaining,
+                reverses=a,
             )
-            installments = {
-                item.pk: item
-                for item in Installment.objects.select_for_update()
-                .filter(pk__in=[a.installment_id for a in live])
-                .order_by("id")
-            }
-            Allocation.objects.bulk_create(
-                Allocation(
-                    payment=payment,
-                    installment=installments[a.installment_id],
-                    amount=-a.amount,
-                    reverses=a,
-                )
-                for a in live
-            )
-            if credit is not None:
-                Credit.objects.filter(pk=credit.pk).update(amount=0)
-            Payment.objects.filter(pk=payment.pk).update(credit_amount=0)
-            _update_settlement({i.charge_id for i in installments.values()})
-        else:
-            _transition(payment, Payment.State.CANCELLED, actor=actor, reason=reason)
-    return payment
+            for a in sorted(live, key=lambda a: a.installment_id)
+        )
+        if credit is not None:
+            Credit.objects.filter(pk=credit.pk).update(amount=0)
+        Payment.objects.filter(pk=payment.pk).update(credit_amount=0)
+        _update_settlement({installments[a.installment_id].charge_id for a in live})
+        return payment
+
+    return _with_lock_plan(work)
+
+
+def _charge_ids_to_allocate(payment: Payment) -> set[int]:
+    """The charges a confirmation may allocate to (read without locks, to lock them first)."""
+    if payment.targets:
+        return _charge_ids_of(payment.targets)
+    if payment.payer_id is None:
+        return set()
+    return set(
+        Installment.objects.filter(
+            charge__payer_id=payment.payer_id, allocated__lt=F("amount")
+        ).values_list("charge_id", flat=True)
+    )
 
 
 def _open_installments_in_order(payment: Payment) -> list[Installment]:
     """Oldest due date first; a payment that names installments pays only those, in order."""
     if payment.targets:
-        locked = {
-            item.pk: item
-            for item in Installment.objects.select_for_update()
-            .filter(pk__in=payment.targets)
-            .order_by("id")
-        }
+        locked = _lock_installments(payment.targets)
         return [locked[pk] for pk in payment.targets if pk in locked]
     if payment.payer_id is None:
         return []
-    return list(
-        Installment.objects.select_for_update()
-        .filter(charge__payer_id=payment.payer_id, allocated__lt=F("amount"))
-        .order_by("due_on", "id")
+    locked = _lock_installments(
+        Installment.objects.filter(
+            charge__payer_id=payment.payer_id, allocated__lt=F("amount")
+        ).values_list("pk", flat=True)
+    )
+    return sorted(
+        (item for item in locked.values() if item.allocated < item.amount),
+        key=lambda item: (item.due_on, item.pk),
     )
 
 
-def _allocate(payment: Payment, *, actor=None) -> list[Allocation]:
+def _allocate(
+    payment: Payment, installments: Sequence[Installment], *, actor=None
+) -> list[Allocation]:
     remaining = payment.amount
     allocations = []
-    for installment in _open_installments_in_order(payment):
+    for installment in installments:
         if remaining <= 0:
             break
         part = min(remaining, installment.amount - installment.allocated)
@@ -577,20 +701,21 @@ def apply_credit(*, credit: Credit, installment: Installment, amount: int, clerk
     """充当: apply part of a credit to an open installment."""
     _require(clerk, "payments.change_credit")
     with transaction.atomic():
-        installment = Installment.objects.select_for_update().get(pk=installment.pk)
+        _lock_charges([installment.charge_id])
+        installment = _lock_installments([installment.pk])[installment.pk]
         credit = Credit.objects.select_for_update().get(pk=credit.pk)
         if amount <= 0 or amount > credit.remaining:
             raise ValidationError(
                 {
-                    "amount": f"充当できるのは{credit.remaining:,}円までです。 / At most "
-                    f"{credit.remaining:,} yen can be applied."
+                    "amount": _("充当できるのは%(amount)s円までです。")
+                    % {"amount": f"{credit.remaining:,}"}
                 }
             )
         if amount > installment.outstanding:
             raise ValidationError(
                 {
-                    "amount": f"この期別の未納額は{installment.outstanding:,}円です。 / The "
-                    f"installment has {installment.outstanding:,} yen outstanding."
+                    "amount": _("この期別の未納額は%(amount)s円です。")
+                    % {"amount": f"{installment.outstanding:,}"}
                 }
             )
         allocation = Allocation.objects.create(

@@ -66,6 +66,16 @@ SELECT s.batch_run_id, s.line_no + 1, s.barcode, s.amount,
 ON CONFLICT (batch_run_id, line_no) DO NOTHING
 """
 
+# The lock order of payments.services: the chunk's charges, then its installments (the
+# allocation trigger and the settle step then touch only rows this transaction holds).
+KONBINI_LOCK_CHARGES_SQL = """
+SELECT c.id FROM payments_charge c
+ WHERE c.id IN (SELECT i.charge_id FROM payments_installment i
+                 WHERE i.id IN (SELECT installment_key FROM payments_konbini_staging
+                                 WHERE batch_run_id = %s AND line_no >= %s AND line_no < %s))
+ ORDER BY c.id FOR UPDATE
+"""
+
 KONBINI_LOCK_SQL = """
 SELECT i.id FROM payments_installment i
  WHERE i.id IN (SELECT installment_key FROM payments_konbini_staging
@@ -187,6 +197,7 @@ def _run_konbini(run: BatchRun) -> None:
     def apply_chunk(run: BatchRun, start: int, end: int) -> dict:
         args = [run.pk, start, end]
         with connection.cursor() as cursor:
+            cursor.execute(KONBINI_LOCK_CHARGES_SQL, args)
             cursor.execute(KONBINI_LOCK_SQL, args)
             cursor.execute(KONBINI_UNMATCHED_SQL, args)
             unmatched = cursor.rowcount
