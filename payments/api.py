@@ -9,8 +9,13 @@ from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import permissions, serializers, status, viewsets
-from rest_framework.decorators import api_view, authentication_classes, permission_classes
-from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.decorators import (
+    action,
+    api_view,
+    authentication_classes,
+    permission_classes,
+)
+from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -254,6 +259,7 @@ class BatchRunSerializer(serializers.ModelSerializer):
             "amount_total",
             "amount_succeeded",
             "cursor",
+            "attempt",
             "error",
             "created_at",
             "started_at",
@@ -304,6 +310,26 @@ class BatchRunViewSet(viewsets.ReadOnlyModelViewSet):
         except DjangoValidationError as error:
             raise ValidationError(error.messages) from None
         return Response(BatchRunSerializer(run).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        request=None,
+        responses={
+            200: BatchRunSerializer,
+            400: OpenApiResponse(description="the run has not failed"),
+            403: OpenApiResponse(description="needs payments.change_batchrun"),
+        },
+    )
+    @action(detail=True, methods=["post"])
+    def retry(self, request: Request, pk: str | None = None) -> Response:
+        """Run a failed run again: a new attempt with the same input, from its cursor."""
+        if not request.user.has_perm("payments.change_batchrun"):
+            raise PermissionDenied
+        run = get_object_or_404(BatchRun.objects.defer("output"), pk=pk)
+        try:
+            run = batches.retry(run_id=run.pk, actor=request.user)
+        except DjangoValidationError as error:
+            raise ValidationError(error.messages) from None
+        return Response(BatchRunSerializer(run).data)
 
 
 class ViolationSerializer(serializers.Serializer):

@@ -529,6 +529,9 @@ class BatchRun(models.Model):
     amount_total = models.BigIntegerField(_("合計金額"), default=0)
     amount_succeeded = models.BigIntegerField(_("成功金額"), default=0)
     cursor = models.BigIntegerField(_("再開位置"), default=0)
+    # A failed run may be run again (same input, from its cursor): each earlier attempt is a
+    # BatchAttempt row.
+    attempt = models.PositiveSmallIntegerField(_("試行回数"), default=1)
     error = models.TextField(_("エラー"), blank=True)
     output = models.BinaryField(_("出力ファイル"), null=True, blank=True)
     output_name = models.CharField(_("出力ファイル名"), max_length=100, blank=True)
@@ -559,6 +562,39 @@ class BatchRun(models.Model):
     @property
     def percent(self) -> int:
         return 100 if not self.total else min(100, self.processed * 100 // self.total)
+
+
+class BatchAttempt(models.Model):
+    """An earlier, failed attempt of a batch run, kept when the run is tried again."""
+
+    batch_run = models.ForeignKey(
+        BatchRun, verbose_name=_("バッチ"), on_delete=models.PROTECT, related_name="attempts"
+    )
+    number = models.PositiveSmallIntegerField(_("試行"))
+    error = models.TextField(_("エラー"), blank=True)
+    cursor = models.BigIntegerField(_("中断位置"), default=0)
+    started_at = models.DateTimeField(_("開始日時"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("終了日時"), null=True, blank=True)
+    retried_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("再実行した職員"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    retried_at = models.DateTimeField(_("再実行日時"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("バッチの試行")
+        verbose_name_plural = _("バッチの試行")
+        ordering = ["number"]
+        constraints = [
+            models.UniqueConstraint(fields=["batch_run", "number"], name="batch_attempt_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self._meta.verbose_name} #{self.pk}"
 
 
 class UnmatchedRecord(models.Model):

@@ -22,6 +22,11 @@ urlpatterns = [
     path("staff/payments/batches/", views.staff_batches, name="staff_batches"),
     path("staff/payments/batches/<int:pk>/", views.staff_batch, name="staff_batch"),
     path(
+        "staff/payments/batches/<int:pk>/retry/",
+        views.staff_batch_retry,
+        name="staff_batch_retry",
+    ),
+    path(
         "staff/payments/batches/<int:pk>/output/",
         views.staff_batch_output,
         name="staff_batch_output",

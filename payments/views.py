@@ -390,8 +390,30 @@ def staff_batch(request: HttpRequest, pk: int) -> HttpResponse:
     return render(
         request,
         template,
-        {"run": run, "unmatched": UnmatchedRecord.objects.filter(batch_run=run)[:200]},
+        {
+            "run": run,
+            "unmatched": UnmatchedRecord.objects.filter(batch_run=run)[:200],
+            "attempts": run.attempts.select_related("retried_by"),
+            "can_retry": run.state == BatchRun.State.FAILED
+            and request.user.has_perm("payments.change_batchrun"),
+        },
     )
+
+
+@require_POST
+def staff_batch_retry(request: HttpRequest, pk: int) -> HttpResponse:
+    """Run a failed batch again (a new attempt, same input, from its cursor)."""
+    _require(request, "payments.change_batchrun")
+    run = get_object_or_404(BatchRun.objects.defer("output"), pk=pk)
+    from . import batches
+
+    try:
+        batches.retry(run_id=run.pk, actor=request.user)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, _("バッチをもう一度実行します。"))
+    return redirect("payments:staff_batch", pk=run.pk)
 
 
 @never_cache

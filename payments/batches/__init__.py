@@ -15,6 +15,7 @@ from .runs import (
     input_path,
     orphaned_runs,
     resume_orphaned_runs,
+    retry,
     submit,
 )
 
@@ -32,6 +33,7 @@ __all__ = [
     "orphaned_runs",
     "parse_assessment_csv",
     "resume_orphaned_runs",
+    "retry",
     "runs",
     "submit",
 ]

@@ -21,12 +21,13 @@ from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
-from ..models import BatchRun
+from ..models import BatchAttempt, BatchRun
 
 CHUNK = 50_000
 
@@ -44,14 +45,14 @@ def input_path(run: BatchRun) -> Path:
 def submit(
     *, kind: str, data: bytes = b"", params: dict | None = None, actor=None, queue: bool = True
 ) -> BatchRun:
-    """Create (or find) the run for this input and queue it. Same input → same run."""
+    """Create (or find) the run for this input and queue it. Same input → same run; the same
+    input after a failed run tries that run again (:func:`retry`), a succeeded run is returned
+    as it is (never a second success)."""
     params = params or {}
     if actor is not None and not actor.has_perm("payments.add_batchrun"):
-        from django.core.exceptions import PermissionDenied
-
         raise PermissionDenied
     if kind not in BatchRun.Kind.values:
-        raise ValidationError({"kind": f"不明なバッチ / unknown batch kind {kind!r}"})
+        raise ValidationError({"kind": _("不明なバッチの種類です。")})
     digest = hashlib.sha256(
         data + json.dumps(params, sort_keys=True).encode()
         if data
@@ -63,13 +64,53 @@ def submit(
             input_digest=digest,
             defaults={"params": params, "created_by": actor},
         )
-        if created and data:
+        if data and (created or not input_path(run).exists()):
             input_path(run).write_bytes(data)
+        if not created and run.state == BatchRun.State.FAILED:
+            run = _new_attempt(run, actor=actor)
+            created = True
         if created and queue:
             from ..tasks import run_batch
 
             transaction.on_commit(lambda: run_batch.delay(run.pk))
     return run
+
+
+def retry(*, run_id: int, actor, queue: bool = True) -> BatchRun:
+    """Run a failed run again: a new attempt with the same input, continuing from its cursor
+    (every chunk is idempotent), the failed attempt kept in the run's history."""
+    if not actor.has_perm("payments.change_batchrun"):
+        raise PermissionDenied
+    with transaction.atomic():
+        run = BatchRun.objects.select_for_update().defer("output").get(pk=run_id)
+        if run.state != BatchRun.State.FAILED:
+            raise ValidationError(_("もう一度実行できるのは失敗したバッチだけです。"))
+        run = _new_attempt(run, actor=actor)
+        if queue:
+            from ..tasks import run_batch
+
+            transaction.on_commit(lambda: run_batch.delay(run.pk))
+    return run
+
+
+def _new_attempt(run: BatchRun, *, actor) -> BatchRun:
+    BatchAttempt.objects.create(
+        batch_run=run,
+        number=run.attempt,
+        error=run.error,
+        cursor=run.cursor,
+        started_at=run.started_at,
+        finished_at=run.finished_at,
+        retried_by=actor if actor is not None and actor.is_authenticated else None,
+    )
+    BatchRun.objects.filter(pk=run.pk, state=BatchRun.State.FAILED).update(
+        state=BatchRun.State.PENDING,
+        attempt=F("attempt") + 1,
+        error="",
+        started_at=None,
+        finished_at=None,
+    )
+    return BatchRun.objects.defer("output").get(pk=run.pk)
 
 
 # A run being executed holds a session-level advisory lock on its id. When the worker dies
@@ -99,9 +140,13 @@ def execute(run_id: int) -> BatchRun:
     if not _try_lock(run.pk):
         return run
     try:
-        BatchRun.objects.filter(pk=run.pk).update(
-            state=BatchRun.State.RUNNING, started_at=run.started_at or timezone.now()
-        )
+        # Read again under the lock: another worker may have finished it in between.
+        run.refresh_from_db()
+        started = BatchRun.objects.filter(
+            pk=run.pk, state__in=[BatchRun.State.PENDING, BatchRun.State.RUNNING]
+        ).update(state=BatchRun.State.RUNNING, started_at=run.started_at or timezone.now())
+        if not started:
+            return run
         try:
             RUNNERS[run.kind](run)
         except Exception as error:
@@ -111,7 +156,8 @@ def execute(run_id: int) -> BatchRun:
                 finished_at=timezone.now(),
             )
             raise
-        BatchRun.objects.filter(pk=run.pk).update(
+        # Only a running run succeeds, once: a retried run is a new attempt of the same row.
+        BatchRun.objects.filter(pk=run.pk, state=BatchRun.State.RUNNING).update(
             state=BatchRun.State.SUCCEEDED, finished_at=timezone.now()
         )
         _refresh_statistics()

@@ -241,6 +241,8 @@ ACCESS: dict[str, tuple[Access, ...]] = {
     "payments:staff_batches": one(STAFF),
     "payments:staff_batch": one(STAFF, kwargs=w("batch_run.pk")),
     "payments:staff_batch_output": one(STAFF, kwargs=w("batch_run.pk"), page=False),
+    # Running a failed batch again needs payments.change_batchrun (supervisors, admins).
+    "payments:staff_batch_retry": one(SUPERVISOR_ONLY, kwargs=w("batch_run.pk"), post_only=True),
     # payments: API. ?resident=<B> is honoured for staff only; a resident gets their own rows
     # (the leak check proves B's do not come back).
     "payments_statement": one(LOGIN, query=lambda world: f"resident={world.b.pk}"),
@@ -257,6 +259,7 @@ ACCESS: dict[str, tuple[Access, ...]] = {
     "allocation-detail": one(STAFF, kwargs=w("allocation.pk")),
     "batchrun-list": one(STAFF),
     "batchrun-detail": one(STAFF, kwargs=w("batch_run.pk")),
+    "batchrun-retry": one(SUPERVISOR_ONLY, kwargs=w("batch_run.pk"), post_only=True),
     # procedures: catalogue (public)
     "procedures:catalogue": one(PUBLIC),
     "procedures:life_event": one(PUBLIC, kwargs=lambda world: {"event": "moving"}),
