@@ -651,7 +651,14 @@ def _allocate(
 
 
 def _update_settlement(charge_ids: Iterable[int]) -> None:
-    """Mark charges fully paid (and queue the settled hooks once), or open again."""
+    """Mark charges fully paid, or open again; queue the settled hooks once a charge is paid by
+    final money only.
+
+    A convenience-store 速報 counts for the resident at once (the statement shows it paid), but
+    the agency may still take it back (03 速報取消): what depends on the payment — a case going
+    to review, a certificate issued — waits until the charge is paid without any live 速報 (its
+    確報 or other money), so the hooks never run for money that may vanish.
+    """
     now = timezone.now()
     for charge in Charge.objects.select_for_update().filter(pk__in=set(charge_ids)).order_by("id"):
         open_left = Installment.objects.filter(charge=charge, allocated__lt=F("amount")).exists()
@@ -661,16 +668,34 @@ def _update_settlement(charge_ids: Iterable[int]) -> None:
             record_event("charge.reopened", charge=charge, from_state="settled", to_state="open")
         elif not open_left and charge.settled_at is None:
             charge.settled_at = now
-            fields = ["settled_at"]
-            first_time = charge.settlement_notified_at is None
-            if first_time:
-                charge.settlement_notified_at = now
-                fields.append("settlement_notified_at")
-            charge.save(update_fields=fields)
+            charge.save(update_fields=["settled_at"])
             record_event("charge.settled", charge=charge, from_state="open", to_state="settled")
-            if first_time and charge.origin:
+        if (
+            charge.settled_at is not None
+            and charge.settlement_notified_at is None
+            and not _paid_provisionally(charge.pk)
+        ):
+            charge.settlement_notified_at = now
+            charge.save(update_fields=["settlement_notified_at"])
+            if charge.origin:
                 origin, pk = charge.origin, charge.pk
                 transaction.on_commit(lambda origin=origin, pk=pk: hooks.run_settled(origin, pk))
+
+
+def _paid_provisionally(charge_id: int) -> bool:
+    """Whether money of a confirmed 速報 is still applied to the charge."""
+    return (
+        Allocation.objects.filter(
+            installment__charge_id=charge_id,
+            credit__isnull=True,
+            payment__provisional=True,
+            payment__state=Payment.State.CONFIRMED,
+        )
+        .values("payment_id")
+        .annotate(applied=Sum("amount"))
+        .filter(applied__gt=0)
+        .exists()
+    )
 
 
 def record_counter_payment(

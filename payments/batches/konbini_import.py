@@ -161,8 +161,7 @@ WITH touched AS (
      WHERE i.id IN (SELECT installment_key FROM payments_konbini_staging
                      WHERE batch_run_id = %s AND line_no >= %s AND line_no < %s)
 ), target AS (
-    SELECT c.id, c.origin, c.settlement_notified_at IS NULL AS first_time
-      FROM payments_charge c JOIN touched t ON t.charge_id = c.id
+    SELECT c.id FROM payments_charge c JOIN touched t ON t.charge_id = c.id
      WHERE c.settled_at IS NULL
        -- Every installment of the charge paid, read through the (charge, number) index. Not
        -- "NOT EXISTS (… allocated < amount)": that matches the partial index of open
@@ -171,9 +170,7 @@ WITH touched AS (
        AND (SELECT bool_and(i.allocated >= i.amount) FROM payments_installment i
              WHERE i.charge_id = c.id)
 ), settled AS (
-    UPDATE payments_charge c
-       SET settled_at = now(), settlement_notified_at = COALESCE(c.settlement_notified_at, now())
-      FROM target WHERE c.id = target.id
+    UPDATE payments_charge c SET settled_at = now() FROM target WHERE c.id = target.id
     RETURNING c.id
 ), events AS (
     INSERT INTO payments_ledgerevent (kind, charge_id, from_state, to_state, reason, data,
@@ -181,7 +178,33 @@ WITH touched AS (
     SELECT 'charge.settled', id, 'open', 'settled', '', '{}'::jsonb, now() FROM target
     RETURNING 1
 )
-SELECT id, origin FROM target WHERE first_time AND origin IS NOT NULL
+SELECT COUNT(*) FROM target
+"""
+
+# The settled hooks run once per charge, when it is paid by final money only (services.
+# _update_settlement says why): a charge of the chunk that is settled, not yet notified and
+# holds no live 速報 is marked now, in this chunk's transaction, and its hooks queued after it.
+NOTIFY_FINAL_SQL = """
+WITH touched AS (
+    SELECT DISTINCT i.charge_id FROM payments_installment i
+     WHERE i.id IN (SELECT installment_key FROM payments_konbini_staging
+                     WHERE batch_run_id = %s AND line_no >= %s AND line_no < %s)
+), target AS (
+    SELECT c.id, c.origin FROM payments_charge c JOIN touched t ON t.charge_id = c.id
+     WHERE c.settled_at IS NOT NULL AND c.settlement_notified_at IS NULL
+       AND NOT EXISTS (
+           SELECT 1 FROM payments_allocation a
+             JOIN payments_installment i ON i.id = a.installment_id
+             JOIN payments_payment p ON p.id = a.payment_id
+            WHERE i.charge_id = c.id AND a.credit_id IS NULL
+              AND p.provisional AND p.state = 'confirmed'
+            GROUP BY a.payment_id HAVING SUM(a.amount) > 0)
+), notified AS (
+    UPDATE payments_charge c SET settlement_notified_at = now()
+      FROM target WHERE c.id = target.id
+    RETURNING c.id
+)
+SELECT id, origin FROM target WHERE origin IS NOT NULL
 """
 
 
@@ -208,6 +231,7 @@ def _run_konbini(run: BatchRun) -> None:
             created, created_amount = cursor.fetchone()
             cursor.execute(KONBINI_FINAL_SQL, args)
             cursor.execute(SETTLE_SQL, args)
+            cursor.execute(NOTIFY_FINAL_SQL, args)
             for charge_id, origin in cursor.fetchall():
                 transaction.on_commit(lambda o=origin, c=charge_id: hooks.run_settled(o, c))
             cursor.execute(

@@ -77,3 +77,70 @@ def test_fee_flow_against_the_real_payments_app(
     assert is_settled(charge)
     application.refresh_from_db()
     assert application.state == "in_review"
+
+
+def _konbini_file(installment, kind: str, *, amount: int = 300) -> bytes:
+    from datetime import date, time
+
+    from payments import documents
+    from payments.formats import konbini
+
+    record = konbini.KonbiniRecord(
+        line_no=0,
+        record_type=kind,
+        paid_date=date(2026, 4, 1),
+        paid_time=time(9, 30),
+        barcode=documents.barcode_for(installment, amount=amount, deadline=None),
+        user1="",
+        user2="",
+        stamp_flag=0,
+        amount=amount,
+        store_chain="010",
+        store_name="テスト店",
+        store_code="0001",
+        transfer_date=date(2026, 4, 10) if kind == "02" else None,
+        file_date=date(2026, 4, 1),
+    )
+    return konbini.build_result_csv([record], header=True)
+
+
+def _import(data: bytes) -> None:
+    from payments import batches
+
+    batches.execute(batches.submit(kind="konbini_import", data=data, queue=False).pk)
+
+
+@pytest.mark.parametrize("later", ["03", "02"])
+def test_a_provisional_konbini_record_does_not_release_the_case_until_it_is_final(
+    later, fee_revenue, resident, residence_procedure, django_capture_on_commit_callbacks
+):
+    """速報 (01) pays the fee on the statement at once, but the case waits for the 確報 (02);
+    a 速報取消 (03) leaves the case waiting for payment and the charge open (issue 11.3)."""
+    residence_procedure.fee_yen = 300
+    residence_procedure.save()
+    application = services.start_application(
+        procedure=residence_procedure, resident=resident, user=resident.user
+    )
+    services.submit_application(
+        application=application, actor=resident.user, answers={"purpose": "x"}
+    )
+    charge = charge_for_origin(application.origin)
+    installment = charge.installments.get()
+    with django_capture_on_commit_callbacks(execute=True):
+        _import(_konbini_file(installment, "01"))
+    application.refresh_from_db()
+    installment.refresh_from_db()
+    assert installment.allocated == 300  # the resident's statement shows it paid
+    assert application.state == "awaiting_payment"
+
+    with django_capture_on_commit_callbacks(execute=True):
+        _import(_konbini_file(installment, later))
+    application.refresh_from_db()
+    charge.refresh_from_db()
+    if later == "03":
+        assert application.state == "awaiting_payment"
+        assert charge.settled_at is None and not is_settled(charge)
+    else:
+        assert application.state == "in_review"
+        assert charge.settled_at is not None
+        assert application.events.filter(to_state="in_review").count() == 1
