@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -34,14 +35,14 @@ def _resident_for(request: Request):
     wanted = request.query_params.get("resident")
     if wanted and is_staff_member(request.user) and request.user.has_perm("payments.view_charge"):
         if not wanted.isdigit():
-            raise ValidationError({"resident": "数値で指定してください / must be an id"})
+            raise ValidationError({"resident": _("住民のIDを数値で指定してください。")})
         resident = get_resident(int(wanted))
         if resident is None:
             raise NotFound
         return resident
     resident = resident_for_user(request.user)
     if resident is None:
-        raise NotFound("住民記録と連携されていません / no resident record is linked")
+        raise NotFound(_("住民記録と連携されていません。"))
     return resident
 
 
@@ -182,13 +183,19 @@ class PaymentViewSet(viewsets.ViewSet):
         responses={
             201: PaymentStartedSerializer,
             200: PaymentStartedSerializer,
+            400: OpenApiResponse(description="invalid installments, or no online provider"),
             409: OpenApiResponse(description="the key was used with a different body"),
         },
     )
     def create(self, request: Request) -> Response:
         resident = resident_for_user(request.user)
         if resident is None:
-            raise NotFound("住民記録と連携されていません / no resident record is linked")
+            raise NotFound(_("住民記録と連携されていません。"))
+        if not online.card_payment_offered():
+            return Response(
+                {"detail": _("オンラインでのお支払いは現在ご利用いただけません。")},
+                status=status.HTTP_400_BAD_REQUEST,
+            )
         body = PaymentCreateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         key = request.headers.get("Idempotency-Key") or None
@@ -198,7 +205,7 @@ class PaymentViewSet(viewsets.ViewSet):
         )
         return_url = body.validated_data["return_url"]
         if not return_url.startswith("/") or return_url.startswith("//"):
-            raise ValidationError({"return_url": "サイト内のパスのみ / a path on this site"})
+            raise ValidationError({"return_url": _("このサイト内のパスを指定してください。")})
         try:
             payment, url = online.start_online_payment(
                 payer=resident,

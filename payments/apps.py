@@ -38,7 +38,8 @@ class PaymentsConfig(AppConfig):
         from cityhall.navigation import Link, register_portal, register_staff
         from cityhall.roles import grant
 
-        from . import providers  # noqa: F401 - registers the sandbox provider
+        from . import checks  # noqa: F401 - registers the system checks
+        from .providers import stripe_checkout  # noqa: F401 - registers the provider
         from .views import dashboard_panel
 
         settings.CELERY_BEAT_SCHEDULE.update(BEAT_SCHEDULE)
@@ -63,7 +64,11 @@ class PaymentsConfig(AppConfig):
             "payments.add_refund",
             "payments.change_refund",
         )
-        supervisor_writes = ("payments.add_batchrun", "payments.change_batchrun")
+        supervisor_writes = (
+            "payments.add_batchrun",
+            "payments.change_batchrun",
+            "payments.review_payment",
+        )
         grant("clerk", *reads, *clerk_writes)
         grant("supervisor", *reads, *clerk_writes, *supervisor_writes)
         grant("admin", *reads, *clerk_writes, *supervisor_writes)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import date
 
 from django import forms
@@ -19,21 +18,6 @@ def apply_errors(form: forms.Form, error: ValidationError) -> None:
             form.add_error(field if field in form.fields else None, errors)
     else:
         form.add_error(None, error)
-
-
-class SandboxCardForm(forms.Form):
-    card_number = forms.CharField(
-        label=_("カード番号"),
-        max_length=23,
-        help_text=_("テスト用のカード番号を入力してください。"),
-        widget=forms.TextInput(attrs={"autocomplete": "cc-number", "inputmode": "numeric"}),
-    )
-
-    def clean_card_number(self) -> str:
-        number = re.sub(r"[\s-]", "", self.cleaned_data["card_number"])
-        if not number.isdigit() or not 12 <= len(number) <= 19:
-            raise ValidationError(_("カード番号は12〜19桁の数字で入力してください。"))
-        return number
 
 
 class DebitAccountForm(forms.Form):

@@ -188,19 +188,30 @@ class Payment(models.Model):
     """収納: money received (or on its way) from one channel.
 
     States (DESIGN.md §6a): created → pending → confirmed | failed | cancelled; a confirmed
-    convenience-store 速報 that the agency takes back (取消) goes confirmed → cancelled.
+    convenience-store 速報 that the agency takes back (取消) goes confirmed → cancelled. A provider
+    that captured another amount than asked puts the payment in needs_review (the money is
+    there, and visible) until a supervisor accepts the captured amount or has it refunded.
     """
 
     class State(models.TextChoices):
         CREATED = "created", _("作成")
         PENDING = "pending", _("処理中")
+        NEEDS_REVIEW = "needs_review", _("要確認（金額相違）")
         CONFIRMED = "confirmed", _("収納済")
         FAILED = "failed", _("失敗")
         CANCELLED = "cancelled", _("取消")
 
     TRANSITIONS: dict[str, set[str]] = {
-        State.CREATED: {State.PENDING, State.CONFIRMED, State.FAILED, State.CANCELLED},
-        State.PENDING: {State.CONFIRMED, State.FAILED, State.CANCELLED},
+        State.CREATED: {
+            State.PENDING,
+            State.NEEDS_REVIEW,
+            State.CONFIRMED,
+            State.FAILED,
+            State.CANCELLED,
+        },
+        State.PENDING: {State.NEEDS_REVIEW, State.CONFIRMED, State.FAILED, State.CANCELLED},
+        # Accepted (the payment takes the captured amount, then is confirmed) or refunded.
+        State.NEEDS_REVIEW: {State.PENDING, State.CANCELLED},
         State.CONFIRMED: {State.CANCELLED},
         State.FAILED: set(),
         State.CANCELLED: set(),
@@ -223,6 +234,8 @@ class Payment(models.Model):
         _("外部参照"), max_length=120, null=True, blank=True
     )
     amount = models.BigIntegerField(_("金額"))
+    # What the provider says it captured, when that differs from the amount asked (needs review).
+    provider_amount = models.BigIntegerField(_("事業者の売上額"), null=True, blank=True)
     paid_on = models.DateField(_("納付日"), null=True, blank=True)
     received_on = models.DateField(_("領収日（入金日）"), null=True, blank=True)
     state = models.CharField(_("状態"), max_length=12, choices=State.choices, default=State.CREATED)
@@ -260,6 +273,7 @@ class Payment(models.Model):
     class Meta:
         verbose_name = _("収納")
         verbose_name_plural = _("収納")
+        permissions = [("review_payment", _("金額が相違した収納を確認する"))]
         indexes = [
             models.Index(fields=["payer", "state"], name="payment_payer_state"),
         ]
@@ -270,7 +284,16 @@ class Payment(models.Model):
             ),
             models.CheckConstraint(condition=Q(amount__gt=0), name="payment_amount_positive"),
             models.CheckConstraint(
-                condition=Q(state__in=["created", "pending", "confirmed", "failed", "cancelled"]),
+                condition=Q(
+                    state__in=[
+                        "created",
+                        "pending",
+                        "needs_review",
+                        "confirmed",
+                        "failed",
+                        "cancelled",
+                    ]
+                ),
                 name="payment_state_known",
             ),
             # allocations + credit = amount for every confirmed payment. (That nothing stays
@@ -465,35 +488,6 @@ class WebhookEvent(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["provider", "event_id"], name="webhook_event_once"),
         ]
-
-    def __str__(self) -> str:
-        return f"{self._meta.verbose_name} #{self.pk}"
-
-
-class SandboxIntent(models.Model):
-    """The local sandbox provider's own book: what it was asked to collect and what happened.
-
-    This table stands in for the provider's side; our side only learns of it by a signed webhook
-    or by asking the provider (``SandboxProvider.fetch_status``).
-    """
-
-    class State(models.TextChoices):
-        OPEN = "open", _("未決済")
-        SUCCEEDED = "succeeded", _("決済成功")
-        DECLINED = "declined", _("拒否")
-        REFUNDED = "refunded", _("返金")
-
-    token = models.CharField(_("識別子"), max_length=40, unique=True)
-    amount = models.BigIntegerField(_("金額"))
-    reference = models.CharField(_("加盟店参照"), max_length=60)
-    return_url = models.CharField(_("戻り先"), max_length=500)
-    state = models.CharField(_("状態"), max_length=12, choices=State.choices, default=State.OPEN)
-    refunded_amount = models.BigIntegerField(_("返金額"), default=0)
-    created_at = models.DateTimeField(_("作成日時"), auto_now_add=True)
-
-    class Meta:
-        verbose_name = _("サンドボックス決済")
-        verbose_name_plural = _("サンドボックス決済")
 
     def __str__(self) -> str:
         return f"{self._meta.verbose_name} #{self.pk}"

@@ -550,6 +550,80 @@ def fail_payment(*, payment_id: int, reason: str = "", actor=None) -> Payment:
     return payment
 
 
+def hold_for_review(
+    *, payment_id: int, captured_amount: int, captured_on: date | None = None, reason: str = ""
+) -> Payment:
+    """The provider captured another amount than the payment asked for: keep the payment, with
+    the captured amount, in needs_review for a supervisor (:func:`resolve_review`) — the money
+    is there and stays visible; nothing is allocated until someone decides."""
+    with transaction.atomic():
+        payment = _lock_payments([payment_id])[payment_id]
+        if payment.state not in (Payment.State.CREATED, Payment.State.PENDING):
+            return payment
+        payment.provider_amount = captured_amount
+        payment.paid_on = captured_on or today()
+        payment.save(update_fields=["provider_amount", "paid_on"])
+        record_event(
+            "payment.amount_mismatch",
+            payment=payment,
+            amount=captured_amount,
+            reason=reason,
+            data={"asked": payment.amount, "captured": captured_amount},
+        )
+        _transition(payment, Payment.State.NEEDS_REVIEW, reason=reason)
+    return payment
+
+
+def accept_reviewed_payment(*, payment_id: int, reason: str, supervisor) -> Payment:
+    """A supervisor accepts the amount the provider captured: the payment becomes that amount
+    and is confirmed (allocated, any excess to credit)."""
+    _require(supervisor, "payments.review_payment")
+    if not reason.strip():
+        raise ValidationError({"reason": _("理由を入力してください。")})
+    with transaction.atomic():
+        payment = _lock_payments([payment_id])[payment_id]
+        if payment.state != Payment.State.NEEDS_REVIEW:
+            raise ValidationError(_("確認待ちの収納ではありません。"))
+        asked = payment.amount
+        payment.amount = payment.provider_amount
+        payment.save(update_fields=["amount"])
+        _transition(payment, Payment.State.PENDING, actor=supervisor, reason=reason)
+        record_event(
+            "payment.review_accepted",
+            payment=payment,
+            amount=payment.amount,
+            reason=reason,
+            actor=supervisor,
+            data={"asked": asked, "captured": payment.amount},
+        )
+        paid_on = payment.paid_on
+    return confirm_payment(payment_id=payment_id, paid_on=paid_on, actor=supervisor, reason=reason)
+
+
+def refund_reviewed_payment(*, payment_id: int, reason: str, supervisor) -> Payment:
+    """A supervisor sends the captured money back through the provider and cancels the
+    payment: the installments stay open."""
+    from .providers import registry
+
+    _require(supervisor, "payments.review_payment")
+    if not reason.strip():
+        raise ValidationError({"reason": _("理由を入力してください。")})
+    with transaction.atomic():
+        payment = _lock_payments([payment_id])[payment_id]
+        if payment.state != Payment.State.NEEDS_REVIEW:
+            raise ValidationError(_("確認待ちの収納ではありません。"))
+        registry.get(payment.provider).refund(payment, payment.provider_amount)
+        record_event(
+            "payment.review_refunded",
+            payment=payment,
+            amount=payment.provider_amount,
+            reason=reason,
+            actor=supervisor,
+        )
+        _transition(payment, Payment.State.CANCELLED, actor=supervisor, reason=reason)
+    return payment
+
+
 def cancel_payment(*, payment_id: int, reason: str, actor=None) -> Payment:
     """Cancel an unfinished payment, or take back a confirmed one (a convenience-store 速報
     the agency reverses): what is still applied of it is reversed and the installments are open
@@ -683,11 +757,11 @@ def _update_settlement(charge_ids: Iterable[int]) -> None:
 
 
 def _paid_provisionally(charge_id: int) -> bool:
-    """Whether money of a confirmed 速報 is still applied to the charge."""
+    """Whether money of a confirmed 速報 is still applied to the charge (directly, or as 充当
+    from its credit)."""
     return (
         Allocation.objects.filter(
             installment__charge_id=charge_id,
-            credit__isnull=True,
             payment__provisional=True,
             payment__state=Payment.State.CONFIRMED,
         )
@@ -706,8 +780,10 @@ def record_counter_payment(
     installment_ids: Sequence[int] = (),
     paid_on: date | None = None,
     channel: str = Channel.COUNTER,
+    idempotency_key: str | None = None,
 ) -> Payment:
-    """A payment taken at the counter in cash or e-money; confirmed at once."""
+    """A payment taken at the counter in cash or e-money; confirmed at once. The counter form
+    carries an idempotency key: the same form submitted twice records the cash once."""
     _require(clerk, "payments.add_payment")
     with transaction.atomic():
         payment = create_payment(
@@ -716,6 +792,7 @@ def record_counter_payment(
             amount=amount,
             targets=list(installment_ids),
             recorded_by=clerk,
+            idempotency_key=f"counter:{clerk.pk}:{idempotency_key}" if idempotency_key else None,
         )
         return confirm_payment(
             payment_id=payment.pk, paid_on=paid_on, received_on=paid_on or today(), actor=clerk

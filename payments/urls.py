@@ -11,7 +11,6 @@ urlpatterns = [
     path("my/direct-debit/", views.debit_account, name="debit_account"),
     path("pay/charge/<int:charge_id>/", views.pay_charge, name="pay_charge"),
     path("pay/return/", views.payment_return, name="payment_return"),
-    path("pay/sandbox/<str:token>/", views.sandbox_checkout, name="sandbox_checkout"),
     path("staff/payments/arrears/", views.staff_arrears, name="staff_arrears"),
     path(
         "staff/payments/residents/<int:resident_id>/", views.staff_resident, name="staff_resident"

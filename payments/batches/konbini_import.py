@@ -182,30 +182,61 @@ SELECT COUNT(*) FROM target
 """
 
 # The settled hooks run once per charge, when it is paid by final money only (services.
-# _update_settlement says why): a charge of the chunk that is settled, not yet notified and
-# holds no live 速報 is marked now, in this chunk's transaction, and its hooks queued after it.
-NOTIFY_FINAL_SQL = """
+# _update_settlement says why). Two steps, so that a file of 速報 (01) lines costs nothing here:
+# the candidates are the chunk's settled, not yet notified charges, less those that one of the
+# chunk's own 01 lines paid with a live 速報 (found through the payments' unique reference).
+NOTIFY_CANDIDATES_SQL = """
 WITH touched AS (
     SELECT DISTINCT i.charge_id FROM payments_installment i
      WHERE i.id IN (SELECT installment_key FROM payments_konbini_staging
                      WHERE batch_run_id = %s AND line_no >= %s AND line_no < %s)
-), target AS (
-    SELECT c.id, c.origin FROM payments_charge c JOIN touched t ON t.charge_id = c.id
-     WHERE c.settled_at IS NOT NULL AND c.settlement_notified_at IS NULL
-       AND NOT EXISTS (
-           SELECT 1 FROM payments_allocation a
-             JOIN payments_installment i ON i.id = a.installment_id
-             JOIN payments_payment p ON p.id = a.payment_id
-            WHERE i.charge_id = c.id AND a.credit_id IS NULL
-              AND p.provisional AND p.state = 'confirmed'
-            GROUP BY a.payment_id HAVING SUM(a.amount) > 0)
-), notified AS (
-    UPDATE payments_charge c SET settlement_notified_at = now()
-      FROM target WHERE c.id = target.id
-    RETURNING c.id
+), provisional_here AS (
+    SELECT DISTINCT i.charge_id
+      FROM payments_konbini_staging s
+      JOIN payments_payment p ON p.channel = 'konbini' AND p.external_ref = s.external_ref
+      JOIN payments_installment i ON i.id = s.installment_key
+     WHERE s.batch_run_id = %s AND s.line_no >= %s AND s.line_no < %s AND s.record_type = '01'
+       AND p.provisional AND p.state = 'confirmed' AND p.allocated_amount > 0
 )
-SELECT id, origin FROM target WHERE origin IS NOT NULL
+SELECT c.id, c.origin FROM payments_charge c JOIN touched t ON t.charge_id = c.id
+ WHERE c.settled_at IS NOT NULL AND c.settlement_notified_at IS NULL
+   AND c.id NOT IN (SELECT charge_id FROM provisional_here)
 """
+
+# Of the remaining candidates, those still holding money of a live 速報 from another line or
+# file (directly or as 充当 from its credit). Hash joins only (enable_nestloop off): on a chunk's
+# fresh rows the planner's estimates are stale, and a nested loop here was quadratic.
+PROVISIONAL_CHARGES_SQL = """
+SELECT DISTINCT x.charge_id FROM (
+    SELECT i.charge_id, a.payment_id, SUM(a.amount) AS applied
+      FROM payments_allocation a
+      JOIN payments_installment i ON i.id = a.installment_id
+      JOIN payments_payment p ON p.id = a.payment_id
+     WHERE i.charge_id = ANY(%s::bigint[]) AND p.provisional AND p.state = 'confirmed'
+     GROUP BY i.charge_id, a.payment_id
+) x WHERE x.applied > 0
+"""
+
+
+def _notify_final_settlements(cursor, args: list) -> None:
+    cursor.execute(NOTIFY_CANDIDATES_SQL, args + args)
+    candidates = dict(cursor.fetchall())
+    if not candidates:
+        return
+    cursor.execute("SET LOCAL enable_nestloop = off")
+    cursor.execute(PROVISIONAL_CHARGES_SQL, [list(candidates)])
+    provisional = {row[0] for row in cursor.fetchall()}
+    cursor.execute("SET LOCAL enable_nestloop TO DEFAULT")
+    final = [charge_id for charge_id in candidates if charge_id not in provisional]
+    cursor.execute(
+        "UPDATE payments_charge SET settlement_notified_at = now() "
+        "WHERE id = ANY(%s::bigint[]) AND settlement_notified_at IS NULL",
+        [final],
+    )
+    for charge_id in final:
+        origin = candidates[charge_id]
+        if origin:
+            transaction.on_commit(lambda o=origin, c=charge_id: hooks.run_settled(o, c))
 
 
 @runs.runner(BatchRun.Kind.KONBINI_IMPORT)
@@ -231,9 +262,7 @@ def _run_konbini(run: BatchRun) -> None:
             created, created_amount = cursor.fetchone()
             cursor.execute(KONBINI_FINAL_SQL, args)
             cursor.execute(SETTLE_SQL, args)
-            cursor.execute(NOTIFY_FINAL_SQL, args)
-            for charge_id, origin in cursor.fetchall():
-                transaction.on_commit(lambda o=origin, c=charge_id: hooks.run_settled(o, c))
+            _notify_final_settlements(cursor, args)
             cursor.execute(
                 "SELECT line_no, external_ref, amount FROM payments_konbini_staging "
                 "WHERE batch_run_id = %s AND line_no >= %s AND line_no < %s "

@@ -231,7 +231,7 @@ ACCESS: dict[str, tuple[Access, ...]] = {
     "payments:payment_return": one(LINKED, query=lambda world: f"payment={world.payment.pk}"),
     # The sandbox provider's checkout page: whoever holds the unguessable token (the payer's
     # browser) may pay; it stands in for the provider's own site.
-    "payments:sandbox_checkout": one(PUBLIC, kwargs=w("sandbox_token", "token")),
+    "payments_sandbox:checkout": one(PUBLIC, kwargs=w("sandbox_token", "token")),
     # payments: staff pages
     "payments:staff_arrears": one(STAFF),
     "payments:staff_resident": one(STAFF, kwargs=w("b.pk", "resident_id")),
