@@ -57,7 +57,9 @@ class InstallmentSerializer(serializers.Serializer):
     amount = serializers.IntegerField()
     paid = serializers.IntegerField()
     outstanding = serializers.IntegerField()
-    late_charge = serializers.IntegerField()
+    late_charge = serializers.IntegerField(
+        allow_null=True, help_text="null while a year it spans has no late-charge rate yet"
+    )
     overdue = serializers.BooleanField()
 
 
@@ -68,6 +70,7 @@ class BalanceSerializer(serializers.Serializer):
     open_installments = serializers.IntegerField()
     overdue_installments = serializers.IntegerField()
     credit = serializers.IntegerField()
+    late_charges_pending = serializers.BooleanField()
 
 
 class StatementSerializer(serializers.Serializer):

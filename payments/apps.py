@@ -38,11 +38,15 @@ class PaymentsConfig(AppConfig):
         from cityhall.navigation import Link, register_portal, register_staff
         from cityhall.roles import grant
 
-        from . import checks  # noqa: F401 - registers the system checks
+        from . import (
+            checks,  # noqa: F401 - registers the system checks
+            latecharge,
+        )
         from .providers import stripe_checkout  # noqa: F401 - registers the provider
         from .views import dashboard_panel
 
         settings.CELERY_BEAT_SCHEDULE.update(BEAT_SCHEDULE)
+        latecharge.add_rates(latecharge.parse_rates(settings.PAYMENTS_LATE_CHARGE_RATES))
 
         reads = (
             "payments.view_charge",

@@ -14,7 +14,7 @@ from psycopg2.extras import execute_values
 
 from cityhall.dates import next_business_day
 
-from . import selectors, services
+from . import latecharge, selectors, services
 from .models import (
     BatchRun,
     Installment,
@@ -195,6 +195,13 @@ def fix_late_charges(run: BatchRun) -> None:
         with transaction.atomic():
             last_paid = max(d for d, _amount in selectors.payments_on(installment))
             amount = selectors.late_charge_for(installment, last_paid)
+            if amount is None:
+                # No rate for a year the late charge spans: fail the run loudly (it can be run
+                # again once the rate is configured) rather than bill a guess.
+                raise latecharge.MissingRate(
+                    f"installment {installment.pk}: no late-charge rate for a year up to "
+                    f"{last_paid}; set MACHIBA_LATE_CHARGE_RATES and run the batch again"
+                )
             outcome = {"skipped_count": F("skipped_count") + 1}
             if amount:
                 origin = f"latecharge:{installment.pk}"

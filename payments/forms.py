@@ -55,6 +55,9 @@ class PaymentPlanForm(forms.Form):
 
 class CounterPaymentForm(forms.Form):
     amount = forms.IntegerField(label=_("受領額（円）"), min_value=1)
+    # One key per rendered form: the same form submitted twice (a double click, a resent
+    # POST) records the cash once.
+    idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=64)
 
 
 class BatchUploadForm(forms.Form):

@@ -272,7 +272,9 @@ def staff_resident(request: HttpRequest, resident_id: int) -> HttpResponse:
         request=request,
     )
     plan_form = forms.PaymentPlanForm(request.POST or None, prefix="plan")
-    counter_form = forms.CounterPaymentForm(request.POST or None, prefix="counter")
+    counter_form = forms.CounterPaymentForm(
+        request.POST or None, prefix="counter", initial={"idempotency_key": uuid.uuid4().hex}
+    )
     if request.method == "POST":
         from . import arrears
 
@@ -285,7 +287,10 @@ def staff_resident(request: HttpRequest, resident_id: int) -> HttpResponse:
                 return redirect("payments:staff_resident", resident_id=resident.pk)
             if "counter-amount" in request.POST and counter_form.is_valid():
                 payment = services.record_counter_payment(
-                    payer=resident, amount=counter_form.cleaned_data["amount"], clerk=request.user
+                    payer=resident,
+                    amount=counter_form.cleaned_data["amount"],
+                    clerk=request.user,
+                    idempotency_key=counter_form.cleaned_data["idempotency_key"],
                 )
                 messages.success(request, _("窓口収納を記録しました。"))
                 return redirect("payments:staff_receipt", payment_id=payment.pk)

@@ -1,6 +1,7 @@
 """Money in templates: yen with thousands separators (django.contrib.humanize is not installed)."""
 
 from django import template
+from django.utils.translation import gettext
 
 register = template.Library()
 
@@ -11,3 +12,11 @@ def comma(value) -> str:
         return f"{int(value):,}"
     except (TypeError, ValueError):
         return ""
+
+
+@register.filter
+def yen_or_pending(value) -> str:
+    """A late charge with separators, or "not yet fixed" while its year has no rate."""
+    if value is None:
+        return gettext("未確定")
+    return comma(value)

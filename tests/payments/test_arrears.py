@@ -100,11 +100,33 @@ def test_counter_payment_gives_a_receipt_pdf(clerk_client, clerk):
     payer = make_resident()
     make_charge(payer, parts=[(date(2025, 6, 30), 25_000)])
     response = clerk_client.post(
-        reverse("payments:staff_resident", args=[payer.pk]), {"counter-amount": "25000"}
+        reverse("payments:staff_resident", args=[payer.pk]),
+        {"counter-amount": "25000", "counter-idempotency_key": "k"},
     )
     assert response.status_code == 302
     pdf = clerk_client.get(response["Location"])
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+
+
+def test_counter_cash_submitted_twice_is_recorded_once(clerk_client):
+    """The counter form carries an idempotency key: a double submit records the cash once and
+    shows the same receipt (issue 11.7)."""
+    from payments.models import Payment
+
+    payer = make_resident()
+    installment = make_charge(payer, parts=[(date(2025, 6, 30), 25_000)]).installments.get()
+    url = reverse("payments:staff_resident", args=[payer.pk])
+    page = clerk_client.get(url)
+    key = page.context["counter_form"]["idempotency_key"].value()
+    assert key and f'value="{key}"' in page.content.decode()
+    posted = {"counter-amount": "25000", "counter-idempotency_key": key}
+    first = clerk_client.post(url, posted)
+    second = clerk_client.post(url, posted)
+    assert first.status_code == second.status_code == 302
+    assert first["Location"] == second["Location"]
+    assert Payment.objects.filter(payer=payer).count() == 1
+    installment.refresh_from_db()
+    assert installment.allocated == 25_000
 
 
 def test_reconciliation_page_and_api_list_violations(clerk_client):

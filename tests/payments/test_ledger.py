@@ -214,6 +214,7 @@ def test_statement_selectors_list_open_installments_with_late_charge():
         "open_installments": 2,
         "overdue_installments": 2,
         "credit": 0,
+        "late_charges_pending": False,
     }
     summary = selectors.tax_summary(payer, 2025)
     assert summary["total"] == 123_456 and summary["taxes"][0]["code"] == "resident_tax"
