@@ -293,6 +293,8 @@ if "sandbox" in PAYMENTS_PROVIDERS:
 PAYMENTS_STRIPE_SECRET_KEY = env.str("MACHIBA_STRIPE_SECRET_KEY", default="")
 PAYMENTS_STRIPE_WEBHOOK_SECRETS = env.list("MACHIBA_STRIPE_WEBHOOK_SECRETS", default=[])
 PAYMENTS_STRIPE_API_BASE = env.str("MACHIBA_STRIPE_API_BASE", default="https://api.stripe.com")
+# Corrections (更正) and refunds (還付) above this many yen wait for a second person's approval.
+PAYMENTS_APPROVAL_THRESHOLD = env.int("MACHIBA_PAYMENTS_APPROVAL_THRESHOLD", default=100_000)
 # Late-charge rates of years the built-in table does not have yet, "year:first:after" in percent
 # (延滞金特例基準割合, announced each December), e.g. "2027:2.8:9.1".
 PAYMENTS_LATE_CHARGE_RATES = env.list("MACHIBA_LATE_CHARGE_RATES", default=[])

@@ -58,6 +58,7 @@ class PaymentsConfig(AppConfig):
             "payments.view_batchrun",
             "payments.view_notice",
             "payments.view_paymentplan",
+            "payments.view_approval",
         )
         clerk_writes = (
             "payments.add_payment",
@@ -72,6 +73,7 @@ class PaymentsConfig(AppConfig):
             "payments.add_batchrun",
             "payments.change_batchrun",
             "payments.review_payment",
+            "payments.decide_approval",
         )
         grant("clerk", *reads, *clerk_writes)
         grant("supervisor", *reads, *clerk_writes, *supervisor_writes)
@@ -107,6 +109,14 @@ class PaymentsConfig(AppConfig):
                 _("収納の突合"),
                 _("消込の整合性チェック"),
                 order=32,
+            )
+        )
+        register_staff(
+            Link(
+                "payments:staff_approvals",
+                _("更正・還付の承認"),
+                _("監督者の承認を待つ更正・還付と、金額が相違した収納"),
+                order=33,
             )
         )
         register_panel(

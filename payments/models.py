@@ -433,6 +433,78 @@ class Refund(models.Model):
         return f"{self._meta.verbose_name} #{self.pk}"
 
 
+class Approval(models.Model):
+    """Four eyes: a correction (更正) or refund (還付) above the approval threshold waits here until
+    a supervisor other than the requester approves it; only then is it applied."""
+
+    class Kind(models.TextChoices):
+        CORRECTION = "correction", _("更正")
+        REFUND = "refund", _("還付")
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("承認待ち")
+        APPROVED = "approved", _("承認済")
+        REJECTED = "rejected", _("却下")
+
+    kind = models.CharField(_("種類"), max_length=12, choices=Kind.choices)
+    state = models.CharField(_("状態"), max_length=10, choices=State.choices, default=State.PENDING)
+    charge = models.ForeignKey(
+        Charge, verbose_name=_("調定"), on_delete=models.PROTECT, null=True, blank=True
+    )
+    credit = models.ForeignKey(
+        Credit, verbose_name=_("過誤納金"), on_delete=models.PROTECT, null=True, blank=True
+    )
+    # The size of the change: Σ |new − old| of a correction, the amount of a refund.
+    amount = models.BigIntegerField(_("金額"))
+    # A correction's new amounts by installment number ({"1": 5000}); a refund's amount.
+    params = models.JSONField(_("内容"), default=dict)
+    reason = models.CharField(_("理由"), max_length=200)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("申請した職員"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    requested_at = models.DateTimeField(_("申請日時"), auto_now_add=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("決裁した職員"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    decided_at = models.DateTimeField(_("決裁日時"), null=True, blank=True)
+    decision_note = models.CharField(_("決裁の所見"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("更正・還付の承認")
+        verbose_name_plural = _("更正・還付の承認")
+        ordering = ["-id"]
+        permissions = [("decide_approval", _("金額の大きい更正・還付を承認する"))]
+        constraints = [
+            # The person who asked never decides (four eyes, kept by the database too).
+            models.CheckConstraint(
+                condition=Q(decided_by__isnull=True) | ~Q(decided_by=F("requested_by")),
+                name="approval_four_eyes",
+            ),
+            models.CheckConstraint(
+                condition=Q(kind="correction", charge__isnull=False)
+                | Q(kind="refund", credit__isnull=False),
+                name="approval_names_its_object",
+            ),
+            models.CheckConstraint(condition=Q(amount__gt=0), name="approval_amount_positive"),
+            models.CheckConstraint(
+                condition=Q(state="pending", decided_by__isnull=True)
+                | (~Q(state="pending") & Q(decided_by__isnull=False)),
+                name="approval_decided_by_someone",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self._meta.verbose_name} #{self.pk}"
+
+
 class LedgerEvent(models.Model):
     """Who changed what, when, from which state to which, and why. Append-only (trigger)."""
 

@@ -189,6 +189,15 @@ def payments_for_resident(resident) -> QuerySet[Payment]:
     )
 
 
+def charges_for_resident(resident, *, limit: int = 50) -> QuerySet[Charge]:
+    """The resident's charges, newest fiscal year first (for the staff money pages)."""
+    return (
+        Charge.objects.filter(payer=resident)
+        .select_related("revenue")
+        .order_by("-fiscal_year", "-id")[:limit]
+    )
+
+
 def credits_for_resident(resident) -> QuerySet[Credit]:
     return Credit.objects.filter(resident=resident, used__lt=F("amount")).select_related("payment")
 

@@ -29,6 +29,7 @@ import json
 from collections.abc import Iterable, Sequence
 from datetime import date, timedelta
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F, Sum
@@ -42,6 +43,7 @@ from . import hooks
 from .models import (
     Adjustment,
     Allocation,
+    Approval,
     Channel,
     Charge,
     Credit,
@@ -71,7 +73,9 @@ def fiscal_year_of(d: date) -> int:
 
 def _require(user, permission: str) -> None:
     if user is None or not user.is_authenticated or not user.has_perm(permission):
-        raise PermissionDenied(f"{permission} が必要です / {permission} is required")
+        raise PermissionDenied(
+            _("この操作には権限（%(permission)s）が必要です。") % {"permission": permission}
+        )
 
 
 def record_event(
@@ -299,17 +303,43 @@ def create_fee_charge(
         return existing
 
 
+def approval_threshold() -> int:
+    """Corrections and refunds larger than this (yen) need a second person's approval."""
+    return int(getattr(settings, "PAYMENTS_APPROVAL_THRESHOLD", 100_000))
+
+
+def _check_approval(approval, *, kind: str, size: int, clerk, matches) -> None:
+    """Above the threshold only an approved request of this very change may go through, and
+    the approver is never the person applying it (payments.approvals takes the requests)."""
+    if size <= approval_threshold():
+        return
+    if approval is None:
+        raise ValidationError(
+            _("%(amount)s円を超える更正・還付には、別の職員（監督者）の承認が必要です。")
+            % {"amount": f"{approval_threshold():,}"}
+        )
+    if (
+        approval.kind != kind
+        or approval.state != Approval.State.APPROVED
+        or approval.decided_by_id in (None, clerk.pk)
+        or not matches(approval)
+    ):
+        raise ValidationError(_("承認された内容と一致しません。"))
+
+
 def correct_charge(
-    *, charge: Charge, new_amounts: dict[int, int], reason: str, clerk
+    *, charge: Charge, new_amounts: dict[int, int], reason: str, clerk, approval=None
 ) -> list[Adjustment]:
     """更正: set installments (by number) to new amounts by adding adjusting entries.
 
     A reduction below what has already been paid moves the excess to the payer's credit
-    (過誤納金), newest allocation first.
+    (過誤納金), newest allocation first. A correction whose size (Σ |new − old|) is above
+    :func:`approval_threshold` needs ``approval``: an approved request of the same change.
     """
     _require(clerk, "payments.add_adjustment")
     if not reason.strip():
         raise ValidationError({"reason": _("更正の理由を入力してください。")})
+    new_amounts = {int(number): int(amount) for number, amount in new_amounts.items()}
     adjustments = []
     with transaction.atomic():
         charge = _lock_charges([charge.pk])[charge.pk]
@@ -317,19 +347,37 @@ def correct_charge(
             item.number: item
             for item in Installment.objects.select_for_update().filter(charge=charge).order_by("id")
         }
-        for number, new_amount in sorted(new_amounts.items()):
-            installment = installments.get(number)
-            if installment is None:
+        for number, new_amount in new_amounts.items():
+            if number not in installments:
                 raise ValidationError(
                     {"new_amounts": _("第%(number)s期はありません。") % {"number": number}}
                 )
             if new_amount < 0:
                 raise ValidationError({"new_amounts": _("金額は0円以上です。")})
+        size = sum(abs(amount - installments[n].amount) for n, amount in new_amounts.items())
+        _check_approval(
+            approval,
+            kind=Approval.Kind.CORRECTION,
+            size=size,
+            clerk=clerk,
+            matches=lambda a: (
+                a.charge_id == charge.pk
+                and {int(n): v for n, v in a.params.get("new_amounts", {}).items()} == new_amounts
+            ),
+        )
+        approved_by = approval.decided_by_id if approval is not None else None
+        for number, new_amount in sorted(new_amounts.items()):
+            installment = installments[number]
             delta = new_amount - installment.amount
             if delta == 0:
                 continue
             if new_amount < installment.allocated:
-                _release_allocations(installment, installment.allocated - new_amount, actor=clerk)
+                _release_allocations(
+                    installment,
+                    installment.allocated - new_amount,
+                    actor=clerk,
+                    approved_by=approved_by,
+                )
                 installment.refresh_from_db()
             adjustments.append(
                 Adjustment.objects.create(
@@ -345,13 +393,19 @@ def correct_charge(
                 amount=delta,
                 reason=reason,
                 actor=clerk,
-                data={"from": installment.amount, "to": new_amount},
+                data={
+                    "from": installment.amount,
+                    "to": new_amount,
+                    **({"approval": approval.pk, "approved_by": approved_by} if approval else {}),
+                },
             )
         _update_settlement([charge.pk])
     return adjustments
 
 
-def _release_allocations(installment: Installment, excess: int, *, actor) -> None:
+def _release_allocations(
+    installment: Installment, excess: int, *, actor, approved_by: int | None = None
+) -> None:
     """Take ``excess`` yen of allocations back from an (already locked) installment into the
     payers' credit, newest allocation first. An allocation partly taken back before gives what
     it still has."""
@@ -390,12 +444,15 @@ def _release_allocations(installment: Installment, excess: int, *, actor) -> Non
             reverses=allocation,
             released_to_credit=allocation.credit_id is None,
         )
+        # Who reduced the charge (and who approved it) may not refund this money: see
+        # reducers_of().
         record_event(
             "allocation.released",
             payment=payment,
             installment=installment,
             amount=part,
             actor=actor,
+            data={"approved_by": approved_by} if approved_by else None,
         )
 
 
@@ -835,18 +892,48 @@ def apply_credit(*, credit: Credit, installment: Installment, amount: int, clerk
     return allocation
 
 
-def refund_credit(*, credit: Credit, amount: int, reason: str, clerk) -> Refund:
-    """還付: pay part of a credit back to the payer."""
+def reducers_of(credit: Credit) -> set[int]:
+    """The staff who reduced a charge so that money went into this credit, and who approved
+    those reductions: separation of duties keeps them from refunding it."""
+    people = set()
+    for actor_id, data in LedgerEvent.objects.filter(
+        kind="allocation.released", payment_id=credit.payment_id
+    ).values_list("actor_id", "data"):
+        people.add(actor_id)
+        people.add((data or {}).get("approved_by"))
+    people.discard(None)
+    return people
+
+
+def refund_credit(*, credit: Credit, amount: int, reason: str, clerk, approval=None) -> Refund:
+    """還付: pay part of a credit back to the payer.
+
+    Separation of duties: nobody who reduced a charge into this credit (or approved that
+    reduction) refunds it. A refund above :func:`approval_threshold` needs ``approval``.
+    """
     _require(clerk, "payments.add_refund")
+    if not reason.strip():
+        raise ValidationError({"reason": _("還付の理由を入力してください。")})
     with transaction.atomic():
         credit = Credit.objects.select_for_update().get(pk=credit.pk)
+        if clerk.pk in reducers_of(credit):
+            raise ValidationError(
+                _("この過誤納金を生じた減額更正をした（または承認した）職員は、還付できません。")
+            )
         if amount <= 0 or amount > credit.remaining:
             raise ValidationError(
                 {
-                    "amount": f"還付できるのは{credit.remaining:,}円までです。 / At most "
-                    f"{credit.remaining:,} yen can be refunded."
+                    "amount": _("還付できるのは%(amount)s円までです。")
+                    % {"amount": f"{credit.remaining:,}"}
                 }
             )
+        _check_approval(
+            approval,
+            kind=Approval.Kind.REFUND,
+            size=amount,
+            clerk=clerk,
+            matches=lambda a: a.credit_id == credit.pk and a.params.get("amount") == amount,
+        )
         refund = Refund.objects.create(credit=credit, amount=amount, reason=reason, clerk=clerk)
         Credit.objects.filter(pk=credit.pk).update(used=F("used") + amount)
         record_event(
@@ -857,6 +944,9 @@ def refund_credit(*, credit: Credit, amount: int, reason: str, clerk) -> Refund:
             amount=amount,
             reason=reason,
             actor=clerk,
+            data={"approval": approval.pk, "approved_by": approval.decided_by_id}
+            if approval
+            else None,
         )
     return refund
 

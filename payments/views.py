@@ -306,6 +306,7 @@ def staff_resident(request: HttpRequest, resident_id: int) -> HttpResponse:
             "balance": selectors.balance_for_resident(resident, rows=open_rows),
             "open_rows": open_rows,
             "credits": selectors.credits_for_resident(resident),
+            "charges": selectors.charges_for_resident(resident),
             "plans": resident.payment_plans.prefetch_related("entries").order_by("-id"),
             "plan_form": plan_form,
             "counter_form": counter_form,

@@ -241,6 +241,16 @@ ACCESS: dict[str, tuple[Access, ...]] = {
     "payments:staff_batches": one(STAFF),
     "payments:staff_batch": one(STAFF, kwargs=w("batch_run.pk")),
     "payments:staff_batch_output": one(STAFF, kwargs=w("batch_run.pk"), page=False),
+    # Money pages: correct, 充当 and refund ask for the clerks' permissions; settling a payment
+    # held for review is for supervisors (payments.review_payment).
+    "payments:staff_correct_charge": one(STAFF, kwargs=w("charge.pk", "charge_id")),
+    "payments:staff_apply_credit": one(STAFF, kwargs=w("credit.pk", "credit_id")),
+    "payments:staff_refund_credit": one(STAFF, kwargs=w("credit.pk", "credit_id")),
+    "payments:staff_approvals": one(STAFF),
+    "payments:staff_approval": one(STAFF, kwargs=w("approval.pk")),
+    "payments:staff_payment_review": one(
+        SUPERVISOR_ONLY, kwargs=w("review_payment.pk", "payment_id")
+    ),
     # Running a failed batch again needs payments.change_batchrun (supervisors, admins).
     "payments:staff_batch_retry": one(SUPERVISOR_ONLY, kwargs=w("batch_run.pk"), post_only=True),
     # payments: API. ?resident=<B> is honoured for staff only; a resident gets their own rows
@@ -485,7 +495,15 @@ def build_world() -> SimpleNamespace:
     from gis.models import Feature, GarbageDistrict, Layer
     from payments import online
     from payments import services as payment_services
-    from payments.models import Allocation, BatchRun, Notice, Revenue, StatementDocument
+    from payments.models import (
+        Allocation,
+        Approval,
+        BatchRun,
+        Credit,
+        Notice,
+        Revenue,
+        StatementDocument,
+    )
     from payments.revenues import revenue_defaults
     from procedures import services as procedure_services
     from procedures.certificates import issuing
@@ -645,6 +663,28 @@ def build_world() -> SimpleNamespace:
         created_by=users[SUPERVISOR],
     )
 
+    # B's overpayment of the first installment (a credit), a correction waiting for a second
+    # person, and a card payment whose captured amount differed (held for review).
+    overpaid = payment_services.record_counter_payment(
+        payer=b,
+        amount=first.amount - first.allocated + 2_000,
+        clerk=clerk,
+        installment_ids=[first.pk],
+    )
+    credit = Credit.objects.get(payment=overpaid)
+    approval = Approval.objects.create(
+        kind=Approval.Kind.CORRECTION,
+        charge=charge,
+        amount=5_000,
+        params={"new_amounts": {"2": 5_000}},
+        reason="matrix",
+        requested_by=clerk,
+    )
+    review_payment = payment_services.create_payment(
+        payer=b, channel="card", amount=1_000, provider="sandbox"
+    )
+    payment_services.hold_for_review(payment_id=review_payment.pk, captured_amount=1_200)
+
     # Counter: a desk open all day, B's ticket called to it.
     service = Service.objects.create(code="M", name_ja="住民票・証明書", name_en="Certificates")
     desk = Counter.objects.create(
@@ -685,6 +725,9 @@ def build_world() -> SimpleNamespace:
         statement_document=statement_document,
         sandbox_token=sandbox_token,
         batch_run=batch_run,
+        credit=credit,
+        approval=approval,
+        review_payment=review_payment,
         desk=desk,
         ticket=ticket,
         private_markers=(B_FAMILY_NAME, users[RESIDENT_B].email),
