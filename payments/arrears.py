@@ -10,6 +10,7 @@ from django.db import connection, transaction
 from django.db.models import Exists, F, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from psycopg2.extras import execute_values
 
 from cityhall.dates import next_business_day
@@ -159,14 +160,24 @@ def _notify(notice: Notice) -> None:
     if user is None:
         return
     revenue = notice.installment.charge.revenue.name_ja
-    title = "督促状" if notice.kind == Notice.Kind.DEMAND else "催告書"
+    title = notice.get_kind_display()
+    if notice.kind == Notice.Kind.REMINDER:
+        title = _("%(kind)s（第%(sequence)s回）") % {"kind": title, "sequence": notice.sequence}
+    values = {
+        "title": title,
+        "revenue": revenue,
+        "number": notice.installment.number,
+        "due": notice.installment.due_on.isoformat(),
+        "amount": f"{notice.outstanding:,}",
+    }
     notify(
         user=user,
-        subject=f"{title}: {revenue} 第{notice.installment.number}期",
-        body=(
-            f"{revenue} 第{notice.installment.number}期（納期限 {notice.installment.due_on}）の"
-            f"{notice.outstanding:,}円が未納です。お早めにお支払いください。"
-        ),
+        subject=_("%(title)s: %(revenue)s 第%(number)s期") % values,
+        body=_(
+            "%(revenue)s 第%(number)s期（納期限 %(due)s）の%(amount)s円が未納です。"
+            "お早めにお支払いください。"
+        )
+        % values,
         link="/my/statement/",
     )
 
@@ -177,7 +188,7 @@ def fix_late_charges(run: BatchRun) -> None:
     twice). The cursor is the last installment id handled."""
     revenue = Revenue.objects.filter(kind=Revenue.Kind.LATE_CHARGE).first()
     if revenue is None:
-        raise ValidationError("延滞金の歳入科目がありません。 / No late-charge revenue.")
+        raise ValidationError(_("延滞金の歳入科目がありません。"))
     candidates = (
         Installment.objects.filter(
             allocated=F("amount"),
@@ -237,9 +248,9 @@ def create_payment_plan(
     arrears = selectors.arrears_for_resident(resident)
     total = arrears["total"]
     if total <= 0:
-        raise ValidationError("滞納額がありません。 / There are no arrears to split.")
+        raise ValidationError(_("分納にする滞納額がありません。"))
     if monthly_amount <= 0:
-        raise ValidationError({"monthly_amount": "月額は1円以上です。 / Must be positive."})
+        raise ValidationError({"monthly_amount": _("月額は1円以上にしてください。")})
     with transaction.atomic():
         plan = PaymentPlan.objects.create(
             resident=resident,

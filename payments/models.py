@@ -666,13 +666,21 @@ class BatchAttempt(models.Model):
 class UnmatchedRecord(models.Model):
     """A line of an imported file that matched no installment: for a clerk to sort out."""
 
+    class Reason(models.TextChoices):
+        NO_RESIDENT = "no_resident", _("住民が見つからない")
+        NO_REVENUE = "no_revenue", _("歳入科目が見つからない")
+        NO_SCHEDULE = "no_schedule", _("歳入科目に納期の設定がない")
+        NO_INSTALLMENT = "no_installment", _("期別が見つからない")
+        BARCODE_MISMATCH = "barcode_mismatch", _("バーコードの科目・年度が期別と異なる")
+        NOTHING_TO_REVERSE = "nothing_to_reverse", _("取消対象の速報がない（または確報済み）")
+
     batch_run = models.ForeignKey(
         BatchRun, verbose_name=_("バッチ"), on_delete=models.CASCADE, related_name="unmatched"
     )
     line_no = models.PositiveIntegerField(_("行番号"))
     reference = models.CharField(_("参照"), max_length=120)
     amount = models.BigIntegerField(_("金額"))
-    reason = models.CharField(_("理由"), max_length=200)
+    reason = models.CharField(_("理由"), max_length=200, choices=Reason.choices)
     resolved = models.BooleanField(_("処理済"), default=False)
 
     class Meta:

@@ -219,9 +219,9 @@ def create_charge(
     to the next business day (地方税法20条の5 第2項). The installments must sum to the charge.
     """
     if not installments:
-        raise ValidationError("期別が一つもありません。 / A charge needs at least one installment.")
+        raise ValidationError(_("期別が一つもありません。"))
     if any(amount < 0 for _due, amount in installments):
-        raise ValidationError("期別の金額は0円以上です。 / Installment amounts cannot be negative.")
+        raise ValidationError(_("期別の金額は0円以上にしてください。"))
     amount = sum(amount for _due, amount in installments)
     with transaction.atomic():
         charge = Charge.objects.create(
@@ -265,11 +265,9 @@ def create_fee_charge(
     task must not bill twice). ``due_on`` defaults to two weeks from today.
     """
     if not origin:
-        raise ValidationError("発生元が必要です。 / An origin is required.")
+        raise ValidationError(_("発生元が必要です。"))
     if amount <= 0:
-        raise ValidationError(
-            "手数料の金額は1円以上にしてください。 / A fee must be at least 1 yen."
-        )
+        raise ValidationError(_("手数料の金額は1円以上にしてください。"))
     existing = Charge.objects.filter(origin=origin).first()
     if existing is not None:
         return existing
@@ -280,9 +278,7 @@ def create_fee_charge(
     else:
         revenue = Revenue.objects.filter(code=revenue_code).first()
     if revenue is None:
-        raise ValidationError(
-            f"歳入科目「{revenue_code}」がありません。 / No revenue with code {revenue_code!r}."
-        )
+        raise ValidationError(_("歳入科目「%(code)s」がありません。") % {"code": revenue_code})
     due = due_on or today() + timedelta(days=FEE_DUE_DAYS)
     try:
         with transaction.atomic():
@@ -478,9 +474,9 @@ def create_payment(
     """A payment in state ``created``. The same idempotency key with the same body returns the
     first payment; with a different body it raises :class:`IdempotencyConflict`."""
     if channel not in Channel.values:
-        raise ValidationError({"channel": f"不明な収納チャネル / unknown channel {channel!r}"})
+        raise ValidationError({"channel": _("不明な収納チャネルです。")})
     if amount <= 0:
-        raise ValidationError({"amount": "金額は1円以上です。 / The amount must be positive."})
+        raise ValidationError({"amount": _("金額は1円以上にしてください。")})
     body = {
         "payer": getattr(payer, "pk", None),
         "channel": channel,
@@ -493,10 +489,7 @@ def create_payment(
         existing = Payment.objects.filter(idempotency_key=idempotency_key).first()
         if existing is not None:
             if existing.request_digest != digest:
-                raise IdempotencyConflict(
-                    "この冪等キーは別の内容の支払いに使われています。 / This idempotency key "
-                    "was used for a different payment."
-                )
+                raise IdempotencyConflict(_("この冪等キーは別の内容の支払いに使われています。"))
             return existing
     try:
         with transaction.atomic():
@@ -530,8 +523,11 @@ def create_payment(
 def _transition(payment: Payment, to_state: str, *, actor=None, reason: str = "") -> None:
     if to_state not in Payment.TRANSITIONS[payment.state]:
         raise ValidationError(
-            f"支払いの状態を「{payment.state}」から「{to_state}」に変えることはできません。 / "
-            f"A payment cannot go from {payment.state} to {to_state}."
+            _("支払いの状態を「%(from)s」から「%(to)s」に変えることはできません。")
+            % {
+                "from": Payment.State(payment.state).label,
+                "to": Payment.State(to_state).label,
+            }
         )
     from_state = payment.state
     payment.state = to_state

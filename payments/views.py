@@ -13,7 +13,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.utils.translation import get_language
+from django.utils.translation import get_language, gettext_noop
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
@@ -268,7 +268,7 @@ def staff_resident(request: HttpRequest, resident_id: int) -> HttpResponse:
         action="payments.view_resident_ledger",
         actor=request.user,
         obj=resident,
-        purpose="滞納整理 / arrears",
+        purpose=gettext_noop("滞納整理"),
         request=request,
     )
     plan_form = forms.PaymentPlanForm(request.POST or None, prefix="plan")

@@ -118,9 +118,9 @@ def _run_billing(run: BatchRun) -> None:
 BILLING_UNMATCHED_SQL = """
 INSERT INTO payments_unmatchedrecord (batch_run_id, line_no, reference, amount, reason, resolved)
 SELECT %s, s.line_no, s.assessment_key, s.amount,
-       CASE WHEN r.id IS NULL THEN '住民が見つからない / no such resident'
-            WHEN v.id IS NULL THEN '歳入科目が見つからない / no such revenue'
-            ELSE '納期の設定がない / the revenue has no schedule' END, false
+       CASE WHEN r.id IS NULL THEN 'no_resident'
+            WHEN v.id IS NULL THEN 'no_revenue'
+            ELSE 'no_schedule' END, false
   FROM payments_assessment_staging s
   LEFT JOIN residents_resident r ON r.resident_code = s.resident_code
   LEFT JOIN payments_revenue v ON v.code = s.revenue_code

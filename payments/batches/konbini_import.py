@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from django.db import connection, transaction
+from django.utils.translation import gettext_noop
 
 from .. import hooks, services
 from ..formats import konbini
@@ -52,9 +53,7 @@ def _konbini_rows(run: BatchRun, data: bytes) -> Iterable[tuple]:
 KONBINI_UNMATCHED_SQL = """
 INSERT INTO payments_unmatchedrecord (batch_run_id, line_no, reference, amount, reason, resolved)
 SELECT s.batch_run_id, s.line_no + 1, s.barcode, s.amount,
-       CASE WHEN i.id IS NULL THEN '期別が見つからない / no such installment'
-            ELSE 'バーコードの科目・年度が期別と異なる / barcode does not match the installment'
-       END, false
+       CASE WHEN i.id IS NULL THEN 'no_installment' ELSE 'barcode_mismatch' END, false
   FROM payments_konbini_staging s
   LEFT JOIN payments_installment i ON i.id = s.installment_key
   LEFT JOIN payments_charge c ON c.id = i.charge_id
@@ -302,13 +301,13 @@ def _apply_konbini_reversals(run: BatchRun, rows: list[tuple]) -> int:
                 defaults={
                     "reference": external_ref[:120],
                     "amount": amount,
-                    "reason": "取消対象の速報がない（または確報済み） / nothing provisional to reverse",
+                    "reason": UnmatchedRecord.Reason.NOTHING_TO_REVERSE,
                 },
             )
             continue
         if payment.state == Payment.State.CANCELLED:
             continue
-        services.cancel_payment(payment_id=payment.pk, reason="コンビニ速報取消")
+        services.cancel_payment(payment_id=payment.pk, reason=gettext_noop("コンビニ速報取消"))
         done += 1
     return done
 
