@@ -13,14 +13,15 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.translation import get_language, gettext_noop
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_noop
 from django.views.decorators.cache import never_cache
 
 from cityhall.audit import record
 
 from . import approvals, forms, selectors, services
 from .models import Approval, Charge, Credit, Installment, Payment
+from .providers import registry
 
 
 def _require(request: HttpRequest, permission: str) -> None:
@@ -55,6 +56,13 @@ def _confirm_page(request, form, *, title: str, rows: list, warning: str, button
     )
 
 
+def _year_label(charge: Charge) -> str:
+    return _("%(revenue)s %(year)s年度") % {
+        "revenue": charge.revenue.name_for(get_language()),
+        "year": charge.fiscal_year,
+    }
+
+
 def _yen(amount: int) -> str:
     return _("%(amount)s円") % {"amount": f"{amount:,}"}
 
@@ -74,7 +82,7 @@ def correct_charge(request: HttpRequest, charge_id: int) -> HttpResponse:
     back = reverse("payments:staff_resident", args=[resident.pk])
     summary = [
         (_("納付義務者"), resident.full_name),
-        (_("科目・年度"), f"{charge.revenue} {charge.fiscal_year}"),
+        (_("科目・年度"), _year_label(charge)),
         (_("調定額"), _yen(charge.amount)),
     ]
     if request.method == "POST" and "edit" not in request.POST and form.is_valid():
@@ -264,7 +272,13 @@ def approval_list(request: HttpRequest) -> HttpResponse:
         {
             "pending": approvals.pending_approvals(),
             "decided": Approval.objects.exclude(state=Approval.State.PENDING)
-            .select_related("requested_by", "decided_by")
+            .select_related(
+                "requested_by",
+                "decided_by",
+                "charge__payer",
+                "charge__revenue",
+                "credit__resident",
+            )
             .order_by("-decided_at")[:20],
             "reviews": Payment.objects.filter(state=Payment.State.NEEDS_REVIEW)
             .select_related("payer")
@@ -355,7 +369,7 @@ def _approval_rows(approval: Approval) -> list:
     ]
     if approval.kind == Approval.Kind.CORRECTION:
         current = dict(approval.charge.installments.values_list("number", "amount"))
-        rows.append((_("科目・年度"), f"{approval.charge.revenue} {approval.charge.fiscal_year}"))
+        rows.append((_("科目・年度"), _year_label(approval.charge)))
         for number, amount in sorted(
             (int(n), a) for n, a in approval.params.get("new_amounts", {}).items()
         ):
@@ -393,7 +407,7 @@ def payment_review(request: HttpRequest, payment_id: int) -> HttpResponse:
         (_("納付者"), payment.payer.full_name if payment.payer else "—"),
         (_("請求した額"), _yen(payment.amount)),
         (_("決済事業者の売上額"), _yen(payment.provider_amount or 0)),
-        (_("決済事業者"), payment.provider),
+        (_("決済事業者"), registry.label(payment.provider)),
         (_("売上日"), payment.paid_on.isoformat() if payment.paid_on else "—"),
     ]
     if request.method == "POST" and "edit" not in request.POST and form.is_valid():

@@ -123,6 +123,11 @@ class ProviderRegistry:
     def known(self) -> list[str]:
         return sorted(self._providers)
 
+    def label(self, name: str) -> str:
+        """The provider's name for people (offered or not: old payments keep theirs)."""
+        provider = self._providers.get(name)
+        return str(provider.label) if provider is not None else name
+
     def names(self) -> list[str]:
         """The providers offered, in the order the settings give."""
         wanted = list(getattr(settings, "PAYMENTS_PROVIDERS", []) or [])
