@@ -12,6 +12,9 @@ million allocations updates them in one statement): ``Installment.allocated`` an
 ``Payment.allocated_amount`` / ``Credit.used``. CHECK constraints then hold the invariants:
 allocations never exceed an installment, and a confirmed payment's allocations plus its credit
 equal its amount.
+
+One module on purpose: the ledger's tables and the constraints between them are read together
+(the triggers of ``0002_ledger_triggers`` and the checks here state one set of invariants).
 """
 
 from __future__ import annotations
