@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
@@ -16,6 +16,9 @@ from .provider import DECLINE_CARD, SUCCESS_CARD
 
 @never_cache
 def checkout(request: HttpRequest, token: str) -> HttpResponse:
+    if "sandbox" not in registry.names():
+        # Named but not configured (no webhook secret): the sandbox is not offered at all.
+        raise Http404
     intent = get_object_or_404(SandboxIntent, token=token)
     if intent.state != SandboxIntent.State.OPEN:
         return redirect(intent.return_url)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from django.test import override_settings
@@ -202,3 +202,26 @@ def test_statement_api_shows_only_the_residents_own_installments(client, residen
     assert data["balance"]["outstanding"] == 4_000
     assert [row["amount"] for row in data["installments"]] == [4_000]
     assert client.get("/api/payments/allocations/").status_code == 403
+
+
+def test_a_provider_no_longer_offered_neither_confirms_nor_fails_by_sync(settings):
+    """A sandbox payment left pending when production offers no sandbox: the periodic sync must
+    not confirm it from the sandbox's own book (issue 11.1), nor crash."""
+    from payments.tasks import sync_pending_payments
+
+    payment, intent = _pending_payment()
+    SandboxIntent.objects.filter(pk=intent.pk).update(state="succeeded")
+    Payment.objects.filter(pk=payment.pk).update(
+        created_at=payment.created_at - timedelta(minutes=20)
+    )
+    settings.PAYMENTS_PROVIDERS = []
+    assert online.sync_with_provider(payment).state == "pending"
+    assert sync_pending_payments() == 0
+    payment.refresh_from_db()
+    assert payment.state == "pending"
+
+
+def test_the_sandbox_named_without_a_webhook_secret_is_not_offered(client, settings):
+    settings.PAYMENTS_WEBHOOK_SECRETS = []
+    assert not online.card_payment_offered()
+    assert client.get("/pay/sandbox/any-token/").status_code == 404
