@@ -306,7 +306,28 @@ CONTENT_SECURITY_POLICY = {
 }
 
 # Payment provider webhooks are signed with one of these secrets (several during rotation).
-PAYMENTS_WEBHOOK_SECRETS = env.list("MACHIBA_PAYMENTS_WEBHOOK_SECRETS", default=[])
+PAYMENTS_WEBHOOK_SECRETS = env.list(
+    "MACHIBA_PAYMENTS_WEBHOOK_SECRETS",
+    default=["dev-only-payments-webhook-secret"] if DEBUG else [],
+)
+# Online payment providers offered, the first being the default (payments/providers). None in
+# production unless named: card payment is then simply not offered. The sandbox (no money moves)
+# is an app of its own, installed only when named, as it is by default in development.
+PAYMENTS_PROVIDERS = env.list("MACHIBA_PAYMENT_PROVIDERS", default=["sandbox"] if DEBUG else [])
+PAYMENTS_DEFAULT_PROVIDER = env.str("MACHIBA_PAYMENT_DEFAULT_PROVIDER", default="")
+if "sandbox" in PAYMENTS_PROVIDERS:
+    INSTALLED_APPS.append("payments.sandbox")
+PAYMENTS_STRIPE_SECRET_KEY = env.str("MACHIBA_STRIPE_SECRET_KEY", default="")
+PAYMENTS_STRIPE_WEBHOOK_SECRETS = env.list("MACHIBA_STRIPE_WEBHOOK_SECRETS", default=[])
+PAYMENTS_STRIPE_API_BASE = env.str("MACHIBA_STRIPE_API_BASE", default="https://api.stripe.com")
+# Corrections (更正) and refunds (還付) above this many yen wait for a second person's approval.
+PAYMENTS_APPROVAL_THRESHOLD = env.int("MACHIBA_PAYMENTS_APPROVAL_THRESHOLD", default=100_000)
+# Late-charge rates of years the built-in table does not have yet, "year:first:after" in percent
+# (延滞金特例基準割合, announced each December), e.g. "2027:2.8:9.1".
+PAYMENTS_LATE_CHARGE_RATES = env.list("MACHIBA_LATE_CHARGE_RATES", default=[])
+PAYMENTS_STRIPE_CHECKOUT_ORIGIN = env.str(
+    "MACHIBA_STRIPE_CHECKOUT_ORIGIN", default="https://checkout.stripe.com"
+)
 
 # My Number is encrypted at rest with AES-GCM. The first key encrypts; every key listed decrypts,
 # so keys can be rotated by putting a new key first and re-encrypting.

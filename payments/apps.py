@@ -2,8 +2,7 @@ from celery.schedules import crontab
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
-# The nightly jobs. The lead merges this into settings.CELERY_BEAT_SCHEDULE (ready() below also
-# adds the entries that are missing, so a worker started with -B has them either way).
+# The nightly and periodic jobs of collection, added to settings.CELERY_BEAT_SCHEDULE at start-up.
 BEAT_SCHEDULE = {
     "payments-nightly-arrears": {
         "task": "payments.nightly_arrears",
@@ -39,13 +38,15 @@ class PaymentsConfig(AppConfig):
         from cityhall.navigation import Link, register_portal, register_staff
         from cityhall.roles import grant
 
-        from . import providers  # noqa: F401 - registers the sandbox provider
+        from . import (
+            checks,  # noqa: F401 - registers the system checks
+            latecharge,
+        )
+        from .providers import stripe_checkout  # noqa: F401 - registers the provider
         from .views import dashboard_panel
 
-        schedule = getattr(settings, "CELERY_BEAT_SCHEDULE", None)
-        if isinstance(schedule, dict):
-            for name, entry in BEAT_SCHEDULE.items():
-                schedule.setdefault(name, entry)
+        settings.CELERY_BEAT_SCHEDULE.update(BEAT_SCHEDULE)
+        latecharge.add_rates(latecharge.parse_rates(settings.PAYMENTS_LATE_CHARGE_RATES))
 
         reads = (
             "payments.view_charge",
@@ -57,6 +58,7 @@ class PaymentsConfig(AppConfig):
             "payments.view_batchrun",
             "payments.view_notice",
             "payments.view_paymentplan",
+            "payments.view_approval",
         )
         clerk_writes = (
             "payments.add_payment",
@@ -67,7 +69,12 @@ class PaymentsConfig(AppConfig):
             "payments.add_refund",
             "payments.change_refund",
         )
-        supervisor_writes = ("payments.add_batchrun", "payments.change_batchrun")
+        supervisor_writes = (
+            "payments.add_batchrun",
+            "payments.change_batchrun",
+            "payments.review_payment",
+            "payments.decide_approval",
+        )
         grant("clerk", *reads, *clerk_writes)
         grant("supervisor", *reads, *clerk_writes, *supervisor_writes)
         grant("admin", *reads, *clerk_writes, *supervisor_writes)
@@ -110,6 +117,14 @@ class PaymentsConfig(AppConfig):
                 _("消込の整合性チェック"),
                 order=32,
                 permission="payments.view_allocation",
+            )
+        )
+        register_staff(
+            Link(
+                "payments:staff_approvals",
+                _("更正・還付の承認"),
+                _("監督者の承認を待つ更正・還付と、金額が相違した収納"),
+                order=33,
             )
         )
         register_panel(

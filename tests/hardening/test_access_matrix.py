@@ -262,7 +262,7 @@ ACCESS: dict[str, tuple[Access, ...]] = {
     "payments:payment_return": one(LINKED, query=lambda world: f"payment={world.payment.pk}"),
     # The sandbox provider's checkout page: whoever holds the unguessable token (the payer's
     # browser) may pay; it stands in for the provider's own site.
-    "payments:sandbox_checkout": one(PUBLIC, kwargs=w("sandbox_token", "token")),
+    "payments_sandbox:checkout": one(PUBLIC, kwargs=w("sandbox_token", "token")),
     # payments: staff pages
     "payments:staff_arrears": one(STAFF),
     "payments:staff_resident": one(STAFF, kwargs=w("b.pk", "resident_id")),
@@ -272,6 +272,18 @@ ACCESS: dict[str, tuple[Access, ...]] = {
     "payments:staff_batches": one(STAFF),
     "payments:staff_batch": one(STAFF, kwargs=w("batch_run.pk")),
     "payments:staff_batch_output": one(STAFF, kwargs=w("batch_run.pk"), page=False),
+    # Money pages: correct, 充当 and refund ask for the clerks' permissions; settling a payment
+    # held for review is for supervisors (payments.review_payment).
+    "payments:staff_correct_charge": one(STAFF, kwargs=w("charge.pk", "charge_id")),
+    "payments:staff_apply_credit": one(STAFF, kwargs=w("credit.pk", "credit_id")),
+    "payments:staff_refund_credit": one(STAFF, kwargs=w("credit.pk", "credit_id")),
+    "payments:staff_approvals": one(STAFF),
+    "payments:staff_approval": one(STAFF, kwargs=w("approval.pk")),
+    "payments:staff_payment_review": one(
+        SUPERVISOR_ONLY, kwargs=w("review_payment.pk", "payment_id")
+    ),
+    # Running a failed batch again needs payments.change_batchrun (supervisors, admins).
+    "payments:staff_batch_retry": one(SUPERVISOR_ONLY, kwargs=w("batch_run.pk"), post_only=True),
     # payments: API. ?resident=<B> is honoured for staff only; a resident gets their own rows
     # (the leak check proves B's do not come back).
     "payments_statement": one(LOGIN, query=lambda world: f"resident={world.b.pk}"),
@@ -288,6 +300,7 @@ ACCESS: dict[str, tuple[Access, ...]] = {
     "allocation-detail": one(STAFF, kwargs=w("allocation.pk")),
     "batchrun-list": one(STAFF),
     "batchrun-detail": one(STAFF, kwargs=w("batch_run.pk")),
+    "batchrun-retry": one(SUPERVISOR_ONLY, kwargs=w("batch_run.pk"), post_only=True),
     # procedures: catalogue (public)
     "procedures:catalogue": one(PUBLIC),
     "procedures:life_event": one(PUBLIC, kwargs=lambda world: {"event": "moving"}),
@@ -532,7 +545,15 @@ def build_world() -> SimpleNamespace:
     from gis.models import Feature, GarbageDistrict, Layer
     from payments import online
     from payments import services as payment_services
-    from payments.models import Allocation, BatchRun, Notice, Revenue, StatementDocument
+    from payments.models import (
+        Allocation,
+        Approval,
+        BatchRun,
+        Credit,
+        Notice,
+        Revenue,
+        StatementDocument,
+    )
     from payments.revenues import revenue_defaults
     from procedures import services as procedure_services
     from procedures.certificates import issuing
@@ -693,6 +714,28 @@ def build_world() -> SimpleNamespace:
         created_by=users[SUPERVISOR],
     )
 
+    # B's overpayment of the first installment (a credit), a correction waiting for a second
+    # person, and a card payment whose captured amount differed (held for review).
+    overpaid = payment_services.record_counter_payment(
+        payer=b,
+        amount=first.amount - first.allocated + 2_000,
+        clerk=clerk,
+        installment_ids=[first.pk],
+    )
+    credit = Credit.objects.get(payment=overpaid)
+    approval = Approval.objects.create(
+        kind=Approval.Kind.CORRECTION,
+        charge=charge,
+        amount=5_000,
+        params={"new_amounts": {"2": 5_000}},
+        reason="matrix",
+        requested_by=clerk,
+    )
+    review_payment = payment_services.create_payment(
+        payer=b, channel="card", amount=1_000, provider="sandbox"
+    )
+    payment_services.hold_for_review(payment_id=review_payment.pk, captured_amount=1_200)
+
     # Counter: a desk open all day, B's ticket called to it.
     service = Service.objects.create(code="M", name_ja="住民票・証明書", name_en="Certificates")
     desk = Counter.objects.create(
@@ -737,6 +780,9 @@ def build_world() -> SimpleNamespace:
         statement_document=statement_document,
         sandbox_token=sandbox_token,
         batch_run=batch_run,
+        credit=credit,
+        approval=approval,
+        review_payment=review_payment,
         desk=desk,
         ticket=ticket,
         private_markers=(B_FAMILY_NAME, users[RESIDENT_B].email),
