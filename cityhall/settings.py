@@ -245,7 +245,6 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 6 * 3600}
 CELERY_RESULT_EXPIRES = 24 * 3600
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_QUEUE", default="machiba")
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BEAT_SCHEDULE: dict = {}
 
 # Security headers. Scripts come only from our own origin (vendored files), never inline.
 SECURE_CONTENT_TYPE_NOSNIFF = True

@@ -1,31 +1,5 @@
-from celery.schedules import crontab
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
-
-# The nightly jobs. The lead merges this into settings.CELERY_BEAT_SCHEDULE (ready() below also
-# adds the entries that are missing, so a worker started with -B has them either way).
-BEAT_SCHEDULE = {
-    "payments-nightly-arrears": {
-        "task": "payments.nightly_arrears",
-        "schedule": crontab(hour=1, minute=30),
-        "options": {"expires": 60 * 60 * 6},
-    },
-    "payments-sync-pending-payments": {
-        "task": "payments.sync_pending_payments",
-        "schedule": 60 * 15,
-        "options": {"expires": 60 * 10},
-    },
-    "payments-resume-orphaned-batches": {
-        "task": "payments.resume_orphaned_batches",
-        "schedule": 60 * 5,
-        "options": {"expires": 60 * 4},
-    },
-    "payments-nightly-late-charges": {
-        "task": "payments.nightly_late_charges",
-        "schedule": crontab(hour=2, minute=0),
-        "options": {"expires": 60 * 60 * 6},
-    },
-}
 
 
 class PaymentsConfig(AppConfig):
@@ -33,19 +7,12 @@ class PaymentsConfig(AppConfig):
     verbose_name = _("税・料金の収納")
 
     def ready(self):
-        from django.conf import settings
-
         from cityhall.dashboard import Panel, register_panel
         from cityhall.navigation import Link, register_portal, register_staff
         from cityhall.roles import grant
 
         from . import providers  # noqa: F401 - registers the sandbox provider
         from .views import dashboard_panel
-
-        schedule = getattr(settings, "CELERY_BEAT_SCHEDULE", None)
-        if isinstance(schedule, dict):
-            for name, entry in BEAT_SCHEDULE.items():
-                schedule.setdefault(name, entry)
 
         reads = (
             "payments.view_charge",
