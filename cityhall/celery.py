@@ -5,12 +5,16 @@ declared here, in one place, by task name: whoever loads this app (a worker, `ce
 test) sees the same schedule without Django's app registry having run any app's `ready()`.
 """
 
+import logging
 import os
+import time
 
-from celery import Celery
+from celery import Celery, bootsteps, signals
 from celery.schedules import crontab
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cityhall.settings")
+
+logger = logging.getLogger("machiba.celery")
 
 app = Celery("cityhall")
 app.config_from_object("django.conf:settings", namespace="CELERY")
@@ -51,3 +55,87 @@ BEAT_SCHEDULE = {
     },
 }
 app.conf.beat_schedule = BEAT_SCHEDULE
+
+
+class WorkerHeartbeat(bootsteps.StartStopStep):
+    """Every few seconds the worker writes a heartbeat key per queue it consumes, which expires
+    on its own: /healthz and the metrics read them to tell whether any worker is alive."""
+
+    requires = {"celery.worker.components:Timer"}
+
+    def __init__(self, worker, **kwargs):
+        super().__init__(worker, **kwargs)
+        self.tref = None
+
+    def start(self, worker):
+        from .health import HEARTBEAT_EVERY
+
+        self.beat(worker)
+        self.tref = worker.timer.call_repeatedly(HEARTBEAT_EVERY, self.beat, (worker,), priority=10)
+
+    def stop(self, worker):
+        if self.tref is not None:
+            self.tref.cancel()
+            self.tref = None
+
+    def beat(self, worker):
+        from .health import record_heartbeat
+
+        try:
+            queues = sorted(worker.app.amqp.queues.consume_from or {})
+            record_heartbeat(queues=queues, worker=worker.hostname)
+        except Exception as exc:  # Redis away: the next beat tries again
+            logger.warning("worker heartbeat not recorded: %s", exc)
+
+
+app.steps["worker"].add(WorkerHeartbeat)
+
+_task_started: dict[str, float] = {}
+
+
+@signals.before_task_publish.connect
+def _stamp_sent_at(headers=None, **kwargs):
+    from .metrics import SENT_AT_HEADER
+
+    if headers is not None:
+        headers.setdefault(SENT_AT_HEADER, time.time())
+
+
+@signals.task_prerun.connect
+def _task_started_at(task_id=None, **kwargs):
+    _task_started[task_id] = time.monotonic()
+
+
+@signals.task_postrun.connect
+def _task_finished(task_id=None, task=None, state=None, **kwargs):
+    from .metrics import CELERY_TASK_SECONDS, CELERY_TASKS
+
+    started = _task_started.pop(task_id, None)
+    name = getattr(task, "name", "unknown")
+    CELERY_TASKS.labels(task=name, state=state or "UNKNOWN").inc()
+    if started is not None:
+        CELERY_TASK_SECONDS.labels(task=name).observe(time.monotonic() - started)
+
+
+@signals.worker_process_shutdown.connect
+def _pool_process_gone(pid=None, **kwargs):
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(pid or os.getpid())
+
+
+@signals.worker_ready.connect
+def _serve_worker_metrics(**kwargs):
+    # In Kubernetes each worker pod is scraped on its own port (the web pods cannot see its
+    # metric files); `make run` shares one folder with the web server instead.
+    port = os.environ.get("MACHIBA_WORKER_METRICS_PORT")
+    if port:
+        from prometheus_client import CollectorRegistry, multiprocess, start_http_server
+
+        if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+            registry = CollectorRegistry()
+            multiprocess.MultiProcessCollector(registry)
+            start_http_server(int(port), registry=registry)
+        else:
+            start_http_server(int(port))

@@ -8,10 +8,12 @@ class PaymentsConfig(AppConfig):
 
     def ready(self):
         from cityhall.dashboard import Panel, register_panel
+        from cityhall.metrics import register_collector
         from cityhall.navigation import Link, register_portal, register_staff
         from cityhall.roles import grant
 
         from . import providers  # noqa: F401 - registers the sandbox provider
+        from .metrics import batch_run_metrics
         from .views import dashboard_panel
 
         reads = (
@@ -71,6 +73,7 @@ class PaymentsConfig(AppConfig):
                 order=32,
             )
         )
+        register_collector(batch_run_metrics)
         register_panel(
             Panel(key="payments", template="payments/panel.html", context=dashboard_panel, order=20)
         )
