@@ -28,10 +28,7 @@ prepare: services messages
 	@$(PY) manage.py migrate --noinput -v 0
 
 run: prepare
-	@$(PY) manage.py seed_demo
-	@mkdir -p var/run
-	@echo "Machiba is starting at http://127.0.0.1:$(PORT)/  (staff: http://127.0.0.1:$(PORT)/staff/)"
-	@echo $$$$ > var/run/honcho.pid; PATH="$(CURDIR)/$(VENV)/bin:$$PATH" exec $(VENV)/bin/honcho -f Procfile start
+	@bash cityhall/ops/run.sh
 
 lint: bootstrap
 	@$(VENV)/bin/ruff check .

@@ -18,10 +18,9 @@ QUIET_PATHS = ("/livez", "/healthz", "/metrics")
 
 class JsonFormatter(_JsonFormatter):
     def __init__(self, *args, **kwargs):
-        kwargs.setdefault("fmt", ["asctime", "levelname", "name", "message", "request_id"])
-        kwargs.setdefault(
-            "rename_fields", {"asctime": "time", "levelname": "level", "name": "logger"}
-        )
+        kwargs.setdefault("fmt", ["levelname", "name", "message", "request_id"])
+        kwargs.setdefault("rename_fields", {"levelname": "level", "name": "logger"})
+        kwargs.setdefault("timestamp", "time")  # ISO 8601 in UTC, whatever the process's zone
         kwargs.setdefault("json_ensure_ascii", False)
         super().__init__(*args, **kwargs)
 

@@ -8,7 +8,23 @@ VAR=${MACHIBA_VAR_DIR:-$PWD/var}
 PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
 PG_PORT=${MACHIBA_PG_PORT:-5439}
 REDIS_PORT=${MACHIBA_REDIS_PORT:-6389}
-PGDATA="$VAR/pg"
+
+# Where the cluster lives. initdb and pg_ctl refuse to run as root, so as root the cluster runs
+# as the postgres user, who often cannot enter the checkout (root's home, a `mktemp -d` folder:
+# mode 0700). Then the cluster lives in a folder of this checkout's own under /var/lib/machiba/
+# (named by a hash of the checkout's path) and var/pg points to it, so `make stop` and the next
+# `make run` find it again. A cluster already in var/pg itself (older checkouts, or a non-root
+# user) stays where it is.
+cluster_home() {
+  if [ "$(id -u)" -eq 0 ] && [ ! -d "$VAR/pg" ] || [ -L "$VAR/pg" ]; then
+    echo "${MACHIBA_CLUSTER_ROOT:-/var/lib/machiba}/$(printf '%s' "$VAR" | sha256sum | cut -c1-16)"
+  else
+    echo "$VAR"
+  fi
+}
+CLUSTER_HOME=$(cluster_home)
+PGDATA="$CLUSTER_HOME/pg"
+PGSOCKET="$CLUSTER_HOME/pgsocket"
 
 as_postgres() {
   # initdb and pg_ctl refuse to run as root.
@@ -25,15 +41,17 @@ PG_TUNING="-c shared_buffers=512MB -c max_wal_size=4GB -c work_mem=16MB -c maint
 
 start_postgres() {
   mkdir -p "$VAR"
+  if [ "$CLUSTER_HOME" != "$VAR" ]; then
+    mkdir -p "$CLUSTER_HOME"
+    chmod 755 "$(dirname "$CLUSTER_HOME")" "$CLUSTER_HOME"
+    printf '%s\n' "$VAR" > "$CLUSTER_HOME/checkout"  # whose cluster this is
+    ln -sfn "$PGDATA" "$VAR/pg"
+  fi
   if [ ! -s "$PGDATA/PG_VERSION" ]; then
     echo "services: creating the PostgreSQL cluster in $PGDATA"
-    mkdir -p "$PGDATA" "$VAR/pgsocket"
+    mkdir -p "$PGDATA" "$PGSOCKET"
     if [ "$(id -u)" -eq 0 ]; then
-      chown postgres:postgres "$PGDATA" "$VAR/pgsocket"
-      if ! runuser -u postgres -- test -x "$VAR"; then
-        echo "services: the postgres user cannot reach $VAR; move the checkout or set DATABASE_URL" >&2
-        exit 1
-      fi
+      chown postgres:postgres "$PGDATA" "$PGSOCKET"
     fi
     chmod 700 "$PGDATA"
     as_postgres "$PGBIN/initdb" -D "$PGDATA" -U machiba --auth=trust -E UTF8 \
@@ -41,7 +59,7 @@ start_postgres() {
   fi
   if ! as_postgres "$PGBIN/pg_ctl" -D "$PGDATA" status >/dev/null 2>&1; then
     as_postgres "$PGBIN/pg_ctl" -D "$PGDATA" -l "$PGDATA/server.log" -w -t 60 \
-      -o "-p $PG_PORT -k $VAR/pgsocket -c listen_addresses=127.0.0.1 -c fsync=${MACHIBA_PG_FSYNC:-on} $PG_TUNING" \
+      -o "-p $PG_PORT -k $PGSOCKET -c listen_addresses=127.0.0.1 -c fsync=${MACHIBA_PG_FSYNC:-on} $PG_TUNING" \
       start >/dev/null
     echo "services: PostgreSQL listening on 127.0.0.1:$PG_PORT"
   fi
