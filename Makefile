@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 export PORT
 
-.PHONY: help bootstrap services prepare run test lint stop bench messages backup restore lock audit
+.PHONY: help bootstrap services prepare run test lint stop bench messages backup restore lock audit checkov drill
 
 help:
 	@echo "make run    start the portal with a demo city at http://127.0.0.1:$(PORT)"
@@ -30,11 +30,14 @@ prepare: services messages
 run: prepare
 	@bash cityhall/ops/run.sh
 
+checkov: bootstrap
+	@bash cityhall/ops/bootstrap.sh checkov
+
 lint: bootstrap
 	@$(VENV)/bin/ruff check .
 	@$(VENV)/bin/ruff format --check .
 
-test: services messages lint
+test: services messages lint checkov
 	@$(PY) manage.py makemigrations --check --dry-run -v 1
 	@$(VENV)/bin/pytest
 

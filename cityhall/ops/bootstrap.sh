@@ -58,3 +58,23 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$digest" ]; then
   echo "bootstrap: installed $(.venv/bin/python -m pip list --format=freeze 2>/dev/null | wc -l) Python packages into .venv (details: $log)"
   echo "$digest" > "$stamp"
 fi
+
+# `make test` lints the Kubernetes manifests with checkov, which lives in a venv of its own
+# (.venv/checkov): its pins (packaging<24, an older cyclonedx-python-lib) conflict with the
+# project's, so it cannot sit in .venv. Pinned in deploy/kubernetes/checkov-requirements.txt.
+if [ "${1:-}" = checkov ]; then
+  pins=deploy/kubernetes/checkov-requirements.txt
+  stamp=.venv/checkov/.machiba-installed
+  digest=$(sha256sum "$pins" | cut -c1-64)
+  if [ "$(cat "$stamp" 2>/dev/null)" != "$digest" ]; then
+    mkdir -p var/log
+    if ! { "$PYTHON" -m venv .venv/checkov \
+      && .venv/checkov/bin/python -m pip install --no-deps -r "$pins"; } > var/log/checkov-install.log 2>&1; then
+      tail -n 20 var/log/checkov-install.log >&2
+      echo "bootstrap: installing checkov failed (see var/log/checkov-install.log)" >&2
+      exit 1
+    fi
+    echo "bootstrap: installed checkov into .venv/checkov"
+    echo "$digest" > "$stamp"
+  fi
+fi
