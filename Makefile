@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 export PORT
 
-.PHONY: help bootstrap services prepare run test lint stop bench messages backup restore lock audit checkov drill
+.PHONY: help bootstrap services prepare run test lint stop bench messages backup restore lock audit checkov drill pitr-backup
 
 help:
 	@echo "make run    start the portal with a demo city at http://127.0.0.1:$(PORT)"
@@ -53,6 +53,16 @@ backup: services
 restore: services
 	@test -n "$(FILE)" || { echo "usage: make restore FILE=var/backups/machiba-….tar"; exit 2; }
 	@$(PY) manage.py restore "$(FILE)"
+
+# Point-in-time recovery drill: payments, a moment, more payments, a restore to that moment into a
+# new cluster from the pgBackRest repository; prints the RPO/RTO line for the BCP.
+drill: services
+	@bash cityhall/ops/drill.sh $(DRILL_ARGS)
+
+# Base backup of the private cluster into var/pgbackrest (TYPE=full|diff|incr); cron it.
+pitr-backup: services
+	@bash cityhall/ops/services.sh pgbackrest backup --type=$(or $(TYPE),incr)
+	@bash cityhall/ops/services.sh pgbackrest info
 
 # Pin every installed package (pip freeze) after changing pyproject.toml's dependencies.
 lock: bootstrap
