@@ -27,8 +27,9 @@ messages: bootstrap
 prepare: services messages
 	@$(PY) manage.py migrate --noinput -v 0
 
+# `make stop` ends it with SIGTERM (exit 143): a normal end, not an error of make.
 run: prepare
-	@bash cityhall/ops/run.sh
+	@bash cityhall/ops/run.sh || test $$? -eq 143
 
 checkov: bootstrap
 	@bash cityhall/ops/bootstrap.sh checkov

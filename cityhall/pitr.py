@@ -42,7 +42,8 @@ def _as_cluster_owner(command: list[str]) -> list[str]:
 
 
 def _run(command: list[str], *, timeout: float = 600) -> str:
-    result = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
+    # From /: the cluster's owner may not be allowed into the checkout.
+    result = subprocess.run(command, capture_output=True, text=True, timeout=timeout, cwd="/")
     if result.returncode != 0:
         raise RecoveryError(
             f"{' '.join(command[:4])}… failed ({result.returncode}): "
@@ -138,6 +139,7 @@ class RestoredCluster:
                 ),
                 capture_output=True,
                 timeout=120,
+                cwd="/",
             )
 
     def remove(self) -> None:
@@ -257,5 +259,6 @@ def _remove_leftover(folder: Path) -> None:
             ),
             capture_output=True,
             timeout=120,
+            cwd="/",
         )
     shutil.rmtree(folder, ignore_errors=True)

@@ -36,9 +36,10 @@ PGBR=(pgbackrest "--config=$PGBR_CONF" "--config-include-path=$PGBR_HOME/conf.d"
 ARCHIVE_TIMEOUT=${MACHIBA_ARCHIVE_TIMEOUT:-60}
 
 as_postgres() {
-  # initdb and pg_ctl refuse to run as root.
+  # initdb and pg_ctl refuse to run as root. From /, since postgres may not enter the checkout
+  # (its tools then complain that they cannot change back to it).
   if [ "$(id -u)" -eq 0 ]; then
-    runuser -u postgres -- "$@"
+    (cd / && runuser -u postgres -- "$@")
   else
     "$@"
   fi
