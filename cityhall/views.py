@@ -69,11 +69,21 @@ def inbox_mark_read(request, pk: int):
     return redirect("inbox")
 
 
+# allauth's limits that answer 429 count per minute (ACCOUNT_RATE_LIMITS: "20/m/ip" and the
+# like), so a minute is what the person, and a client reading Retry-After, should wait.
+RETRY_AFTER_SECONDS = 60
+
+
 def too_many_requests(request, exception=None):
     """allauth's rate limits answer here (ROOT_URLCONF.handler429). When the limit's store is
     unreachable the limit fails closed: 503 and a page that says why, not "too many tries"."""
     is_available = getattr(cache, "is_available", None)
     store_down = is_available is not None and not is_available()
-    return render(
-        request, "429.html", {"store_down": store_down}, status=503 if store_down else 429
+    response = render(
+        request,
+        "429.html",
+        {"store_down": store_down, "retry_minutes": RETRY_AFTER_SECONDS // 60},
+        status=503 if store_down else 429,
     )
+    response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
