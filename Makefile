@@ -14,6 +14,7 @@ help:
 	@echo "make test   run the whole test suite against real PostgreSQL and Redis"
 	@echo "make stop   stop what make run / make test started"
 	@echo "make bench  run the benchmarks in bench/"
+	@echo "make drill  point-in-time recovery drill (pgBackRest), prints the RPO/RTO line for the BCP"
 
 bootstrap:
 	@bash cityhall/ops/bootstrap.sh
