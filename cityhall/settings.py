@@ -12,6 +12,7 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
+from django_guid.integrations import CeleryIntegration
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(environ.Env().str("MACHIBA_VAR_DIR", default=str(BASE_DIR / "var")))
@@ -122,11 +123,15 @@ REDIS_URL = env.str(
 )
 # The cache lives in its own Redis database, so clearing it can never drop Celery's queues.
 REDIS_CACHE_URL = env.str("REDIS_CACHE_URL", default=REDIS_URL.rsplit("/", 1)[0] + "/1")
+# A cache that is down is a miss, not an error (cityhall/cache.py); short timeouts keep a
+# Redis that hangs from holding pages.
+CACHE_OPTIONS = {"socket_connect_timeout": 0.5, "socket_timeout": 0.5}
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "cityhall.cache.DegradingRedisCache",
         "LOCATION": REDIS_CACHE_URL,
         "KEY_PREFIX": env.str("MACHIBA_CACHE_PREFIX", default="machiba"),
+        "OPTIONS": CACHE_OPTIONS,
     }
 }
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
@@ -265,7 +270,6 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 6 * 3600}
 CELERY_RESULT_EXPIRES = 24 * 3600
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_QUEUE", default="machiba")
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BEAT_SCHEDULE: dict = {}
 
 # Security headers. Scripts come only from our own origin (vendored files), never inline.
 SECURE_CONTENT_TYPE_NOSNIFF = True
@@ -343,11 +347,33 @@ if not MYNUMBER_KEYS:
 # and never user-supplied SRS strings, so the warning is acknowledged rather than hidden.
 SILENCED_SYSTEM_CHECKS = ["gis.W001"]
 
+# --- Operations: JSON logs with request ids, metrics, health (README "Operations") ---------
+# One JSON object per line, with the request id of the web request (also in Celery tasks that
+# request started: django-guid carries it in the task headers). WeasyPrint's progress lines and
+# per-task chatter stay out of the logs unless LOG_LEVEL=DEBUG.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {
+        "request_id": {
+            "()": "django_guid.log_filters.CorrelationId",
+            "correlation_id_field": "request_id",
+        }
+    },
+    "formatters": {"json": {"()": "cityhall.logs.JsonFormatter"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "json",
+            "filters": ["request_id"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "loggers": {
+        "weasyprint": {"level": "WARNING"},
+        "fontTools": {"level": "WARNING"},
+        "django_guid": {"level": "WARNING"},
+    },
 }
 
 # --- Identity: マイナンバーカード (公的個人認証) for residents, security keys for staff ------------
@@ -383,3 +409,27 @@ JPKI = {
     "CA_FILE": env.str("MACHIBA_JPKI_CA_FILE", default=""),
     "CRL_URLS": env.list("MACHIBA_JPKI_CRL_URLS", default=[]),
 }
+
+INSTALLED_APPS += ["django_guid"]
+MIDDLEWARE = [
+    "django_guid.middleware.guid_middleware",
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    *MIDDLEWARE,
+    "cityhall.logs.RequestLogMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
+]
+DJANGO_GUID = {
+    "GUID_HEADER_NAME": "X-Request-ID",
+    "VALIDATE_GUID": True,
+    "INTEGRATIONS": [CeleryIntegration(use_django_logging=False, log_parent=False)],
+}
+# The worker logs through LOGGING above (JSON), not through Celery's own root handler.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# /metrics answers only the staff network; with no staff network configured, only loopback.
+METRICS_ALLOWED_NETWORKS = env.list(
+    "MACHIBA_METRICS_NETWORKS", default=STAFF_ALLOWED_NETWORKS or ["127.0.0.0/8", "::1/128"]
+)
+# Probes and scrapes come over plain HTTP from inside the cluster.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^livez$", r"^metrics$"]
+# A connection kept across requests is checked first, so a restarted PostgreSQL costs no error.
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True

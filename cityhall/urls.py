@@ -4,13 +4,17 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from . import api, views
+from . import api, metrics, views
+
+# allauth's rate limits render through this (see cityhall.views.too_many_requests).
+handler429 = views.too_many_requests
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.health, name="health"),
     path("livez", views.live, name="live"),
     path("favicon.ico", views.favicon, name="favicon"),
+    path("metrics", metrics.metrics_view, name="metrics"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("accounts/", include("allauth.urls")),
     path("my/", views.my_dashboard, name="my_dashboard"),

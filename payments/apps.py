@@ -1,30 +1,5 @@
-from celery.schedules import crontab
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
-
-# The nightly and periodic jobs of collection, added to settings.CELERY_BEAT_SCHEDULE at start-up.
-BEAT_SCHEDULE = {
-    "payments-nightly-arrears": {
-        "task": "payments.nightly_arrears",
-        "schedule": crontab(hour=1, minute=30),
-        "options": {"expires": 60 * 60 * 6},
-    },
-    "payments-sync-pending-payments": {
-        "task": "payments.sync_pending_payments",
-        "schedule": 60 * 15,
-        "options": {"expires": 60 * 10},
-    },
-    "payments-resume-orphaned-batches": {
-        "task": "payments.resume_orphaned_batches",
-        "schedule": 60 * 5,
-        "options": {"expires": 60 * 4},
-    },
-    "payments-nightly-late-charges": {
-        "task": "payments.nightly_late_charges",
-        "schedule": crontab(hour=2, minute=0),
-        "options": {"expires": 60 * 60 * 6},
-    },
-}
 
 
 class PaymentsConfig(AppConfig):
@@ -32,9 +7,8 @@ class PaymentsConfig(AppConfig):
     verbose_name = _("税・料金の収納")
 
     def ready(self):
-        from django.conf import settings
-
         from cityhall.dashboard import Panel, register_panel
+        from cityhall.metrics import register_collector
         from cityhall.navigation import Link, register_portal, register_staff
         from cityhall.roles import grant
 
@@ -42,10 +16,10 @@ class PaymentsConfig(AppConfig):
             checks,  # noqa: F401 - registers the system checks
             latecharge,
         )
+        from .metrics import batch_run_metrics
         from .providers import stripe_checkout  # noqa: F401 - registers the provider
         from .views import dashboard_panel
 
-        settings.CELERY_BEAT_SCHEDULE.update(BEAT_SCHEDULE)
         latecharge.add_rates(latecharge.parse_rates(settings.PAYMENTS_LATE_CHARGE_RATES))
 
         reads = (
@@ -127,6 +101,7 @@ class PaymentsConfig(AppConfig):
                 order=33,
             )
         )
+        register_collector(batch_run_metrics)
         register_panel(
             Panel(key="payments", template="payments/panel.html", context=dashboard_panel, order=20)
         )

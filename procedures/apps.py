@@ -9,8 +9,6 @@ class ProceduresConfig(AppConfig):
     verbose_name = _("電子申請")
 
     def ready(self) -> None:
-        from django.conf import settings
-
         from cityhall.dashboard import Panel, register_panel
         from cityhall.navigation import Link, register_portal, register_staff
         from cityhall.roles import ADMIN, grant, has_role
@@ -58,11 +56,6 @@ class ProceduresConfig(AppConfig):
             )
         )
         register_panel(Panel("procedures", "procedures/_dashboard_panel.html", dashboard_panel, 25))
-        # Certificates that did not come out are queued again, then flagged (DESIGN.md §6).
-        settings.CELERY_BEAT_SCHEDULE.setdefault(
-            "procedures-retry-stuck",
-            {"task": "procedures.retry_stuck_certificates", "schedule": 600},
-        )
 
         grant("resident", "procedures.view_procedure", "procedures.add_application")
         staff_read = (

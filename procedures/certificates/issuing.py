@@ -16,6 +16,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_noop
+from prometheus_client import Histogram
 from weasyprint import HTML
 
 from .. import workflow
@@ -39,11 +40,19 @@ def _next_issue_number() -> str:
     return f"{timezone.localdate():%Y}-{number:07d}"
 
 
+RENDER_SECONDS = Histogram(
+    "machiba_certificate_render_seconds",
+    "Time to render one certificate PDF",
+    buckets=(0.1, 0.25, 0.5, 1, 2, 4, 8, 16, 32),
+)
+
+
 def render_pdf(html: str) -> bytes:
     """HTML to PDF with the stylesheet and fonts loaded once per process."""
-    return HTML(string=html, base_url=str(assets.ASSETS)).write_pdf(
-        stylesheets=[assets.stylesheet()], font_config=assets.font_config()
-    )
+    with RENDER_SECONDS.time():
+        return HTML(string=html, base_url=str(assets.ASSETS)).write_pdf(
+            stylesheets=[assets.stylesheet()], font_config=assets.font_config()
+        )
 
 
 def render_certificate_html(*, kind, context: dict, issue_number: str, code: str, issued_on) -> str:

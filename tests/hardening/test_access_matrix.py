@@ -183,9 +183,13 @@ def w(attribute: str, key: str = "pk"):
 ACCESS: dict[str, tuple[Access, ...]] = {
     # cityhall
     "home": one(PUBLIC),
-    "health": one(PUBLIC, page=False),
+    # The full check also wants a worker heartbeat (none runs here): the database part decides.
+    "health": one(PUBLIC, page=False, query="part=database"),
     "live": one(PUBLIC, page=False),
     "favicon": one(PUBLIC, page=False),
+    # Not a role question: the caller's network decides (staff networks, else loopback; the
+    # test client is 127.0.0.1). tests/ops/test_observability.py refuses other networks.
+    "metrics": one(PUBLIC, page=False),
     "my_dashboard": one(LOGIN),
     "inbox": one(LOGIN),
     "inbox_mark_read": one(OWNER, kwargs=w("notification.pk"), post_only=True),
