@@ -7,6 +7,8 @@ class PaymentsConfig(AppConfig):
     verbose_name = _("税・料金の収納")
 
     def ready(self):
+        from django.conf import settings
+
         from cityhall.dashboard import Panel, register_panel
         from cityhall.metrics import register_collector
         from cityhall.navigation import Link, register_portal, register_staff
