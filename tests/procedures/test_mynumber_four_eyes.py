@@ -76,7 +76,9 @@ def counter_file_and_pay(client, clerk, resident, on_commit) -> Application:
     assert application.state == "awaiting_payment"
     with on_commit(execute=True):
         paid = client.post(
-            f"/staff/payments/residents/{resident.pk}/", {"counter-amount": "300"}, follow=True
+            f"/staff/payments/residents/{resident.pk}/",
+            {"counter-amount": "300", "counter-idempotency_key": f"four-eyes-{application.pk}"},
+            follow=True,
         )
     assert paid.status_code == 200
     application.refresh_from_db()
