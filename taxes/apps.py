@@ -7,7 +7,6 @@ class TaxesConfig(AppConfig):
     verbose_name = _("個人住民税")
 
     def ready(self) -> None:
-        from django.conf import settings
 
         from cityhall.navigation import Link, register_portal, register_staff
         from cityhall.roles import grant
@@ -29,10 +28,6 @@ class TaxesConfig(AppConfig):
             Link(
                 "taxes:staff_assessments", _("個人住民税"), _("税額決定の一覧、申告、課税処理"), 40
             )
-        )
-        settings.CELERY_BEAT_SCHEDULE.setdefault(
-            "taxes-resume-orphaned-runs",
-            {"task": "taxes.resume_orphaned_runs", "schedule": 300, "options": {"expires": 240}},
         )
         reads = (
             "taxes.view_assessment",

@@ -27,6 +27,12 @@ class CertificateKindBase:
     def build(self, application) -> tuple[dict[str, Any], dict[str, Any]]:
         raise NotImplementedError
 
+    def prints_mynumber(self, application) -> bool:
+        """Whether the certificate of this application prints a My Number (個人番号): then a
+        counter request needs a second approver holding reveal_mynumber, and the PDF goes only
+        to its applicant or to staff holding that permission."""
+        return False
+
 
 _registry: dict[str, CertificateKindBase] = {}
 
