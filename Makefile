@@ -6,14 +6,18 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
 export PORT
+# Development mode, said explicitly: without DJANGO_DEBUG=true the settings are production's.
+DJANGO_DEBUG ?= true
+export DJANGO_DEBUG
 
-.PHONY: help bootstrap services prepare run test lint stop bench messages backup restore lock audit
+.PHONY: help bootstrap services prepare run test lint stop bench messages backup restore lock audit test-idp checkov drill pitr-backup
 
 help:
 	@echo "make run    start the portal with a demo city at http://127.0.0.1:$(PORT)"
 	@echo "make test   run the whole test suite against real PostgreSQL and Redis"
 	@echo "make stop   stop what make run / make test started"
 	@echo "make bench  run the benchmarks in bench/"
+	@echo "make drill  point-in-time recovery drill (pgBackRest), prints the RPO/RTO line for the BCP"
 
 bootstrap:
 	@bash cityhall/ops/bootstrap.sh
@@ -27,19 +31,30 @@ messages: bootstrap
 prepare: services messages
 	@$(PY) manage.py migrate --noinput -v 0
 
+# `make stop` ends it with SIGTERM (exit 143): a normal end, not an error of make.
 run: prepare
-	@$(PY) manage.py seed_demo
-	@mkdir -p var/run
-	@echo "Machiba is starting at http://127.0.0.1:$(PORT)/  (staff: http://127.0.0.1:$(PORT)/staff/)"
-	@echo $$$$ > var/run/honcho.pid; PATH="$(CURDIR)/$(VENV)/bin:$$PATH" exec $(VENV)/bin/honcho -f Procfile start
+	@bash cityhall/ops/run.sh || test $$? -eq 143
+
+checkov: bootstrap
+	@bash cityhall/ops/bootstrap.sh checkov
 
 lint: bootstrap
 	@$(VENV)/bin/ruff check .
 	@$(VENV)/bin/ruff format --check .
 
-test: services messages lint
+test: services messages lint test-idp checkov
 	@$(PY) manage.py makemigrations --check --dry-run -v 1
 	@$(VENV)/bin/pytest
+
+# The local OpenID provider the マイナンバーカード tests run (npm's oidc-provider), installed from
+# the committed package-lock.json; Node.js comes from Debian when the machine has none.
+IDP := tests/idp
+test-idp: $(IDP)/node_modules/.machiba-installed
+
+$(IDP)/node_modules/.machiba-installed: $(IDP)/package.json $(IDP)/package-lock.json
+	@command -v npm >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nodejs npm; }
+	@cd $(IDP) && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
 
 bench: prepare
 	@$(PY) bench/run_all.py
@@ -53,6 +68,16 @@ backup: services
 restore: services
 	@test -n "$(FILE)" || { echo "usage: make restore FILE=var/backups/machiba-….tar"; exit 2; }
 	@$(PY) manage.py restore "$(FILE)"
+
+# Point-in-time recovery drill: payments, a moment, more payments, a restore to that moment into a
+# new cluster from the pgBackRest repository; prints the RPO/RTO line for the BCP.
+drill: services
+	@bash cityhall/ops/drill.sh $(DRILL_ARGS)
+
+# Base backup of the private cluster into var/pgbackrest (TYPE=full|diff|incr); cron it.
+pitr-backup: services
+	@bash cityhall/ops/services.sh pgbackrest backup --type=$(or $(TYPE),incr)
+	@bash cityhall/ops/services.sh pgbackrest info
 
 # Pin every installed package (pip freeze) after changing pyproject.toml's dependencies.
 lock: bootstrap

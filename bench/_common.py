@@ -18,6 +18,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cityhall.settings")
+# Benchmarks run the development settings, said explicitly (production is the default).
+os.environ.setdefault("DJANGO_DEBUG", "true")
 
 
 def _server_settings() -> dict:

@@ -59,7 +59,7 @@ def main() -> None:
         from payments.formats import gs1, konbini
         from payments.models import BatchRun, Installment, Revenue
 
-        batches.CHUNK = 50_000
+        batches.runs.CHUNK = 50_000
         with connection.cursor() as cursor:
             cursor.execute(
                 """

@@ -19,6 +19,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cityhall.settings")
+os.environ.setdefault("DJANGO_DEBUG", "true")  # development settings, said explicitly
 DB_NAME = "bench_residents_seed"
 
 

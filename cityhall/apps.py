@@ -8,7 +8,9 @@ class CityhallConfig(AppConfig):
     verbose_name = _("市役所の共通基盤")
 
     def ready(self):
+        from .accounts import sync_site
         from .roles import sync_role_permissions
 
         # Permissions exist only after every app migrated, so roles get theirs then.
         post_migrate.connect(sync_role_permissions, dispatch_uid="machiba_sync_roles")
+        post_migrate.connect(sync_site, sender=self, dispatch_uid="machiba_sync_site")

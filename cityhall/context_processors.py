@@ -11,5 +11,6 @@ def city(request):
         "CITY_NAME_EN": settings.CITY_NAME_EN,
         "is_staff_member": bool(user and is_staff_member(user)),
         "portal_links": navigation.portal_links,
-        "staff_links": navigation.staff_links,
+        # Only the tiles this user may open (evaluated when a template asks).
+        "staff_links": lambda: navigation.staff_links_for(user) if user is not None else [],
     }

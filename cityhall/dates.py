@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import jpholiday
+from django.utils.translation import gettext, gettext_noop
 
 _SATURDAY = 5
 
@@ -45,3 +46,71 @@ def add_business_days(d: date, n: int) -> date:
         if is_business_day(d):
             remaining -= 1
     return d
+
+
+# The names jpholiday gives (国民の祝日に関する法律 2条, 3条), marked for the English catalogue.
+HOLIDAY_NAMES = (
+    gettext_noop("元日"),
+    gettext_noop("成人の日"),
+    gettext_noop("建国記念の日"),
+    gettext_noop("天皇誕生日"),
+    gettext_noop("春分の日"),
+    gettext_noop("昭和の日"),
+    gettext_noop("憲法記念日"),
+    gettext_noop("みどりの日"),
+    gettext_noop("こどもの日"),
+    gettext_noop("海の日"),
+    gettext_noop("山の日"),
+    gettext_noop("敬老の日"),
+    gettext_noop("秋分の日"),
+    gettext_noop("スポーツの日"),
+    gettext_noop("体育の日"),
+    gettext_noop("文化の日"),
+    gettext_noop("勤労感謝の日"),
+    gettext_noop("国民の休日"),
+    gettext_noop("天皇の即位の日"),
+    gettext_noop("即位礼正殿の儀"),
+)
+_SUBSTITUTE = " 振替休日"
+
+
+def holiday_name(d: date) -> str | None:
+    """The national holiday on ``d`` in the active language, or None."""
+    name = jpholiday.is_holiday_name(d)
+    if not name:
+        return None
+    if name.endswith(_SUBSTITUTE):
+        # 振替休日 (祝日法3条2項): the Monday after a holiday that fell on a Sunday.
+        return gettext("%(holiday)sの振替休日") % {"holiday": gettext(name[: -len(_SUBSTITUTE)])}
+    return gettext(name)
+
+
+def closure_reason(d: date) -> str | None:
+    """Why the city hall is closed on ``d`` (in the active language), or None when it is open."""
+    if _is_year_end_closure(d):
+        return gettext("年末年始の休み")
+    name = holiday_name(d)
+    if name:
+        return name
+    if d.weekday() == _SATURDAY:
+        return gettext("土曜日")
+    if d.weekday() == _SATURDAY + 1:
+        return gettext("日曜日")
+    return None
+
+
+def closures_between(start: date, end: date) -> list[tuple[date, date, str]]:
+    """The closures from ``start`` to ``end`` that a resident cannot guess from the weekday:
+    national holidays on weekdays and the year-end break, as (first day, last day, reason) with
+    consecutive days of one reason merged (年末年始 is one entry, 29 Dec to 3 Jan)."""
+    closures: list[tuple[date, date, str]] = []
+    d = start
+    while d <= end:
+        if not is_business_day(d) and (d.weekday() < _SATURDAY or _is_year_end_closure(d)):
+            reason = closure_reason(d) or ""
+            if closures and closures[-1][1] == d - timedelta(days=1) and closures[-1][2] == reason:
+                closures[-1] = (closures[-1][0], d, reason)
+            else:
+                closures.append((d, d, reason))
+        d += timedelta(days=1)
+    return closures

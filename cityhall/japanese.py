@@ -13,10 +13,11 @@ import unicodedata
 from typing import TypedDict
 
 import jaconv
+from django.utils.translation import gettext_lazy
 
-MESSAGE_NOT_KANA = "フリガナはカタカナで入力してください / Enter the reading in katakana"
-MESSAGE_NO_TOWN = "住所に町名がありません / The address has no town name"
-MESSAGE_NO_BANCHI = "住所に番地がありません / The address has no block or lot number (番地)"
+MESSAGE_NOT_KANA = gettext_lazy("フリガナはカタカナで入力してください。")
+MESSAGE_NO_TOWN = gettext_lazy("住所に町名がありません。")
+MESSAGE_NO_BANCHI = gettext_lazy("住所に番地がありません。")
 
 # Full-width katakana ァ…ヺ (U+30A1–U+30FA), the middle dot ・, the long vowel mark ー and the
 # iteration marks ヽヾ; spaces separate family and given names.

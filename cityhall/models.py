@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -35,6 +36,10 @@ class User(AbstractUser):
     username = None
     email = models.EmailField(_("メールアドレス"), unique=True)
     display_name = models.CharField(_("表示名"), max_length=100, blank=True)
+    # The language the person reads the portal in: notifications and e-mails go out in it.
+    language = models.CharField(
+        _("使用言語"), max_length=8, choices=settings.LANGUAGES, default="ja"
+    )
 
     USERNAME_FIELD = "email"
     REQUIRED_FIELDS: list[str] = []

@@ -12,13 +12,17 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
+from django_guid.integrations import CeleryIntegration
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(environ.Env().str("MACHIBA_VAR_DIR", default=str(BASE_DIR / "var")))
 
 env = environ.Env()
 
-DEBUG = env.bool("DJANGO_DEBUG", default=True)
+# Safe by default: without DJANGO_DEBUG=true the production settings apply (a secret key and
+# My Number keys from the environment, secure cookies, HSTS). `make run`, `make test` and the
+# test settings say DJANGO_DEBUG=true explicitly.
+DEBUG = env.bool("DJANGO_DEBUG", default=False)
 # A development key only works with DEBUG on; production must provide its own.
 SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="") or (
     "dev-only-insecure-key-machiba-0123456789abcdefghijklmnopqrstuvwxyz" if DEBUG else ""
@@ -30,6 +34,8 @@ CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 SITE_URL = env.str("MACHIBA_SITE_URL", default="http://127.0.0.1:8000")
 CITY_NAME = env.str("MACHIBA_CITY_NAME", default="まちば市")
 CITY_NAME_EN = env.str("MACHIBA_CITY_NAME_EN", default="Machiba City")
+# The prefecture the city belongs to: certificates print the address in full (都道府県 + 市).
+PREFECTURE = env.str("MACHIBA_PREFECTURE", default="東京都")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -55,26 +61,31 @@ INSTALLED_APPS = [
     "procedures",
     "counter",
     "facilities",
+    "taxes",
 ]
 
 MIDDLEWARE = [
+    "cityhall.middleware.RequestSizeMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "cityhall.middleware.NoStoreMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "cityhall.middleware.IdleTimeoutMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "cityhall.middleware.StaffDoorMiddleware",
+    "cityhall.middleware.RememberLanguageMiddleware",
 ]
 
 if not DEBUG:
     # In production gunicorn serves the collected static files itself; in development the
     # staticfiles app does.
-    MIDDLEWARE.insert(1, "whitenoise.middleware.WhiteNoiseMiddleware")
+    MIDDLEWARE.insert(2, "whitenoise.middleware.WhiteNoiseMiddleware")
 
 ROOT_URLCONF = "cityhall.urls"
 WSGI_APPLICATION = "cityhall.wsgi.application"
@@ -114,11 +125,15 @@ REDIS_URL = env.str(
 )
 # The cache lives in its own Redis database, so clearing it can never drop Celery's queues.
 REDIS_CACHE_URL = env.str("REDIS_CACHE_URL", default=REDIS_URL.rsplit("/", 1)[0] + "/1")
+# A cache that is down is a miss, not an error (cityhall/cache.py); short timeouts keep a
+# Redis that hangs from holding pages.
+CACHE_OPTIONS = {"socket_connect_timeout": 0.5, "socket_timeout": 0.5}
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "cityhall.cache.DegradingRedisCache",
         "LOCATION": REDIS_CACHE_URL,
         "KEY_PREFIX": env.str("MACHIBA_CACHE_PREFIX", default="machiba"),
+        "OPTIONS": CACHE_OPTIONS,
     }
 }
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
@@ -151,7 +166,7 @@ ACCOUNT_ADAPTER = "cityhall.accounts.AccountAdapter"
 ACCOUNT_RATE_LIMITS = {
     "login_failed": env.str("MACHIBA_LOGIN_FAILED_LIMIT", default="10/m/ip,5/5m/key"),
 }
-MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_SUPPORTED_TYPES = ["totp", "webauthn", "recovery_codes"]
 MFA_TOTP_ISSUER = env.str("MACHIBA_MFA_ISSUER", default="Machiba")
 
 EMAIL_BACKEND = env.str(
@@ -191,11 +206,22 @@ STORAGES = {
     },
 }
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+# Stored files (attachments, sealed certificates) are readable by the service's user only.
+FILE_UPLOAD_PERMISSIONS = 0o600
+FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+# Whole request bodies: a larger one is refused with 413 before anything reads it
+# (cityhall.middleware.RequestSizeMiddleware); 10 MB attachments fit with room for the form.
+MAX_REQUEST_BYTES = env.int("MACHIBA_MAX_REQUEST_BYTES", default=12 * 1024 * 1024)
+# Uploaded images are decoded only up to this many pixels (procedures/images.py).
+MAX_IMAGE_PIXELS = env.int("MACHIBA_MAX_IMAGE_PIXELS", default=40_000_000)
 
 # The staff door (/staff/) may be limited to the office networks: the internet-facing portal and
 # the back office are different doors (the three-layer separation of local government networks).
 STAFF_ALLOWED_NETWORKS = env.list("MACHIBA_STAFF_NETWORKS", default=[])
+# Our own reverse proxies (CIDR list). Only a request from one of them has its X-Forwarded-For
+# read, from the right (cityhall/network.py); anyone else's header is ignored.
+TRUSTED_PROXIES = env.list("MACHIBA_TRUSTED_PROXIES", default=[])
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -256,7 +282,6 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 6 * 3600}
 CELERY_RESULT_EXPIRES = 24 * 3600
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_QUEUE", default="machiba")
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BEAT_SCHEDULE: dict = {}
 
 # Security headers. Scripts come only from our own origin (vendored files), never inline.
 SECURE_CONTENT_TYPE_NOSNIFF = True
@@ -265,6 +290,10 @@ X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_AGE = env.int("MACHIBA_SESSION_AGE", default=8 * 3600)
+# Idle limits (cityhall/middleware.py IdleTimeoutMiddleware): a staff session ends after 15
+# minutes without a request, a resident's after 30; SESSION_COOKIE_AGE caps either.
+STAFF_IDLE_MINUTES = env.int("MACHIBA_STAFF_IDLE_MINUTES", default=15)
+RESIDENT_IDLE_MINUTES = env.int("MACHIBA_RESIDENT_IDLE_MINUTES", default=30)
 CSRF_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_SECURE = env.bool("DJANGO_SECURE_COOKIES", default=not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
@@ -272,7 +301,10 @@ SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=not DEBUG)
 SECURE_HSTS_SECONDS = env.int("DJANGO_HSTS_SECONDS", default=0 if DEBUG else 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
 SECURE_HSTS_PRELOAD = not DEBUG
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# X-Forwarded-Proto is believed only behind our own TLS-terminating proxy (MACHIBA_BEHIND_PROXY);
+# without one, anyone could send the header and pass for HTTPS.
+if env.bool("MACHIBA_BEHIND_PROXY", default=False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": ["'self'"],
@@ -294,7 +326,28 @@ CONTENT_SECURITY_POLICY = {
 FACILITY_RULES = env.json("MACHIBA_FACILITY_RULES", default={})
 
 # Payment provider webhooks are signed with one of these secrets (several during rotation).
-PAYMENTS_WEBHOOK_SECRETS = env.list("MACHIBA_PAYMENTS_WEBHOOK_SECRETS", default=[])
+PAYMENTS_WEBHOOK_SECRETS = env.list(
+    "MACHIBA_PAYMENTS_WEBHOOK_SECRETS",
+    default=["dev-only-payments-webhook-secret"] if DEBUG else [],
+)
+# Online payment providers offered, the first being the default (payments/providers). None in
+# production unless named: card payment is then simply not offered. The sandbox (no money moves)
+# is an app of its own, installed only when named, as it is by default in development.
+PAYMENTS_PROVIDERS = env.list("MACHIBA_PAYMENT_PROVIDERS", default=["sandbox"] if DEBUG else [])
+PAYMENTS_DEFAULT_PROVIDER = env.str("MACHIBA_PAYMENT_DEFAULT_PROVIDER", default="")
+if "sandbox" in PAYMENTS_PROVIDERS:
+    INSTALLED_APPS.append("payments.sandbox")
+PAYMENTS_STRIPE_SECRET_KEY = env.str("MACHIBA_STRIPE_SECRET_KEY", default="")
+PAYMENTS_STRIPE_WEBHOOK_SECRETS = env.list("MACHIBA_STRIPE_WEBHOOK_SECRETS", default=[])
+PAYMENTS_STRIPE_API_BASE = env.str("MACHIBA_STRIPE_API_BASE", default="https://api.stripe.com")
+# Corrections (更正) and refunds (還付) above this many yen wait for a second person's approval.
+PAYMENTS_APPROVAL_THRESHOLD = env.int("MACHIBA_PAYMENTS_APPROVAL_THRESHOLD", default=100_000)
+# Late-charge rates of years the built-in table does not have yet, "year:first:after" in percent
+# (延滞金特例基準割合, announced each December), e.g. "2027:2.8:9.1".
+PAYMENTS_LATE_CHARGE_RATES = env.list("MACHIBA_LATE_CHARGE_RATES", default=[])
+PAYMENTS_STRIPE_CHECKOUT_ORIGIN = env.str(
+    "MACHIBA_STRIPE_CHECKOUT_ORIGIN", default="https://checkout.stripe.com"
+)
 
 # My Number is encrypted at rest with AES-GCM. The first key encrypts; every key listed decrypts,
 # so keys can be rotated by putting a new key first and re-encrypting.
@@ -305,14 +358,103 @@ MYNUMBER_KEYS = env.list(
 if not MYNUMBER_KEYS:
     raise ImproperlyConfigured("MACHIBA_MYNUMBER_KEYS must be set when DJANGO_DEBUG is false")
 
+# 個人住民税 (taxes/): the online declaration period, "MM-DD..MM-DD" every year or
+# "YYYY-MM-DD..YYYY-MM-DD" for one season (an extended deadline); the fiscal year declared for is
+# the year of the period's start. The city's 級地 (1–3) for the 均等割 non-taxable limit, whether
+# it is a 政令指定都市, and a prefecture's own 均等割 (empty: the statutory 1,000 yen).
+TAX_DECLARATION_PERIOD = env.str("MACHIBA_TAX_DECLARATION_PERIOD", default="02-16..03-15")
+TAX_CITY_GRADE = env.int("MACHIBA_TAX_CITY_GRADE", default=1)
+TAX_DESIGNATED_CITY = env.bool("MACHIBA_TAX_DESIGNATED_CITY", default=False)
+TAX_PER_CAPITA_PREF = env.int("MACHIBA_TAX_PER_CAPITA_PREF", default=None)
+
 # Debian 12 ships GDAL 3.6, which cannot block file and network access from inside spatial
 # reference definitions (gis.W001). Machiba passes GDAL only files that staff upload for import
 # and never user-supplied SRS strings, so the warning is acknowledged rather than hidden.
 SILENCED_SYSTEM_CHECKS = ["gis.W001"]
 
+# --- Operations: JSON logs with request ids, metrics, health (README "Operations") ---------
+# One JSON object per line, with the request id of the web request (also in Celery tasks that
+# request started: django-guid carries it in the task headers). WeasyPrint's progress lines and
+# per-task chatter stay out of the logs unless LOG_LEVEL=DEBUG.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {
+        "request_id": {
+            "()": "django_guid.log_filters.CorrelationId",
+            "correlation_id_field": "request_id",
+        }
+    },
+    "formatters": {"json": {"()": "cityhall.logs.JsonFormatter"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "json",
+            "filters": ["request_id"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "loggers": {
+        "weasyprint": {"level": "WARNING"},
+        "fontTools": {"level": "WARNING"},
+        "django_guid": {"level": "WARNING"},
+    },
 }
+
+# --- Identity: マイナンバーカード (公的個人認証) for residents, security keys for staff ------------
+INSTALLED_APPS += ["allauth.socialaccount", "identity", "identity.card"]
+# Before the staff door: people who can reveal My Number need a security key, not only a code.
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("cityhall.middleware.StaffDoorMiddleware"),
+    "identity.middleware.SecurityKeyMiddleware",
+)
+MIDDLEWARE.append("identity.middleware.PlatformFormActionMiddleware")
+REQUIRE_SECURITY_KEY_FOR_MYNUMBER = env.bool(
+    "MACHIBA_REQUIRE_SECURITY_KEY_FOR_MYNUMBER", default=not DEBUG
+)
+# WebAuthn needs https; only a developer's http://localhost may be accepted, never in production.
+MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = DEBUG and env.bool(
+    "MACHIBA_WEBAUTHN_ALLOW_INSECURE_ORIGIN", default=True
+)
+MFA_PASSKEY_LOGIN_ENABLED = False
+SOCIALACCOUNT_ADAPTER = "identity.adapters.SocialAccountAdapter"
+SOCIALACCOUNT_STORE_TOKENS = False
+SOCIALACCOUNT_PROVIDERS = {"jpki": {"OAUTH_PKCE_ENABLED": True}}
+# The platform provider that reads the card (デジタル認証アプリ or another プラットフォーム事業者);
+# empty = login and signing by card are not offered. See identity/platform.py and the README.
+JPKI = {
+    "NAME": env.str("MACHIBA_JPKI_PROVIDER_NAME", default="デジタル認証アプリ"),
+    "ISSUER": env.str("MACHIBA_JPKI_ISSUER", default=""),
+    "CLIENT_ID": env.str("MACHIBA_JPKI_CLIENT_ID", default=""),
+    "CLIENT_SECRET": env.str("MACHIBA_JPKI_CLIENT_SECRET", default=""),
+    "CLIENT_KEY_FILE": env.str("MACHIBA_JPKI_CLIENT_KEY_FILE", default=""),
+    "CLIENT_KEY_ID": env.str("MACHIBA_JPKI_CLIENT_KEY_ID", default=""),
+    "ACR_VALUES": env.str("MACHIBA_JPKI_ACR_VALUES", default=""),
+    "SIGN_API": env.str("MACHIBA_JPKI_SIGN_API", default=""),
+    "CA_FILE": env.str("MACHIBA_JPKI_CA_FILE", default=""),
+    "CRL_URLS": env.list("MACHIBA_JPKI_CRL_URLS", default=[]),
+}
+
+INSTALLED_APPS += ["django_guid"]
+MIDDLEWARE = [
+    "django_guid.middleware.guid_middleware",
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    *MIDDLEWARE,
+    "cityhall.logs.RequestLogMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
+]
+DJANGO_GUID = {
+    "GUID_HEADER_NAME": "X-Request-ID",
+    "VALIDATE_GUID": True,
+    "INTEGRATIONS": [CeleryIntegration(use_django_logging=False, log_parent=False)],
+}
+# The worker logs through LOGGING above (JSON), not through Celery's own root handler.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# /metrics answers only the staff network; with no staff network configured, only loopback.
+METRICS_ALLOWED_NETWORKS = env.list(
+    "MACHIBA_METRICS_NETWORKS", default=STAFF_ALLOWED_NETWORKS or ["127.0.0.0/8", "::1/128"]
+)
+# Probes and scrapes come over plain HTTP from inside the cluster.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^livez$", r"^metrics$"]
+# A connection kept across requests is checked first, so a restarted PostgreSQL costs no error.
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True

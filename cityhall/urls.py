@@ -1,14 +1,20 @@
+from django.apps import apps
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from . import api, views
+from . import api, metrics, views
+
+# allauth's rate limits render through this (see cityhall.views.too_many_requests).
+handler429 = views.too_many_requests
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.health, name="health"),
     path("livez", views.live, name="live"),
+    path("favicon.ico", views.favicon, name="favicon"),
+    path("metrics", metrics.metrics_view, name="metrics"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("accounts/", include("allauth.urls")),
     path("my/", views.my_dashboard, name="my_dashboard"),
@@ -22,6 +28,8 @@ urlpatterns = [
     path("", include("procedures.urls")),
     path("", include("counter.urls")),
     path("", include("facilities.urls")),
+    path("", include("taxes.urls")),
+    path("", include("identity.urls")),
     path("api/me/", api.me, name="api_me"),
     path("api/", include("residents.api_urls")),
     path("api/", include("gis.api_urls")),
@@ -29,9 +37,13 @@ urlpatterns = [
     path("api/", include("procedures.api_urls")),
     path("api/", include("counter.api_urls")),
     path("api/", include("facilities.api_urls")),
+    path("api/", include("taxes.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api_schema"), name="api_docs"),
 ]
+
+if apps.is_installed("payments.sandbox"):
+    urlpatterns.append(path("", include("payments.sandbox.urls")))
 
 if settings.DEBUG:
     from django.contrib.staticfiles.urls import staticfiles_urlpatterns

@@ -52,9 +52,32 @@ class ServiceCongestionSerializer(serializers.Serializer):
     estimated_wait_minutes = serializers.IntegerField(allow_null=True)
 
 
+class ClosureSerializer(serializers.Serializer):
+    first = serializers.DateField()
+    last = serializers.DateField()
+    reason = serializers.CharField(help_text="in the request's language (Accept-Language)")
+
+
+class OpeningHoursSerializer(serializers.Serializer):
+    """When the counters take tickets: weekday hours, today, and the coming weekday closures
+    (national holidays, the year-end break)."""
+
+    opens = serializers.TimeField(allow_null=True)
+    closes = serializers.TimeField(allow_null=True)
+    today = serializers.DateField()
+    state = serializers.ChoiceField(
+        choices=["open", "before_opening", "after_closing", "closed_today"]
+    )
+    today_closure = serializers.CharField(allow_null=True)
+    holiday_desk_opens = serializers.TimeField(allow_null=True)
+    holiday_desk_closes = serializers.TimeField(allow_null=True)
+    closures = ClosureSerializer(many=True)
+
+
 class CongestionSerializer(serializers.Serializer):
     generated_at = serializers.DateTimeField()
     services = ServiceCongestionSerializer(many=True)
+    hours = OpeningHoursSerializer()
 
 
 @extend_schema(responses=CongestionSerializer, summary="窓口の混雑状況 / counter congestion")
@@ -63,7 +86,11 @@ class CongestionSerializer(serializers.Serializer):
 @permission_classes([AllowAny])
 def congestion(request):
     data = CongestionSerializer(
-        {"generated_at": timezone.now(), "services": selectors.congestion()}
+        {
+            "generated_at": timezone.now(),
+            "services": selectors.congestion(),
+            "hours": selectors.opening_hours(),
+        }
     ).data
     response = Response(data)
     response["Cache-Control"] = "no-store"

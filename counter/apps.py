@@ -27,6 +27,7 @@ class CounterConfig(AppConfig):
                 _("窓口"),
                 _("整理券の呼出・転送と、来庁者の総合照会"),
                 order=60,
+                permission="counter.serve_ticket",
             )
         )
         register_staff(
@@ -35,6 +36,7 @@ class CounterConfig(AppConfig):
                 _("窓口の統計"),
                 _("業務別・日別の発券数、平均待ち時間・対応時間、不在率（CSV）"),
                 order=61,
+                permission="counter.view_counter_stats",
             )
         )
         clerk_perms = (

@@ -60,6 +60,9 @@ class Counter(models.Model):
     services = models.ManyToManyField(Service, verbose_name=_("取扱業務"), related_name="counters")
     opens_at = models.TimeField(_("受付開始"), default="08:30")
     closes_at = models.TimeField(_("受付終了"), default="17:15")
+    # The hall is closed on Saturdays, Sundays, national holidays and 29 Dec–3 Jan (地方自治法
+    # 4条の2, cityhall.dates). A desk that also opens then (休日窓口) says so here.
+    open_on_closed_days = models.BooleanField(_("休庁日も受け付ける（休日窓口）"), default=False)
     active = models.BooleanField(_("使用中"), default=True)
 
     class Meta:

@@ -8,9 +8,11 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 
-from django.db.models import Avg, Count, DurationField, ExpressionWrapper, F, Q
+from django.db.models import Avg, Count, DurationField, ExpressionWrapper, F, Max, Min, Q
 from django.db.models.functions import Coalesce, ExtractHour, ExtractIsoWeekDay
 from django.utils import timezone
+
+from cityhall.dates import closure_reason, closures_between, is_business_day
 
 from .congestion import bar_chart, estimate_wait_minutes, typical_service_minutes
 from .models import Counter, Service, Ticket
@@ -28,11 +30,20 @@ def _seconds(value: dt.timedelta | None) -> float | None:
     return value.total_seconds() if value is not None else None
 
 
+def _open_on(day: dt.date):
+    """Active counters that open on this day: every one on a business day, only the holiday
+    desks (休日窓口) on a day the hall is closed."""
+    counters = Counter.objects.filter(active=True)
+    return counters if is_business_day(day) else counters.filter(open_on_closed_days=True)
+
+
 def open_counters_by_service(now: dt.datetime | None = None) -> dict[int, int]:
-    """How many active counters are within their open hours now, per service id."""
-    local = timezone.localtime(now or timezone.now()).time()
+    """How many active counters are open now (a day they open, within their hours), per
+    service id."""
+    local = timezone.localtime(now or timezone.now())
     rows = (
-        Counter.objects.filter(active=True, opens_at__lte=local, closes_at__gt=local)
+        _open_on(local.date())
+        .filter(opens_at__lte=local.time(), closes_at__gt=local.time())
         .values("services")
         .annotate(n=Count("id"))
     )
@@ -97,6 +108,64 @@ def congestion(now: dt.datetime | None = None) -> list[dict]:
             }
         )
     return out
+
+
+# How far ahead the counter pages list the closed weekdays (holidays, the year-end break).
+CLOSED_DAYS_AHEAD = 45
+
+
+def opening_hours(now: dt.datetime | None = None) -> dict:
+    """The hall's hours for the counter pages: weekday hours (earliest opening and latest
+    closing of the active counters), whether and why it is closed today, the hours of any
+    holiday desk, and the closed weekdays of the coming weeks (holidays, 年末年始)."""
+    local = timezone.localtime(now or timezone.now())
+    today = local.date()
+    counters = Counter.objects.filter(active=True)
+    span = counters.aggregate(opens=Min("opens_at"), closes=Max("closes_at"))
+    holiday_desks = counters.filter(open_on_closed_days=True).aggregate(
+        opens=Min("opens_at"), closes=Max("closes_at")
+    )
+    open_today = _open_on(today)
+    today_span = open_today.aggregate(opens=Min("opens_at"), closes=Max("closes_at"))
+    if today_span["opens"] is None:
+        state = "closed_today"
+    elif local.time() < today_span["opens"]:
+        state = "before_opening"
+    elif local.time() >= today_span["closes"]:
+        state = "after_closing"
+    else:
+        state = "open"
+    return {
+        "opens": span["opens"],
+        "closes": span["closes"],
+        "holiday_desk_opens": holiday_desks["opens"],
+        "holiday_desk_closes": holiday_desks["closes"],
+        "today": today,
+        "today_closure": closure_reason(today),
+        "today_opens": today_span["opens"],
+        "today_closes": today_span["closes"],
+        "state": state,
+        "closures": [
+            {"first": first, "last": last, "reason": reason}
+            for first, last, reason in closures_between(
+                today, today + dt.timedelta(days=CLOSED_DAYS_AHEAD)
+            )
+        ],
+    }
+
+
+def latest_calls(now: dt.datetime | None = None, *, limit: int = 7) -> list[dict]:
+    """Today's tickets at a desk, the most recently called first, for the hall display: the
+    first is shown across the screen, the rest below it. Numbers and desks only."""
+    today = timezone.localdate(now or timezone.now())
+    return [
+        {"number": ticket.label, "counter": ticket.counter.number, "state": ticket.state}
+        for ticket in Ticket.objects.filter(
+            business_date=today, state__in=Ticket.ACTIVE_AT_COUNTER, called_at__isnull=False
+        )
+        .select_related("service", "counter")
+        .order_by("-called_at", "-id")[:limit]
+    ]
 
 
 def ticket_by_token(token: str) -> Ticket | None:

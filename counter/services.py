@@ -37,10 +37,7 @@ def _require_clerk(user) -> None:
 def _check_move(ticket: Ticket, to_state: str) -> None:
     if to_state not in TRANSITIONS[ticket.state]:
         raise ValidationError(
-            _(
-                "整理券 %(label)s は「%(state)s」のため、この操作はできません。"
-                " / Ticket %(label)s: not allowed in this state."
-            )
+            _("整理券 %(label)s は「%(state)s」のため、この操作はできません。")
             % {
                 "label": ticket.label,
                 "state": ticket.get_state_display(),
@@ -96,8 +93,7 @@ def issue_ticket(
     """Issue the next numbered ticket of the day for a service (the kiosk button)."""
     if not service.active:
         raise ValidationError(
-            _("「%(name)s」は現在受け付けていません。 / This service is closed now.")
-            % {"name": service.name_ja}
+            _("「%(name)s」は現在受け付けていません。") % {"name": service.name_ja}
         )
     now = now or timezone.now()
     business_date = timezone.localdate(now)
@@ -127,12 +123,11 @@ def call_next(*, counter: Counter, clerk) -> Ticket | None:
     _require_clerk(clerk)
     counter = _lock_counter(counter)
     if not counter.active:
-        raise ValidationError(_("この窓口は使用停止中です。 / This counter is closed."))
+        raise ValidationError(_("この窓口は使用停止中です。"))
     if Ticket.objects.filter(counter=counter, state__in=Ticket.ACTIVE_AT_COUNTER).exists():
         raise ValidationError(
             _(
                 "対応中の整理券があります。完了・不在・転送のいずれかにしてから次の方を呼んでください。"
-                " / Finish the current ticket before calling the next one."
             )
         )
     now = timezone.now()
@@ -175,9 +170,7 @@ def _lock_ticket(ticket: Ticket) -> Ticket:
 
 def _require_own_counter(ticket: Ticket, counter: Counter | None) -> None:
     if counter is not None and ticket.counter_id != counter.pk:
-        raise ValidationError(
-            _("この整理券は別の窓口で対応中です。 / This ticket is at another counter.")
-        )
+        raise ValidationError(_("この整理券は別の窓口で対応中です。"))
 
 
 @transaction.atomic
@@ -283,15 +276,12 @@ def transfer(
             {
                 "to_counter": _(
                     "%(counter)s は「%(service)s」を扱っていません。別の窓口を選んでください。"
-                    " / That counter does not handle this service."
                 )
                 % {"counter": to_counter.name, "service": service.name_ja}
             }
         )
     if to_counter is not None and to_counter.pk == ticket.counter_id:
-        raise ValidationError(
-            {"to_counter": _("同じ窓口には転送できません。 / Choose another counter.")}
-        )
+        raise ValidationError({"to_counter": _("同じ窓口には転送できません。")})
     _close(
         ticket,
         to_state=State.TRANSFERRED,
@@ -331,11 +321,7 @@ def link_resident(*, ticket: Ticket, clerk, resident) -> Ticket:
     _require_clerk(clerk)
     ticket = _lock_ticket(ticket)
     if ticket.state not in Ticket.ACTIVE_AT_COUNTER:
-        raise ValidationError(
-            _(
-                "対応中の整理券にだけ住民を紐付けられます。 / Only a ticket being served can be linked."
-            )
-        )
+        raise ValidationError(_("対応中の整理券にだけ住民を紐付けられます。"))
     ticket.resident = resident
     ticket.save(update_fields=["resident"])
     _event(

@@ -16,6 +16,7 @@ urlpatterns = [
     path("staff/counter/residents/", views.resident_search, name="resident_search"),
     path("staff/counter/residents/<int:resident_id>/", views.resident_360, name="resident_360"),
     path("staff/counter/<int:counter_id>/", views.desk, name="desk"),
+    path("staff/counter/<int:counter_id>/waiting/", views.desk_waiting, name="desk_waiting"),
     path(
         "staff/counter/<int:counter_id>/tickets/<int:ticket_id>/residents/<int:resident_id>/link/",
         views.link_resident,

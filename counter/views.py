@@ -36,13 +36,12 @@ def kiosk(request):
     if request.method == "POST":
         service = Service.objects.filter(active=True, code=request.POST.get("service", "")).first()
         if service is None:
-            messages.error(request, _("業務を選んでください。 / Choose a service."))
+            messages.error(request, _("業務を選んでください。"))
             return redirect("counter:kiosk")
         if not rows.get(service.code, {}).get("open_counters"):
             messages.error(
                 request,
-                _("「%(name)s」の窓口は受付時間外です。 / This service is closed now.")
-                % {"name": service.name},
+                _("「%(name)s」の窓口は受付時間外です。") % {"name": service.name},
             )
             return redirect("counter:kiosk")
         resident = resident_for_user(request.user)
@@ -53,7 +52,9 @@ def kiosk(request):
             return redirect("counter:kiosk")
         return redirect(reverse("counter:ticket", args=[ticket.token]) + "?issued=1")
     choices = [(service, rows.get(service.code, {})) for service in services_open]
-    return render(request, "counter/kiosk.html", {"choices": choices})
+    return render(
+        request, "counter/kiosk.html", {"choices": choices, "hours": selectors.opening_hours()}
+    )
 
 
 def _ticket_or_404(token: str) -> Ticket:
@@ -88,7 +89,16 @@ def ticket_pdf_view(request, token: str):
 
 
 def _congestion_context() -> dict:
-    return {"rows": selectors.congestion(), "updated_at": timezone.localtime()}
+    return {
+        "rows": selectors.congestion(),
+        "updated_at": timezone.localtime(),
+        "hours": selectors.opening_hours(),
+    }
+
+
+def _display_context() -> dict:
+    calls = selectors.latest_calls()
+    return {**_congestion_context(), "latest": calls[0] if calls else None, "others": calls[1:]}
 
 
 DASHBOARD_SUMMARY_SECONDS = 5
@@ -125,16 +135,13 @@ def status(request):
 
 
 def display(request):
-    return render(request, "counter/display.html", _congestion_context())
+    return render(request, "counter/display.html", _display_context())
 
 
 def congestion_fragment(request):
-    template = (
-        "counter/_display_board.html"
-        if request.GET.get("layout") == "display"
-        else "counter/_congestion.html"
-    )
-    return render(request, template, _congestion_context())
+    if request.GET.get("layout") == "display":
+        return render(request, "counter/_display_board.html", _display_context())
+    return render(request, "counter/_congestion.html", _congestion_context())
 
 
 # ---- staff ----------------------------------------------------------------------------------
@@ -163,6 +170,7 @@ def _desk_context(counter: Counter, transfer_form=None) -> dict:
         "recent": selectors.recent_at_counter(counter),
         "transfer_form": transfer_form or forms.TransferForm(current=counter),
         "rows": selectors.congestion(),
+        "updated_at": timezone.localtime(),
     }
 
 
@@ -174,6 +182,17 @@ def desk(request, counter_id: int):
     if request.headers.get("HX-Request"):
         return render(request, "counter/_desk.html", context)
     return render(request, "counter/desk.html", context)
+
+
+def desk_waiting(request, counter_id: int):
+    """The desk's waiting count, polled by the desk page so it stays current by itself."""
+    _require_permission(request, "counter.serve_ticket")
+    counter = get_object_or_404(Counter.objects.prefetch_related("services"), pk=counter_id)
+    return render(
+        request,
+        "counter/_desk_waiting.html",
+        {"counter": counter, "waiting": selectors.waiting_for_counter(counter)},
+    )
 
 
 DESK_ACTIONS = {

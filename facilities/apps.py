@@ -1,31 +1,5 @@
-from celery.schedules import crontab
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
-
-# The jobs of facilities; ready() adds the missing ones to settings.CELERY_BEAT_SCHEDULE, as
-# payments does, so a worker started with -B has them.
-BEAT_SCHEDULE = {
-    "facilities-expire-holds": {
-        "task": "facilities.expire_holds",
-        "schedule": 60,
-        "options": {"expires": 50},
-    },
-    "facilities-lapse-unpaid": {
-        "task": "facilities.lapse_unpaid",
-        "schedule": 60 * 5,
-        "options": {"expires": 60 * 4},
-    },
-    "facilities-advance-rounds": {
-        "task": "facilities.advance_rounds",
-        "schedule": 60 * 5,
-        "options": {"expires": 60 * 4},
-    },
-    "facilities-expire-registrations": {
-        "task": "facilities.expire_registrations",
-        "schedule": crontab(hour=0, minute=10),
-        "options": {"expires": 60 * 60 * 6},
-    },
-}
 
 
 class FacilitiesConfig(AppConfig):
@@ -33,19 +7,12 @@ class FacilitiesConfig(AppConfig):
     verbose_name = _("公共施設予約")
 
     def ready(self) -> None:
-        from django.conf import settings
-
         from cityhall.dashboard import Panel, register_panel
         from cityhall.navigation import Link, register_portal, register_staff
         from cityhall.roles import ADMIN, CLERK, SUPERVISOR, grant
 
         from . import payment_hooks  # noqa: F401 - registers the settlement hook
         from .views import dashboard_panel
-
-        schedule = getattr(settings, "CELERY_BEAT_SCHEDULE", None)
-        if isinstance(schedule, dict):
-            for name, entry in BEAT_SCHEDULE.items():
-                schedule.setdefault(name, entry)
 
         clerk = (
             "facilities.view_facility",

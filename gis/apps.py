@@ -13,6 +13,8 @@ class GisConfig(AppConfig):
         from cityhall.navigation import Link, register_portal, register_staff
         from cityhall.roles import grant
 
+        from .selectors import can_see_staff_layers
+
         staff_reads = (
             "geo.view_layer",
             "geo.view_feature",
@@ -43,6 +45,7 @@ class GisConfig(AppConfig):
                 _("統合型GIS地図"),
                 _("筆・道路・上下水道・住民・課税を一つの地図で"),
                 order=60,
+                allowed=can_see_staff_layers,
             )
         )
         register_staff(
@@ -51,10 +54,17 @@ class GisConfig(AppConfig):
                 _("位置未確定の住所"),
                 _("地図上の位置が決まらない住所を直す"),
                 order=61,
+                permission="geo.change_addresspoint",
             )
         )
         register_staff(
-            Link("gis:staff_layers", _("GISレイヤ"), _("レイヤの一覧とGeoJSONの書き出し"), order=62)
+            Link(
+                "gis:staff_layers",
+                _("GISレイヤ"),
+                _("レイヤの一覧とGeoJSONの書き出し"),
+                order=62,
+                allowed=can_see_staff_layers,
+            )
         )
         from .views import dashboard_panel
 

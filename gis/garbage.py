@@ -104,6 +104,49 @@ def parse_rule(tokens: str) -> Rule:
     return Rule(frozenset(weekly), frozenset(monthly), frozenset(dates))
 
 
+_WEEKDAY_NAMES_EN = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+_MONTHS_EN = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def _ordinal(n: int) -> str:
+    return f"{n}{ {1: 'st', 2: 'nd', 3: 'rd'}.get(n, 'th') }"
+
+
+def _and(items: list[str]) -> str:
+    if len(items) <= 2:
+        return " and ".join(items)
+    return ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def describe_rule(rule: Rule, *, lang: str = "ja") -> str:
+    """The collection days in words: 「毎週月曜日・木曜日」, 「第1・第3火曜日」 or
+    "Every Monday and Thursday", "1st and 3rd Tuesday"; explicit dates as 「12月7日」 / "Dec 7"."""
+    english = lang.startswith("en")
+    parts: list[str] = []
+    weekly = sorted(rule.weekly)
+    if weekly:
+        if english:
+            parts.append("every " + _and([_WEEKDAY_NAMES_EN[d] for d in weekly]))
+        else:
+            parts.append("毎週" + "・".join(f"{WEEKDAYS[d]}曜日" for d in weekly))
+    by_weekday: dict[int, list[int]] = {}
+    for weekday, nth in sorted(rule.monthly):
+        by_weekday.setdefault(weekday, []).append(nth)
+    for weekday, nths in by_weekday.items():
+        if english:
+            parts.append(_and([_ordinal(n) for n in nths]) + " " + _WEEKDAY_NAMES_EN[weekday])
+        else:
+            parts.append("・".join(f"第{n}" for n in nths) + f"{WEEKDAYS[weekday]}曜日")
+    dates = sorted(rule.dates)
+    if dates:
+        if english:
+            parts.append(", ".join(f"{_MONTHS_EN[d.month - 1]} {d.day}" for d in dates))
+        else:
+            parts.append("、".join(f"{d.month}月{d.day}日" for d in dates))
+    text = ("; " if english else "、").join(parts)
+    return text[:1].upper() + text[1:] if english else text
+
+
 def _escape_text(value: str) -> str:
     # RFC 5545 §3.3.11: backslash first, so the escapes added after it stay single.
     value = value.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,")

@@ -15,11 +15,12 @@ from django.contrib.gis.db.models.functions import Distance
 from django.contrib.gis.geos import GEOSGeometry, Point
 from django.db import connection
 from django.db.models import QuerySet
+from django.utils.translation import get_language
 
 from cityhall.roles import is_staff_member
 
 from .coords import JGD2011_GEOGRAPHIC
-from .garbage import parse_rule
+from .garbage import describe_rule, parse_rule
 from .geocoding import address_key_from_text
 from .models import AddressPoint, Feature, GarbageDistrict, Layer
 
@@ -144,6 +145,44 @@ def under_road_section(road: Feature, buffer_metres: float = 5.0) -> dict[str, l
 def district_of_point(kind: str, at: Point) -> Feature | None:
     """The district (of a districts_* layer kind) the point falls in, or None."""
     return features_at_point(at, kinds=[kind]).order_by("id").first()
+
+
+def hazard_zones_at(at: Point) -> QuerySet[Feature]:
+    """The hazard zones (flood, landslide …) a point lies in: ST_Intersects on the GiST index."""
+    return features_at_point(at, kinds=[Layer.Kind.HAZARD_ZONES]).order_by("layer__order", "id")
+
+
+# Layers whose features carry a name worth writing on the map.
+LABELLED_KINDS = (
+    Layer.Kind.DISTRICTS_GARBAGE,
+    Layer.Kind.DISTRICTS_SCHOOL,
+    Layer.Kind.DISTRICTS_POLLING,
+    Layer.Kind.FACILITIES,
+)
+
+
+def map_labels(layers: Iterable[Layer], *, limit: int = 1000) -> list[dict]:
+    """Where to write the names of districts and facilities: a point surely inside each
+    feature (ST_PointOnSurface, not the centroid, which may fall outside an L-shaped district),
+    computed by PostGIS for the current features of the given layers."""
+    ids = [layer.pk for layer in layers if layer.kind in LABELLED_KINDS]
+    if not ids:
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """SELECT l.slug, l.kind, f.attributes->>'name', ST_X(p), ST_Y(p)
+                 FROM geo_feature f JOIN geo_layer l ON l.id = f.layer_id
+                 CROSS JOIN LATERAL ST_PointOnSurface(f.geometry) AS p
+                WHERE f.layer_id = ANY(%s) AND f.valid_to IS NULL
+                  AND coalesce(f.attributes->>'name', '') <> ''
+                ORDER BY l."order", f.external_id
+                LIMIT %s""",
+            [ids, limit],
+        )
+        return [
+            {"layer": slug, "kind": kind, "name": name, "lon": lon, "lat": lat}
+            for slug, kind, name, lon, lat in cursor.fetchall()
+        ]
 
 
 def address_point(address_key: str) -> AddressPoint | None:
@@ -301,8 +340,10 @@ def feature_detail(feature_id: int) -> Feature | None:
 
 
 def garbage_calendar(district: GarbageDistrict, *, after: date, count: int = 3) -> list[dict]:
-    """For each garbage kind of a district: its label, the day tokens and the next dates."""
+    """For each garbage kind of a district: its label, the day tokens, the days in words (in
+    the active language) and the next dates."""
     rows = []
+    language = get_language() or "ja"
     for schedule in sorted(district.schedules.all(), key=lambda s: s.kind):
         rule = parse_rule(schedule.rule)
         rows.append(
@@ -310,6 +351,7 @@ def garbage_calendar(district: GarbageDistrict, *, after: date, count: int = 3) 
                 "kind": schedule.kind,
                 "label": str(schedule.get_kind_display()),
                 "rule": schedule.rule,
+                "rule_text": describe_rule(rule, lang=language),
                 "next": rule.next_dates(after, count),
             }
         )

@@ -8,12 +8,14 @@ from datetime import datetime, time, timedelta
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
+from django.contrib.gis.db.models.functions import AsGeoJSON
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse, HttpResponseNotModified, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
@@ -22,6 +24,7 @@ from cityhall.demo_city import ORIGIN_LAT, ORIGIN_LON
 from residents import selectors as resident_selectors
 
 from . import selectors, services
+from .attributes import readable_attributes
 from .forms import AddressSearchForm, PlaceAddressForm
 from .garbage import to_ical
 from .geocoding import address_key
@@ -46,7 +49,7 @@ def _layer_config(layers) -> list[dict]:
     ]
 
 
-def _map_config(request, layers, *, mode: str) -> dict:
+def _map_config(request, layers, *, mode: str, home: dict | None = None) -> dict:
     bounds = selectors.extent(layers)
     if bounds is None:
         bounds = (ORIGIN_LON, ORIGIN_LAT, ORIGIN_LON + 0.04, ORIGIN_LAT + 0.04)
@@ -54,17 +57,49 @@ def _map_config(request, layers, *, mode: str) -> dict:
         "mode": mode,
         "bounds": [[bounds[1], bounds[0]], [bounds[3], bounds[2]]],
         "layers": _layer_config(layers),
+        "labels": selectors.map_labels(layers),
+        "home": home,
         "geocodeUrl": reverse("gis_api:geocode"),
         "pointUrl": reverse("gis:staff_map_at") if mode == "staff" else reverse("gis_api:point"),
     }
+
+
+LINE_KINDS = (Layer.Kind.ROADS, Layer.Kind.WATER_PIPES, Layer.Kind.SEWER_PIPES)
+
+
+def legend(layers) -> list[dict]:
+    """One legend entry per layer: its name and a swatch drawn like map.js draws the layer
+    (a line, a dot for facilities, a filled box for areas)."""
+    entries = []
+    for layer in layers:
+        style = layer.style or {}
+        color = style.get("color", "#555555")
+        if layer.kind in LINE_KINDS:
+            shape = "line"
+        elif layer.kind == Layer.Kind.FACILITIES:
+            shape = "point"
+        else:
+            shape = "area"
+        entries.append(
+            {
+                "layer": layer,
+                "shape": shape,
+                "color": color,
+                "fill": style.get("fillColor", color),
+                # Faint fills are made visible enough to tell the swatch from the page.
+                "fill_opacity": max(float(style.get("fillOpacity", 0.2)), 0.25),
+                "dash": style.get("dashArray", ""),
+            }
+        )
+    return entries
 
 
 def _own_district(request):
     return own_garbage_district(request.user)
 
 
-def own_garbage_district(user):
-    """The logged-in resident's address and garbage district, from their registered address."""
+def own_place(user):
+    """The logged-in resident's registered address and where it lies (or None)."""
     resident = resident_selectors.resident_for_user(user)
     if resident is None or resident.household is None:
         return None, None
@@ -75,6 +110,12 @@ def own_garbage_district(user):
             address_key(address.town, address.chome, address.banchi, address.go)
         )
         location = found.point if found else None
+    return address, location
+
+
+def own_garbage_district(user):
+    """The logged-in resident's address and garbage district, from their registered address."""
+    address, location = own_place(user)
     if location is None:
         return address, None
     return address, selectors.garbage_district_at(location)
@@ -94,16 +135,31 @@ def dashboard_panel(user) -> dict | None:
 
 def map_page(request):
     layers = list(Layer.objects.filter(visibility=Layer.Visibility.PUBLIC))
-    address, district = _own_district(request)
+    address, location = own_place(request.user)
+    district = selectors.garbage_district_at(location) if location is not None else None
     calendar = selectors.garbage_calendar(district, after=timezone.localdate()) if district else []
+    hazards, home = [], None
+    if location is not None:
+        hazards = [
+            {
+                "layer": zone.layer.name,
+                "name": zone.attributes.get("name", ""),
+                "attributes": readable_attributes(zone.attributes, skip=["name"]),
+            }
+            for zone in selectors.hazard_zones_at(location)
+        ]
+        home = {"lon": location.x, "lat": location.y, "label": address.label}
     return render(
         request,
         "gis/map.html",
         {
-            "map_config": _map_config(request, layers, mode="public"),
+            "map_config": _map_config(request, layers, mode="public", home=home),
             "layers": layers,
+            "legend": legend(layer for layer in layers if not layer.style.get("basemap")),
             "form": AddressSearchForm(),
             "own_address": address,
+            "own_location": location,
+            "own_hazards": hazards,
             "own_district": district,
             "own_calendar": calendar,
         },
@@ -117,7 +173,11 @@ def staff_map(request):
     return render(
         request,
         "gis/staff_map.html",
-        {"map_config": _map_config(request, layers, mode="staff"), "layers": layers},
+        {
+            "map_config": _map_config(request, layers, mode="staff"),
+            "layers": layers,
+            "legend": legend(layers),
+        },
     )
 
 
@@ -130,14 +190,34 @@ def staff_map_at(request):
         at = selectors.point(request.GET["lon"], request.GET["lat"])
     except (KeyError, ValueError) as exc:
         raise Http404 from exc
-    features = list(selectors.features_at_point(at).order_by("layer__order", "layer__slug", "id"))
-    parcels = []
+    features = list(
+        selectors.features_at_point(at)
+        .annotate(geojson=AsGeoJSON("geometry", precision=8))
+        .order_by("layer__order", "layer__slug", "id")
+    )
+    parcels, others = [], []
     for feature in features:
         if feature.layer.kind != Layer.Kind.PARCELS:
+            attributes = readable_attributes(feature.attributes, skip=["name"])
+            if not feature.attributes.get("name"):
+                # Without a name, the feature's number in its layer is what identifies it.
+                attributes.insert(0, (_("番号"), feature.external_id))
+            others.append(
+                {
+                    "feature": feature,
+                    "title": feature.attributes.get("name") or "",
+                    "attributes": attributes,
+                }
+            )
             continue
         parcels.append(
             {
                 "feature": feature,
+                # Drawn over the map by map.js so the clerk sees which parcel this is.
+                "geojson": feature.geojson,
+                "attributes": readable_attributes(
+                    feature.attributes, skip=["chiban", "town", "chome", "block", "lot"]
+                ),
                 "residents": list(resident_selectors.residents_at_parcel(feature.external_id)),
                 "charges": _charges_for_parcel(feature.external_id),
             }
@@ -150,15 +230,26 @@ def staff_map_at(request):
             request=request,
         )
     return render(
-        request, "gis/_features_at.html", {"features": features, "parcels": parcels, "at": at}
+        request, "gis/_features_at.html", {"parcels": parcels, "others": others, "at": at}
     )
 
 
-def _charges_for_parcel(parcel_key: str):
+def _charges_for_parcel(parcel_key: str) -> list[dict]:
+    """The charges on a parcel as the clerk reads them: revenue, fiscal year, payer, amount."""
     # payments → gis would be a cycle at import time; the selector is looked up when used.
     from payments.selectors import charges_for_parcel
 
-    return list(charges_for_parcel(parcel_key))
+    language = get_language()
+    return [
+        {
+            "revenue": charge.revenue.name_for(language),
+            "fiscal_year": charge.fiscal_year,
+            "payer": charge.payer.full_name,
+            "amount": charge.amount,
+            "description": charge.description,
+        }
+        for charge in charges_for_parcel(parcel_key)
+    ]
 
 
 @require_GET

@@ -5,16 +5,23 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import permissions, serializers, status, viewsets
-from rest_framework.decorators import api_view, authentication_classes, permission_classes
-from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.decorators import (
+    action,
+    api_view,
+    authentication_classes,
+    permission_classes,
+)
+from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from cityhall import audit
 from cityhall.roles import is_staff_member
 from residents.selectors import get_resident, resident_for_user
 
@@ -29,14 +36,21 @@ def _resident_for(request: Request):
     wanted = request.query_params.get("resident")
     if wanted and is_staff_member(request.user) and request.user.has_perm("payments.view_charge"):
         if not wanted.isdigit():
-            raise ValidationError({"resident": "数値で指定してください / must be an id"})
+            raise ValidationError({"resident": _("住民のIDを数値で指定してください。")})
         resident = get_resident(int(wanted))
         if resident is None:
             raise NotFound
+        # The same row the staff ledger page writes (issue 11, item 12).
+        audit.record_read(
+            request=request,
+            action="payments.view_resident_ledger",
+            obj=resident,
+            purpose="滞納整理 / arrears",
+        )
         return resident
     resident = resident_for_user(request.user)
     if resident is None:
-        raise NotFound("住民記録と連携されていません / no resident record is linked")
+        raise NotFound(_("住民記録と連携されていません。"))
     return resident
 
 
@@ -51,7 +65,9 @@ class InstallmentSerializer(serializers.Serializer):
     amount = serializers.IntegerField()
     paid = serializers.IntegerField()
     outstanding = serializers.IntegerField()
-    late_charge = serializers.IntegerField()
+    late_charge = serializers.IntegerField(
+        allow_null=True, help_text="null while a year it spans has no late-charge rate yet"
+    )
     overdue = serializers.BooleanField()
 
 
@@ -62,6 +78,7 @@ class BalanceSerializer(serializers.Serializer):
     open_installments = serializers.IntegerField()
     overdue_installments = serializers.IntegerField()
     credit = serializers.IntegerField()
+    late_charges_pending = serializers.BooleanField()
 
 
 class StatementSerializer(serializers.Serializer):
@@ -177,13 +194,19 @@ class PaymentViewSet(viewsets.ViewSet):
         responses={
             201: PaymentStartedSerializer,
             200: PaymentStartedSerializer,
+            400: OpenApiResponse(description="invalid installments, or no online provider"),
             409: OpenApiResponse(description="the key was used with a different body"),
         },
     )
     def create(self, request: Request) -> Response:
         resident = resident_for_user(request.user)
         if resident is None:
-            raise NotFound("住民記録と連携されていません / no resident record is linked")
+            raise NotFound(_("住民記録と連携されていません。"))
+        if not online.card_payment_offered():
+            return Response(
+                {"detail": _("オンラインでのお支払いは現在ご利用いただけません。")},
+                status=status.HTTP_400_BAD_REQUEST,
+            )
         body = PaymentCreateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         key = request.headers.get("Idempotency-Key") or None
@@ -193,7 +216,7 @@ class PaymentViewSet(viewsets.ViewSet):
         )
         return_url = body.validated_data["return_url"]
         if not return_url.startswith("/") or return_url.startswith("//"):
-            raise ValidationError({"return_url": "サイト内のパスのみ / a path on this site"})
+            raise ValidationError({"return_url": _("このサイト内のパスを指定してください。")})
         try:
             payment, url = online.start_online_payment(
                 payer=resident,
@@ -254,6 +277,7 @@ class BatchRunSerializer(serializers.ModelSerializer):
             "amount_total",
             "amount_succeeded",
             "cursor",
+            "attempt",
             "error",
             "created_at",
             "started_at",
@@ -304,6 +328,26 @@ class BatchRunViewSet(viewsets.ReadOnlyModelViewSet):
         except DjangoValidationError as error:
             raise ValidationError(error.messages) from None
         return Response(BatchRunSerializer(run).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        request=None,
+        responses={
+            200: BatchRunSerializer,
+            400: OpenApiResponse(description="the run has not failed"),
+            403: OpenApiResponse(description="needs payments.change_batchrun"),
+        },
+    )
+    @action(detail=True, methods=["post"])
+    def retry(self, request: Request, pk: str | None = None) -> Response:
+        """Run a failed run again: a new attempt with the same input, from its cursor."""
+        if not request.user.has_perm("payments.change_batchrun"):
+            raise PermissionDenied
+        run = get_object_or_404(BatchRun.objects.defer("output"), pk=pk)
+        try:
+            run = batches.retry(run_id=run.pk, actor=request.user)
+        except DjangoValidationError as error:
+            raise ValidationError(error.messages) from None
+        return Response(BatchRunSerializer(run).data)
 
 
 class ViolationSerializer(serializers.Serializer):

@@ -1,31 +1,5 @@
-from celery.schedules import crontab
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
-
-# The nightly jobs. The lead merges this into settings.CELERY_BEAT_SCHEDULE (ready() below also
-# adds the entries that are missing, so a worker started with -B has them either way).
-BEAT_SCHEDULE = {
-    "payments-nightly-arrears": {
-        "task": "payments.nightly_arrears",
-        "schedule": crontab(hour=1, minute=30),
-        "options": {"expires": 60 * 60 * 6},
-    },
-    "payments-sync-pending-payments": {
-        "task": "payments.sync_pending_payments",
-        "schedule": 60 * 15,
-        "options": {"expires": 60 * 10},
-    },
-    "payments-resume-orphaned-batches": {
-        "task": "payments.resume_orphaned_batches",
-        "schedule": 60 * 5,
-        "options": {"expires": 60 * 4},
-    },
-    "payments-nightly-late-charges": {
-        "task": "payments.nightly_late_charges",
-        "schedule": crontab(hour=2, minute=0),
-        "options": {"expires": 60 * 60 * 6},
-    },
-}
 
 
 class PaymentsConfig(AppConfig):
@@ -36,16 +10,19 @@ class PaymentsConfig(AppConfig):
         from django.conf import settings
 
         from cityhall.dashboard import Panel, register_panel
+        from cityhall.metrics import register_collector
         from cityhall.navigation import Link, register_portal, register_staff
         from cityhall.roles import grant
 
-        from . import providers  # noqa: F401 - registers the sandbox provider
+        from . import (
+            checks,  # noqa: F401 - registers the system checks
+            latecharge,
+        )
+        from .metrics import batch_run_metrics
+        from .providers import stripe_checkout  # noqa: F401 - registers the provider
         from .views import dashboard_panel
 
-        schedule = getattr(settings, "CELERY_BEAT_SCHEDULE", None)
-        if isinstance(schedule, dict):
-            for name, entry in BEAT_SCHEDULE.items():
-                schedule.setdefault(name, entry)
+        latecharge.add_rates(latecharge.parse_rates(settings.PAYMENTS_LATE_CHARGE_RATES))
 
         reads = (
             "payments.view_charge",
@@ -57,6 +34,7 @@ class PaymentsConfig(AppConfig):
             "payments.view_batchrun",
             "payments.view_notice",
             "payments.view_paymentplan",
+            "payments.view_approval",
         )
         clerk_writes = (
             "payments.add_payment",
@@ -67,7 +45,12 @@ class PaymentsConfig(AppConfig):
             "payments.add_refund",
             "payments.change_refund",
         )
-        supervisor_writes = ("payments.add_batchrun", "payments.change_batchrun")
+        supervisor_writes = (
+            "payments.add_batchrun",
+            "payments.change_batchrun",
+            "payments.review_payment",
+            "payments.decide_approval",
+        )
         grant("clerk", *reads, *clerk_writes)
         grant("supervisor", *reads, *clerk_writes, *supervisor_writes)
         grant("admin", *reads, *clerk_writes, *supervisor_writes)
@@ -86,7 +69,13 @@ class PaymentsConfig(AppConfig):
             )
         )
         register_staff(
-            Link("payments:staff_arrears", _("滞納整理"), _("住民ごとの滞納額と督促"), order=30)
+            Link(
+                "payments:staff_arrears",
+                _("滞納整理"),
+                _("住民ごとの滞納額と督促"),
+                order=30,
+                permission="payments.view_installment",
+            )
         )
         register_staff(
             Link(
@@ -94,6 +83,7 @@ class PaymentsConfig(AppConfig):
                 _("収納バッチ"),
                 _("賦課、取込、口座振替の実行状況"),
                 order=31,
+                permission="payments.view_batchrun",
             )
         )
         register_staff(
@@ -102,8 +92,18 @@ class PaymentsConfig(AppConfig):
                 _("収納の突合"),
                 _("消込の整合性チェック"),
                 order=32,
+                permission="payments.view_allocation",
             )
         )
+        register_staff(
+            Link(
+                "payments:staff_approvals",
+                _("更正・還付の承認"),
+                _("監督者の承認を待つ更正・還付と、金額が相違した収納"),
+                order=33,
+            )
+        )
+        register_collector(batch_run_metrics)
         register_panel(
             Panel(key="payments", template="payments/panel.html", context=dashboard_panel, order=20)
         )

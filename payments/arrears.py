@@ -6,13 +6,16 @@ from datetime import date, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
-from django.db.models import F, Max, Q
+from django.db import connection, transaction
+from django.db.models import Exists, F, OuterRef, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from psycopg2.extras import execute_values
 
 from cityhall.dates import next_business_day
 
-from . import selectors, services
+from . import latecharge, selectors, services
 from .models import (
     BatchRun,
     Installment,
@@ -43,22 +46,35 @@ def max_reminders() -> int:
 def issue_notices(run: BatchRun) -> None:
     """Issue demand notices for installments unpaid after their due date and reminders on the
     schedule after them, as of ``run.params["on_date"]`` (default: today). Each installment gets
-    one demand notice ever and reminders numbered 1, 2, … (unique keys): a run repeated the same
-    day issues nothing twice. A notice issued more than 20 days after the due date (the job was
-    down) is still issued and flagged ``within_statutory_window=False``."""
+    one demand notice ever and reminders numbered 1, 2, … up to :func:`max_reminders`, each one
+    interval after the notice before it (unique keys): a run repeated the same day issues nothing
+    twice, and only the notices actually inserted are sent to the resident. A notice issued more
+    than 20 days after the due date (the job was down) is still issued and flagged
+    ``within_statutory_window=False``."""
     as_of = date.fromisoformat(run.params.get("on_date") or timezone.localdate().isoformat())
     overdue = Installment.objects.filter(due_on__lt=as_of, allocated__lt=F("amount")).exclude(
         charge__revenue__kind=Revenue.Kind.LATE_CHARGE
     )
     need_demand = overdue.exclude(notices__kind=Notice.Kind.DEMAND).order_by("id")
     interval = timedelta(days=reminder_interval_days())
+    # Subqueries, not a join filtered on the demand and then aggregated: that join would see
+    # only the demand row, so the last notice would always be the demand and no reminder would
+    # ever be counted.
+    notices = Notice.objects.filter(installment=OuterRef("pk"))
     need_reminder = (
-        overdue.filter(notices__kind=Notice.Kind.DEMAND)
+        overdue.filter(Exists(notices.filter(kind=Notice.Kind.DEMAND)))
         .annotate(
-            last_notice=Max("notices__issued_on"),
-            reminders=Max("notices__sequence", filter=Q(notices__kind=Notice.Kind.REMINDER)),
+            last_notice=Subquery(notices.order_by("-issued_on").values("issued_on")[:1]),
+            reminders=Coalesce(
+                Subquery(
+                    notices.filter(kind=Notice.Kind.REMINDER)
+                    .order_by("-sequence")
+                    .values("sequence")[:1]
+                ),
+                0,
+            ),
         )
-        .filter(last_notice__lte=as_of - interval)
+        .filter(last_notice__lte=as_of - interval, reminders__lt=max_reminders())
         .order_by("id")
     )
     total = need_demand.count() + need_reminder.count()
@@ -72,38 +88,69 @@ def issue_notices(run: BatchRun) -> None:
         for start in range(0, len(items), NOTICE_CHUNK):
             chunk = items[start : start + NOTICE_CHUNK]
             with transaction.atomic():
-                notices = []
-                for item in chunk:
-                    sequence = 1
-                    if kind == Notice.Kind.REMINDER:
-                        sequence = (item.reminders or 0) + 1
-                        if sequence > max_reminders():
-                            continue
-                    notices.append(
-                        Notice(
-                            installment=item,
-                            kind=kind,
-                            sequence=sequence,
-                            issued_on=as_of,
-                            outstanding=item.amount - item.allocated,
-                            late_charge=selectors.late_charge_for(item, as_of),
-                            fee=demand_fee() if kind == Notice.Kind.DEMAND else 0,
-                            within_statutory_window=kind != Notice.Kind.DEMAND
-                            or (as_of - item.due_on).days <= DEMAND_WINDOW_DAYS,
-                            batch_run=run,
-                        )
+                candidates = [
+                    Notice(
+                        installment=item,
+                        kind=kind,
+                        sequence=item.reminders + 1 if kind == Notice.Kind.REMINDER else 1,
+                        issued_on=as_of,
+                        outstanding=item.amount - item.allocated,
+                        late_charge=selectors.late_charge_for(item, as_of) or 0,
+                        fee=demand_fee() if kind == Notice.Kind.DEMAND else 0,
+                        within_statutory_window=kind != Notice.Kind.DEMAND
+                        or (as_of - item.due_on).days <= DEMAND_WINDOW_DAYS,
+                        batch_run=run,
                     )
-                created = Notice.objects.bulk_create(notices, ignore_conflicts=True)
-                for notice in created:
+                    for item in chunk
+                ]
+                inserted = _insert_new(candidates)
+                for notice in inserted:
                     _notify(notice)
                 done += len(chunk)
                 BatchRun.objects.filter(pk=run.pk).update(
                     processed=done,
                     cursor=done,
-                    succeeded_count=F("succeeded_count") + len(notices),
-                    skipped_count=F("skipped_count") + len(chunk) - len(notices),
-                    amount_total=F("amount_total") + sum(n.outstanding for n in notices),
+                    succeeded_count=F("succeeded_count") + len(inserted),
+                    skipped_count=F("skipped_count") + len(chunk) - len(inserted),
+                    amount_total=F("amount_total") + sum(n.outstanding for n in inserted),
                 )
+
+
+NOTICE_COLUMNS = (
+    "installment_id",
+    "kind",
+    "sequence",
+    "issued_on",
+    "outstanding",
+    "late_charge",
+    "fee",
+    "within_statutory_window",
+    "batch_run_id",
+)
+
+
+def _insert_new(notices: list[Notice]) -> list[Notice]:
+    """Insert the notices, skipping any whose (installment, kind, sequence) exists already, and
+    return exactly the ones inserted (``bulk_create(ignore_conflicts=True)`` cannot tell)."""
+    if not notices:
+        return []
+    rows = [tuple(getattr(notice, column) for column in NOTICE_COLUMNS) for notice in notices]
+    with connection.cursor() as cursor:
+        inserted = execute_values(
+            cursor.cursor,
+            f"INSERT INTO payments_notice ({', '.join(NOTICE_COLUMNS)}) VALUES %s "
+            "ON CONFLICT (installment_id, kind, sequence) DO NOTHING "
+            "RETURNING id, installment_id, kind, sequence",
+            rows,
+            fetch=True,
+        )
+    by_key = {(n.installment_id, n.kind, n.sequence): n for n in notices}
+    out = []
+    for pk, installment_id, kind, sequence in inserted:
+        notice = by_key[(installment_id, kind, sequence)]
+        notice.pk = pk
+        out.append(notice)
+    return out
 
 
 def _notify(notice: Notice) -> None:
@@ -113,14 +160,24 @@ def _notify(notice: Notice) -> None:
     if user is None:
         return
     revenue = notice.installment.charge.revenue.name_ja
-    title = "督促状" if notice.kind == Notice.Kind.DEMAND else "催告書"
+    title = notice.get_kind_display()
+    if notice.kind == Notice.Kind.REMINDER:
+        title = _("%(kind)s（第%(sequence)s回）") % {"kind": title, "sequence": notice.sequence}
+    values = {
+        "title": title,
+        "revenue": revenue,
+        "number": notice.installment.number,
+        "due": notice.installment.due_on.isoformat(),
+        "amount": f"{notice.outstanding:,}",
+    }
     notify(
         user=user,
-        subject=f"{title}: {revenue} 第{notice.installment.number}期",
-        body=(
-            f"{revenue} 第{notice.installment.number}期（納期限 {notice.installment.due_on}）の"
-            f"{notice.outstanding:,}円が未納です。お早めにお支払いください。"
-        ),
+        subject=_("%(title)s: %(revenue)s 第%(number)s期") % values,
+        body=_(
+            "%(revenue)s 第%(number)s期（納期限 %(due)s）の%(amount)s円が未納です。"
+            "お早めにお支払いください。"
+        )
+        % values,
         link="/my/statement/",
     )
 
@@ -131,7 +188,7 @@ def fix_late_charges(run: BatchRun) -> None:
     twice). The cursor is the last installment id handled."""
     revenue = Revenue.objects.filter(kind=Revenue.Kind.LATE_CHARGE).first()
     if revenue is None:
-        raise ValidationError("延滞金の歳入科目がありません。 / No late-charge revenue.")
+        raise ValidationError(_("延滞金の歳入科目がありません。"))
     candidates = (
         Installment.objects.filter(
             allocated=F("amount"),
@@ -149,6 +206,13 @@ def fix_late_charges(run: BatchRun) -> None:
         with transaction.atomic():
             last_paid = max(d for d, _amount in selectors.payments_on(installment))
             amount = selectors.late_charge_for(installment, last_paid)
+            if amount is None:
+                # No rate for a year the late charge spans: fail the run loudly (it can be run
+                # again once the rate is configured) rather than bill a guess.
+                raise latecharge.MissingRate(
+                    f"installment {installment.pk}: no late-charge rate for a year up to "
+                    f"{last_paid}; set MACHIBA_LATE_CHARGE_RATES and run the batch again"
+                )
             outcome = {"skipped_count": F("skipped_count") + 1}
             if amount:
                 origin = f"latecharge:{installment.pk}"
@@ -184,9 +248,9 @@ def create_payment_plan(
     arrears = selectors.arrears_for_resident(resident)
     total = arrears["total"]
     if total <= 0:
-        raise ValidationError("滞納額がありません。 / There are no arrears to split.")
+        raise ValidationError(_("分納にする滞納額がありません。"))
     if monthly_amount <= 0:
-        raise ValidationError({"monthly_amount": "月額は1円以上です。 / Must be positive."})
+        raise ValidationError({"monthly_amount": _("月額は1円以上にしてください。")})
     with transaction.atomic():
         plan = PaymentPlan.objects.create(
             resident=resident,

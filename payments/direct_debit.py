@@ -8,6 +8,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
+from django.utils.translation import gettext as _
 
 from . import services
 from .formats import zengin
@@ -42,22 +43,20 @@ def register_account(
     """Register (or replace) the account a resident's bills are debited from."""
     errors = {}
     if not (len(bank_code) == 4 and bank_code.isdigit()):
-        errors["bank_code"] = "金融機関コードは4桁の数字です。 / The bank code is 4 digits."
+        errors["bank_code"] = _("金融機関コードは4桁の数字です。")
     if not (len(branch_code) == 3 and branch_code.isdigit()):
-        errors["branch_code"] = "支店コードは3桁の数字です。 / The branch code is 3 digits."
+        errors["branch_code"] = _("支店コードは3桁の数字です。")
     if account_type not in zengin.ACCOUNT_TYPES:
-        errors["account_type"] = "預金種目を選んでください。 / Choose the account type."
+        errors["account_type"] = _("預金種目を選んでください。")
     if not (account_number.isdigit() and len(account_number) <= 7):
-        errors["account_number"] = "口座番号は7桁までの数字です。 / Up to 7 digits."
+        errors["account_number"] = _("口座番号は7桁までの数字です。")
     try:
         kana = zengin.to_zengin_kana(holder_kana.strip())
     except ValueError:
-        errors["holder_kana"] = (
-            "口座名義はカタカナで入力してください。 / Write the account holder in katakana."
-        )
+        errors["holder_kana"] = _("口座名義はカタカナで入力してください。")
     else:
         if not kana or len(kana) > 30:
-            errors["holder_kana"] = "口座名義は30文字までです。 / At most 30 characters."
+            errors["holder_kana"] = _("口座名義は30文字までです。")
     if errors:
         raise ValidationError(errors)
     with transaction.atomic():

@@ -41,6 +41,14 @@ td.num, th.num { text-align: right; }
 # The biller code (請求書発行企業コード) the collection agency assigned to the city.
 DEFAULT_BILLER_CODE = "912345"
 
+# The barcode has room for 999,999 yen, but the convenience-store chains take a slip only up to
+# 300,000 yen (収納代行の取扱上限, the agencies' contracts); a variant is a setting.
+DEFAULT_KONBINI_SLIP_LIMIT = 300_000
+
+
+def konbini_slip_limit() -> int:
+    return int(getattr(settings, "PAYMENTS_KONBINI_SLIP_LIMIT", DEFAULT_KONBINI_SLIP_LIMIT))
+
 
 @cache
 def _weasy():
@@ -86,8 +94,12 @@ def statement_context(resident, as_of: date) -> dict:
     # A slip is valid for a month; past due dates get the same deadline (the late charge is
     # billed separately once the principal is paid).
     deadline = as_of + timedelta(days=30)
+    limit = min(konbini_slip_limit(), gs1.MAX_AMOUNT)
     for row in rows:
-        if 0 < row["outstanding"] <= gs1.MAX_AMOUNT:
+        # An installment above the stores' limit gets no slip: the statement says how else to
+        # pay it (bank, counter, direct debit) instead.
+        row["over_slip_limit"] = row["outstanding"] > limit
+        if 0 < row["outstanding"] <= limit:
             code = barcode_for(
                 installments[row["id"]],
                 amount=row["outstanding"],
@@ -100,6 +112,7 @@ def statement_context(resident, as_of: date) -> dict:
     return {
         "resident": resident,
         "rows": rows,
+        "slip_limit": limit,
         "as_of": as_of,
         "balance": selectors.balance_for_resident(resident, rows=rows),
     }

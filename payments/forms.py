@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import date
 
 from django import forms
@@ -19,21 +18,6 @@ def apply_errors(form: forms.Form, error: ValidationError) -> None:
             form.add_error(field if field in form.fields else None, errors)
     else:
         form.add_error(None, error)
-
-
-class SandboxCardForm(forms.Form):
-    card_number = forms.CharField(
-        label=_("カード番号"),
-        max_length=23,
-        help_text=_("テスト用のカード番号を入力してください。"),
-        widget=forms.TextInput(attrs={"autocomplete": "cc-number", "inputmode": "numeric"}),
-    )
-
-    def clean_card_number(self) -> str:
-        number = re.sub(r"[\s-]", "", self.cleaned_data["card_number"])
-        if not number.isdigit() or not 12 <= len(number) <= 19:
-            raise ValidationError(_("カード番号は12〜19桁の数字で入力してください。"))
-        return number
 
 
 class DebitAccountForm(forms.Form):
@@ -71,6 +55,9 @@ class PaymentPlanForm(forms.Form):
 
 class CounterPaymentForm(forms.Form):
     amount = forms.IntegerField(label=_("受領額（円）"), min_value=1)
+    # One key per rendered form: the same form submitted twice (a double click, a resent
+    # POST) records the cash once.
+    idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=64)
 
 
 class BatchUploadForm(forms.Form):
@@ -112,3 +99,133 @@ class BatchUploadForm(forms.Form):
         if self.cleaned_data.get("fiscal_year"):
             params["fiscal_year"] = self.cleaned_data["fiscal_year"]
         return params
+
+
+class CorrectionForm(forms.Form):
+    """更正: a new amount for each installment of a charge, and the reason."""
+
+    reason = forms.CharField(label=_("更正の理由"), max_length=200)
+
+    def __init__(self, *args, installments, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.installments = list(installments)
+        for item in self.installments:
+            self.fields[f"amount_{item.number}"] = forms.IntegerField(
+                label=_("第%(number)s期の新しい金額（円）") % {"number": item.number},
+                min_value=0,
+                initial=item.amount,
+            )
+        # The reason last, after the amounts.
+        self.order_fields([f"amount_{item.number}" for item in self.installments] + ["reason"])
+
+    def new_amounts(self) -> dict[int, int]:
+        return {
+            item.number: self.cleaned_data[f"amount_{item.number}"]
+            for item in self.installments
+            if self.cleaned_data[f"amount_{item.number}"] != item.amount
+        }
+
+    def changes(self) -> list[dict]:
+        return [
+            {
+                "number": item.number,
+                "before": item.amount,
+                "after": self.cleaned_data[f"amount_{item.number}"],
+                "paid": item.allocated,
+            }
+            for item in self.installments
+        ]
+
+    def clean(self):
+        data = super().clean()
+        if not self.errors and not self.new_amounts():
+            raise ValidationError(_("金額が変わっていません。新しい金額を入力してください。"))
+        return data
+
+
+class ApplyCreditForm(forms.Form):
+    """充当: which open installment of the resident, and how much of the credit."""
+
+    installment = forms.TypedChoiceField(label=_("充当する期別"), coerce=int)
+    amount = forms.IntegerField(label=_("充当額（円）"), min_value=1)
+
+    def __init__(self, *args, credit, rows, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.credit = credit
+        self.rows = {row["id"]: row for row in rows}
+        self.fields["installment"].choices = [
+            (
+                row["id"],
+                _("%(revenue)s %(year)s年度 第%(number)s期（未納 %(amount)s円）")
+                % {
+                    "revenue": row["revenue"],
+                    "year": row["fiscal_year"],
+                    "number": row["number"],
+                    "amount": f"{row['outstanding']:,}",
+                },
+            )
+            for row in rows
+        ]
+
+    def clean(self):
+        data = super().clean()
+        amount, installment = data.get("amount"), data.get("installment")
+        if amount and amount > self.credit.remaining:
+            self.add_error(
+                "amount",
+                _("充当できるのは%(amount)s円までです。")
+                % {"amount": f"{self.credit.remaining:,}"},
+            )
+        elif amount and installment in self.rows and amount > self.rows[installment]["outstanding"]:
+            self.add_error(
+                "amount",
+                _("この期別の未納額は%(amount)s円です。")
+                % {"amount": f"{self.rows[installment]['outstanding']:,}"},
+            )
+        return data
+
+
+class RefundForm(forms.Form):
+    amount = forms.IntegerField(label=_("還付額（円）"), min_value=1)
+    reason = forms.CharField(label=_("還付の理由"), max_length=200)
+
+    def __init__(self, *args, credit, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.credit = credit
+
+    def clean_amount(self) -> int:
+        amount = self.cleaned_data["amount"]
+        if amount > self.credit.remaining:
+            raise ValidationError(
+                _("還付できるのは%(amount)s円までです。") % {"amount": f"{self.credit.remaining:,}"}
+            )
+        return amount
+
+
+class DecisionForm(forms.Form):
+    decision = forms.ChoiceField(
+        label=_("決裁"),
+        choices=[("approve", _("承認する")), ("reject", _("却下する"))],
+        widget=forms.RadioSelect,
+    )
+    note = forms.CharField(label=_("所見（却下の場合は理由）"), max_length=200, required=False)
+
+    def clean(self):
+        data = super().clean()
+        if data.get("decision") == "reject" and not data.get("note", "").strip():
+            self.add_error("note", _("却下の理由を入力してください。"))
+        return data
+
+
+class ReviewForm(forms.Form):
+    """A payment whose captured amount differed: accept that amount, or send it back."""
+
+    decision = forms.ChoiceField(
+        label=_("対応"),
+        choices=[
+            ("accept", _("決済事業者の売上額で収納する")),
+            ("refund", _("全額を返金して取り消す")),
+        ],
+        widget=forms.RadioSelect,
+    )
+    reason = forms.CharField(label=_("理由"), max_length=200)

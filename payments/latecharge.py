@@ -109,18 +109,46 @@ def rates_from_base(tokurei_kijun: Decimal) -> tuple[Decimal, Decimal]:
     return first, after
 
 
+class MissingRate(ValueError):
+    """No rate is known for a calendar year: the 延滞金特例基準割合 of a new year has not been
+    added yet, or the year is before 2014 (different rules)."""
+
+
 def rates_for_year(year: int) -> tuple[Decimal, Decimal]:
     """The (first, after) percentages for a calendar year.
 
-    A year after the table's last row uses the last row until the table is extended; a year before
-    the first row is refused, because the rules before 2014 were different.
+    A year without a row is refused (:class:`MissingRate`): the reduced rates depend on the
+    figure the ministry announces each December, and reusing last year's would charge the wrong
+    amount. New years are added by configuration (:func:`add_rates`, ``MACHIBA_LATE_CHARGE_RATES``).
     """
     if year in RATES:
         return RATES[year]
-    last_year = max(RATES)
-    if year > last_year:
-        return RATES[last_year]
-    raise ValueError(f"no late-charge rate for {year}: the rate table starts in {min(RATES)}")
+    if year < min(RATES):
+        raise MissingRate(f"no late-charge rate for {year}: the rate table starts in {min(RATES)}")
+    raise MissingRate(
+        f"no late-charge rate for {year}: add the year's rates (MACHIBA_LATE_CHARGE_RATES, "
+        f"e.g. '{year}:2.8:9.1') once its 延滞金特例基準割合 is announced"
+    )
+
+
+def parse_rates(rows: Iterable[str]) -> dict[int, tuple[Decimal, Decimal]]:
+    """Rows ``"year:first:after"`` (percentages), as ``MACHIBA_LATE_CHARGE_RATES`` gives them."""
+    out = {}
+    for row in rows:
+        try:
+            year, first, after = row.strip().split(":")
+            out[int(year)] = (Decimal(first), Decimal(after))
+        except (ValueError, ArithmeticError) as error:
+            raise ValueError(f"late-charge rate {row!r} is not 'year:first:after'") from error
+    return out
+
+
+def add_rates(rows: dict[int, tuple[Decimal, Decimal]]) -> None:
+    """Add (or correct) rows of the rate table, e.g. from the configuration at start-up."""
+    for year, (first, after) in rows.items():
+        if not (0 <= first <= STATUTORY_FIRST_RATE and 0 <= after <= STATUTORY_AFTER_RATE):
+            raise ValueError(f"late-charge rates for {year} exceed the statutory 7.3 % / 14.6 %")
+        RATES[year] = (first, after)
 
 
 def civil_month_end(start: date, months: int) -> date:

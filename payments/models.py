@@ -12,6 +12,9 @@ million allocations updates them in one statement): ``Installment.allocated`` an
 ``Payment.allocated_amount`` / ``Credit.used``. CHECK constraints then hold the invariants:
 allocations never exceed an installment, and a confirmed payment's allocations plus its credit
 equal its amount.
+
+One module on purpose: the ledger's tables and the constraints between them are read together
+(the triggers of ``0002_ledger_triggers`` and the checks here state one set of invariants).
 """
 
 from __future__ import annotations
@@ -188,19 +191,30 @@ class Payment(models.Model):
     """収納: money received (or on its way) from one channel.
 
     States (DESIGN.md §6a): created → pending → confirmed | failed | cancelled; a confirmed
-    convenience-store 速報 that the agency takes back (取消) goes confirmed → cancelled.
+    convenience-store 速報 that the agency takes back (取消) goes confirmed → cancelled. A provider
+    that captured another amount than asked puts the payment in needs_review (the money is
+    there, and visible) until a supervisor accepts the captured amount or has it refunded.
     """
 
     class State(models.TextChoices):
         CREATED = "created", _("作成")
         PENDING = "pending", _("処理中")
+        NEEDS_REVIEW = "needs_review", _("要確認（金額相違）")
         CONFIRMED = "confirmed", _("収納済")
         FAILED = "failed", _("失敗")
         CANCELLED = "cancelled", _("取消")
 
     TRANSITIONS: dict[str, set[str]] = {
-        State.CREATED: {State.PENDING, State.CONFIRMED, State.FAILED, State.CANCELLED},
-        State.PENDING: {State.CONFIRMED, State.FAILED, State.CANCELLED},
+        State.CREATED: {
+            State.PENDING,
+            State.NEEDS_REVIEW,
+            State.CONFIRMED,
+            State.FAILED,
+            State.CANCELLED,
+        },
+        State.PENDING: {State.NEEDS_REVIEW, State.CONFIRMED, State.FAILED, State.CANCELLED},
+        # Accepted (the payment takes the captured amount, then is confirmed) or refunded.
+        State.NEEDS_REVIEW: {State.PENDING, State.CANCELLED},
         State.CONFIRMED: {State.CANCELLED},
         State.FAILED: set(),
         State.CANCELLED: set(),
@@ -223,6 +237,8 @@ class Payment(models.Model):
         _("外部参照"), max_length=120, null=True, blank=True
     )
     amount = models.BigIntegerField(_("金額"))
+    # What the provider says it captured, when that differs from the amount asked (needs review).
+    provider_amount = models.BigIntegerField(_("事業者の売上額"), null=True, blank=True)
     paid_on = models.DateField(_("納付日"), null=True, blank=True)
     received_on = models.DateField(_("領収日（入金日）"), null=True, blank=True)
     state = models.CharField(_("状態"), max_length=12, choices=State.choices, default=State.CREATED)
@@ -260,6 +276,7 @@ class Payment(models.Model):
     class Meta:
         verbose_name = _("収納")
         verbose_name_plural = _("収納")
+        permissions = [("review_payment", _("金額が相違した収納を確認する"))]
         indexes = [
             models.Index(fields=["payer", "state"], name="payment_payer_state"),
         ]
@@ -270,7 +287,16 @@ class Payment(models.Model):
             ),
             models.CheckConstraint(condition=Q(amount__gt=0), name="payment_amount_positive"),
             models.CheckConstraint(
-                condition=Q(state__in=["created", "pending", "confirmed", "failed", "cancelled"]),
+                condition=Q(
+                    state__in=[
+                        "created",
+                        "pending",
+                        "needs_review",
+                        "confirmed",
+                        "failed",
+                        "cancelled",
+                    ]
+                ),
                 name="payment_state_known",
             ),
             # allocations + credit = amount for every confirmed payment. (That nothing stays
@@ -410,6 +436,78 @@ class Refund(models.Model):
         return f"{self._meta.verbose_name} #{self.pk}"
 
 
+class Approval(models.Model):
+    """Four eyes: a correction (更正) or refund (還付) above the approval threshold waits here until
+    a supervisor other than the requester approves it; only then is it applied."""
+
+    class Kind(models.TextChoices):
+        CORRECTION = "correction", _("更正")
+        REFUND = "refund", _("還付")
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("承認待ち")
+        APPROVED = "approved", _("承認済")
+        REJECTED = "rejected", _("却下")
+
+    kind = models.CharField(_("種類"), max_length=12, choices=Kind.choices)
+    state = models.CharField(_("状態"), max_length=10, choices=State.choices, default=State.PENDING)
+    charge = models.ForeignKey(
+        Charge, verbose_name=_("調定"), on_delete=models.PROTECT, null=True, blank=True
+    )
+    credit = models.ForeignKey(
+        Credit, verbose_name=_("過誤納金"), on_delete=models.PROTECT, null=True, blank=True
+    )
+    # The size of the change: Σ |new − old| of a correction, the amount of a refund.
+    amount = models.BigIntegerField(_("金額"))
+    # A correction's new amounts by installment number ({"1": 5000}); a refund's amount.
+    params = models.JSONField(_("内容"), default=dict)
+    reason = models.CharField(_("理由"), max_length=200)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("申請した職員"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    requested_at = models.DateTimeField(_("申請日時"), auto_now_add=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("決裁した職員"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    decided_at = models.DateTimeField(_("決裁日時"), null=True, blank=True)
+    decision_note = models.CharField(_("決裁の所見"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("更正・還付の承認")
+        verbose_name_plural = _("更正・還付の承認")
+        ordering = ["-id"]
+        permissions = [("decide_approval", _("金額の大きい更正・還付を承認する"))]
+        constraints = [
+            # The person who asked never decides (four eyes, kept by the database too).
+            models.CheckConstraint(
+                condition=Q(decided_by__isnull=True) | ~Q(decided_by=F("requested_by")),
+                name="approval_four_eyes",
+            ),
+            models.CheckConstraint(
+                condition=Q(kind="correction", charge__isnull=False)
+                | Q(kind="refund", credit__isnull=False),
+                name="approval_names_its_object",
+            ),
+            models.CheckConstraint(condition=Q(amount__gt=0), name="approval_amount_positive"),
+            models.CheckConstraint(
+                condition=Q(state="pending", decided_by__isnull=True)
+                | (~Q(state="pending") & Q(decided_by__isnull=False)),
+                name="approval_decided_by_someone",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self._meta.verbose_name} #{self.pk}"
+
+
 class LedgerEvent(models.Model):
     """Who changed what, when, from which state to which, and why. Append-only (trigger)."""
 
@@ -470,35 +568,6 @@ class WebhookEvent(models.Model):
         return f"{self._meta.verbose_name} #{self.pk}"
 
 
-class SandboxIntent(models.Model):
-    """The local sandbox provider's own book: what it was asked to collect and what happened.
-
-    This table stands in for the provider's side; our side only learns of it by a signed webhook
-    or by asking the provider (``SandboxProvider.fetch_status``).
-    """
-
-    class State(models.TextChoices):
-        OPEN = "open", _("未決済")
-        SUCCEEDED = "succeeded", _("決済成功")
-        DECLINED = "declined", _("拒否")
-        REFUNDED = "refunded", _("返金")
-
-    token = models.CharField(_("識別子"), max_length=40, unique=True)
-    amount = models.BigIntegerField(_("金額"))
-    reference = models.CharField(_("加盟店参照"), max_length=60)
-    return_url = models.CharField(_("戻り先"), max_length=500)
-    state = models.CharField(_("状態"), max_length=12, choices=State.choices, default=State.OPEN)
-    refunded_amount = models.BigIntegerField(_("返金額"), default=0)
-    created_at = models.DateTimeField(_("作成日時"), auto_now_add=True)
-
-    class Meta:
-        verbose_name = _("サンドボックス決済")
-        verbose_name_plural = _("サンドボックス決済")
-
-    def __str__(self) -> str:
-        return f"{self._meta.verbose_name} #{self.pk}"
-
-
 class BatchRun(models.Model):
     """One run of a batch job: its progress, counts and money totals, and where to resume."""
 
@@ -529,6 +598,9 @@ class BatchRun(models.Model):
     amount_total = models.BigIntegerField(_("合計金額"), default=0)
     amount_succeeded = models.BigIntegerField(_("成功金額"), default=0)
     cursor = models.BigIntegerField(_("再開位置"), default=0)
+    # A failed run may be run again (same input, from its cursor): each earlier attempt is a
+    # BatchAttempt row.
+    attempt = models.PositiveSmallIntegerField(_("試行回数"), default=1)
     error = models.TextField(_("エラー"), blank=True)
     output = models.BinaryField(_("出力ファイル"), null=True, blank=True)
     output_name = models.CharField(_("出力ファイル名"), max_length=100, blank=True)
@@ -561,8 +633,49 @@ class BatchRun(models.Model):
         return 100 if not self.total else min(100, self.processed * 100 // self.total)
 
 
+class BatchAttempt(models.Model):
+    """An earlier, failed attempt of a batch run, kept when the run is tried again."""
+
+    batch_run = models.ForeignKey(
+        BatchRun, verbose_name=_("バッチ"), on_delete=models.PROTECT, related_name="attempts"
+    )
+    number = models.PositiveSmallIntegerField(_("試行"))
+    error = models.TextField(_("エラー"), blank=True)
+    cursor = models.BigIntegerField(_("中断位置"), default=0)
+    started_at = models.DateTimeField(_("開始日時"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("終了日時"), null=True, blank=True)
+    retried_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("再実行した職員"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    retried_at = models.DateTimeField(_("再実行日時"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("バッチの試行")
+        verbose_name_plural = _("バッチの試行")
+        ordering = ["number"]
+        constraints = [
+            models.UniqueConstraint(fields=["batch_run", "number"], name="batch_attempt_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self._meta.verbose_name} #{self.pk}"
+
+
 class UnmatchedRecord(models.Model):
     """A line of an imported file that matched no installment: for a clerk to sort out."""
+
+    class Reason(models.TextChoices):
+        NO_RESIDENT = "no_resident", _("住民が見つからない")
+        NO_REVENUE = "no_revenue", _("歳入科目が見つからない")
+        NO_SCHEDULE = "no_schedule", _("歳入科目に納期の設定がない")
+        NO_INSTALLMENT = "no_installment", _("期別が見つからない")
+        BARCODE_MISMATCH = "barcode_mismatch", _("バーコードの科目・年度が期別と異なる")
+        NOTHING_TO_REVERSE = "nothing_to_reverse", _("取消対象の速報がない（または確報済み）")
 
     batch_run = models.ForeignKey(
         BatchRun, verbose_name=_("バッチ"), on_delete=models.CASCADE, related_name="unmatched"
@@ -570,7 +683,7 @@ class UnmatchedRecord(models.Model):
     line_no = models.PositiveIntegerField(_("行番号"))
     reference = models.CharField(_("参照"), max_length=120)
     amount = models.BigIntegerField(_("金額"))
-    reason = models.CharField(_("理由"), max_length=200)
+    reason = models.CharField(_("理由"), max_length=200, choices=Reason.choices)
     resolved = models.BooleanField(_("処理済"), default=False)
 
     class Meta:

@@ -1,4 +1,4 @@
-"""Pages: the resident's statement and payments, the sandbox checkout, and the staff pages."""
+"""Pages: the resident's statement and payments, and the staff pages."""
 
 from __future__ import annotations
 
@@ -13,10 +13,12 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import get_language, gettext_noop
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from cityhall.audit import record_read
 from residents.selectors import get_resident, resident_for_user
 
 from . import documents, forms, online, selectors, services
@@ -26,11 +28,9 @@ from .models import (
     DebitAccount,
     Notice,
     Payment,
-    SandboxIntent,
     StatementDocument,
     UnmatchedRecord,
 )
-from .providers import SANDBOX_DECLINE_CARD, SANDBOX_SUCCESS_CARD, registry
 
 
 def dashboard_panel(user) -> dict | None:
@@ -49,6 +49,15 @@ def _safe_next(request: HttpRequest, default: str) -> str:
     ):
         return candidate
     return default
+
+
+def _allow_checkout(response: HttpResponse) -> HttpResponse:
+    """A page whose form sends the payer on to the provider's checkout allows that origin as a
+    form target (CSP form-action; browsers apply it to the redirect too)."""
+    origin = online.checkout_origin()
+    if origin:
+        response._csp_update = {"form-action": [origin]}
+    return response
 
 
 def _resident_or_link(request: HttpRequest):
@@ -74,45 +83,38 @@ def statement(request: HttpRequest) -> HttpResponse:
         for row in selectors.installments_for_resident(resident, as_of=today)
         if row["outstanding"] == 0
     ][-20:]
-    return render(
-        request,
-        "payments/statement.html",
-        {
-            "rows": rows,
-            "paid_rows": paid,
-            "balance": selectors.balance_for_resident(resident, rows=rows),
-            "today": today,
-            "idempotency_key": uuid.uuid4().hex,
-            "documents": StatementDocument.objects.filter(resident=resident).defer("pdf")[:3],
-            "recent_payments": selectors.payments_for_resident(resident)[:10],
-        },
+    return _allow_checkout(
+        render(
+            request,
+            "payments/statement.html",
+            {
+                "rows": rows,
+                "paid_rows": paid,
+                "balance": selectors.balance_for_resident(resident, rows=rows),
+                "today": today,
+                "idempotency_key": uuid.uuid4().hex,
+                **_documents(resident),
+                "recent_payments": selectors.payments_for_resident(resident)[:10],
+                "card_payment": online.card_payment_offered(),
+                "provider_label": online.provider_label(),
+            },
+        )
     )
 
 
 def _start(request: HttpRequest, resident, installment_ids: list[int], next_url: str):
     key = request.POST.get("idempotency_key") or None
-    return_url = reverse("payments:payment_return") + "?" + _query(next_url)
     try:
-        payment, url = online.start_online_payment(
+        _payment, url = online.start_online_payment(
             payer=resident,
             installment_ids=installment_ids,
-            return_url=return_url,
+            return_url=next_url,
             idempotency_key=f"web:{request.user.pk}:{key}" if key else None,
         )
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
         return redirect(next_url)
-    # The return URL carries the payment so the return page can ask the provider about it.
-    SandboxIntent.objects.filter(reference=str(payment.pk)).update(
-        return_url=f"{return_url}&payment={payment.pk}"
-    )
     return redirect(url)
-
-
-def _query(next_url: str) -> str:
-    from urllib.parse import urlencode
-
-    return urlencode({"next": next_url})
 
 
 @login_required
@@ -148,15 +150,19 @@ def pay_charge(request: HttpRequest, charge_id: int) -> HttpResponse:
     if request.method == "POST":
         return _start(request, resident, open_ids, next_url)
     outstanding = charge.installments.aggregate(left=Sum(F("amount") - F("allocated")))["left"]
-    return render(
-        request,
-        "payments/pay_charge.html",
-        {
-            "charge": charge,
-            "outstanding": outstanding,
-            "next": next_url,
-            "idempotency_key": uuid.uuid4().hex,
-        },
+    return _allow_checkout(
+        render(
+            request,
+            "payments/pay_charge.html",
+            {
+                "charge": charge,
+                "revenue_name": charge.revenue.name_for(get_language()),
+                "outstanding": outstanding,
+                "next": next_url,
+                "idempotency_key": uuid.uuid4().hex,
+                "card_payment": online.card_payment_offered(),
+            },
+        )
     )
 
 
@@ -173,7 +179,11 @@ def payment_return(request: HttpRequest) -> HttpResponse:
         if payment_id.isdigit()
         else None
     )
-    if payment is not None:
+    if payment is not None and request.GET.get("cancelled"):
+        messages.info(
+            request, _("お支払いを中止しました。未納のものは引き続きお支払いいただけます。")
+        )
+    elif payment is not None:
         payment = online.sync_with_provider(payment)
         if payment.state == Payment.State.CONFIRMED:
             messages.success(
@@ -182,37 +192,14 @@ def payment_return(request: HttpRequest) -> HttpResponse:
             )
         elif payment.state == Payment.State.FAILED:
             messages.error(request, _("お支払いができませんでした。別のカードでお試しください。"))
+        elif payment.state == Payment.State.NEEDS_REVIEW:
+            messages.info(
+                request,
+                _("お支払いを受け付けましたが、金額の確認が必要です。市から連絡いたします。"),
+            )
         else:
             messages.info(request, _("お支払いを確認中です。しばらくしてから確認してください。"))
     return redirect(next_url)
-
-
-@never_cache
-def sandbox_checkout(request: HttpRequest, token: str) -> HttpResponse:
-    """The sandbox provider's own checkout page (stands in for the provider's site)."""
-    intent = get_object_or_404(SandboxIntent, token=token)
-    form = forms.SandboxCardForm(request.POST or None)
-    if request.method == "POST" and intent.state == SandboxIntent.State.OPEN and form.is_valid():
-        provider = registry.get("sandbox")
-        intent = provider.pay(token, form.cleaned_data["card_number"])
-        if intent.state == SandboxIntent.State.DECLINED:
-            form.add_error(
-                "card_number", _("このカードはご利用になれません（テスト用の拒否カード）。")
-            )
-        else:
-            return redirect(intent.return_url)
-    if intent.state != SandboxIntent.State.OPEN and request.method == "GET":
-        return redirect(intent.return_url)
-    return render(
-        request,
-        "payments/sandbox_checkout.html",
-        {
-            "intent": intent,
-            "form": form,
-            "success_card": SANDBOX_SUCCESS_CARD,
-            "decline_card": SANDBOX_DECLINE_CARD,
-        },
-    )
 
 
 @login_required
@@ -222,6 +209,21 @@ def statement_pdf_request(request: HttpRequest) -> HttpResponse:
     services_doc = documents.request_statement_pdf(resident=resident)
     messages.info(request, _("納付書（PDF）を作成しています。"))
     return redirect(reverse("payments:statement") + f"#document-{services_doc.pk}")
+
+
+@login_required
+@never_cache
+def statement_documents(request: HttpRequest) -> HttpResponse:
+    """The statement page's list of PDFs; the page polls it while one is being made, so the
+    download link appears by itself."""
+    resident = _resident_or_link(request)
+    return render(request, "payments/_statement_documents.html", _documents(resident))
+
+
+def _documents(resident) -> dict:
+    docs = list(StatementDocument.objects.filter(resident=resident).defer("pdf")[:3])
+    pending = any(doc.state == StatementDocument.State.PENDING for doc in docs)
+    return {"documents": docs, "documents_pending": pending}
 
 
 @login_required
@@ -266,7 +268,14 @@ def _require(request: HttpRequest, permission: str) -> None:
 @never_cache
 def staff_arrears(request: HttpRequest) -> HttpResponse:
     _require(request, "payments.view_installment")
-    return render(request, "payments/staff/arrears.html", {"rows": selectors.arrears_by_resident()})
+    rows = selectors.arrears_by_resident()
+    record_read(
+        request=request,
+        action="payments.arrears_listed",
+        object_type="residents.Resident",
+        purpose="滞納整理 / arrears",
+    )
+    return render(request, "payments/staff/arrears.html", {"rows": rows})
 
 
 @never_cache
@@ -282,11 +291,13 @@ def staff_resident(request: HttpRequest, resident_id: int) -> HttpResponse:
         action="payments.view_resident_ledger",
         actor=request.user,
         obj=resident,
-        purpose="滞納整理 / arrears",
+        purpose=gettext_noop("滞納整理"),
         request=request,
     )
     plan_form = forms.PaymentPlanForm(request.POST or None, prefix="plan")
-    counter_form = forms.CounterPaymentForm(request.POST or None, prefix="counter")
+    counter_form = forms.CounterPaymentForm(
+        request.POST or None, prefix="counter", initial={"idempotency_key": uuid.uuid4().hex}
+    )
     if request.method == "POST":
         from . import arrears
 
@@ -299,7 +310,10 @@ def staff_resident(request: HttpRequest, resident_id: int) -> HttpResponse:
                 return redirect("payments:staff_resident", resident_id=resident.pk)
             if "counter-amount" in request.POST and counter_form.is_valid():
                 payment = services.record_counter_payment(
-                    payer=resident, amount=counter_form.cleaned_data["amount"], clerk=request.user
+                    payer=resident,
+                    amount=counter_form.cleaned_data["amount"],
+                    clerk=request.user,
+                    idempotency_key=counter_form.cleaned_data["idempotency_key"],
                 )
                 messages.success(request, _("窓口収納を記録しました。"))
                 return redirect("payments:staff_receipt", payment_id=payment.pk)
@@ -315,6 +329,7 @@ def staff_resident(request: HttpRequest, resident_id: int) -> HttpResponse:
             "balance": selectors.balance_for_resident(resident, rows=open_rows),
             "open_rows": open_rows,
             "credits": selectors.credits_for_resident(resident),
+            "charges": selectors.charges_for_resident(resident),
             "plans": resident.payment_plans.prefetch_related("entries").order_by("-id"),
             "plan_form": plan_form,
             "counter_form": counter_form,
@@ -327,6 +342,7 @@ def staff_resident(request: HttpRequest, resident_id: int) -> HttpResponse:
 def staff_receipt(request: HttpRequest, payment_id: int) -> HttpResponse:
     _require(request, "payments.view_payment")
     payment = get_object_or_404(Payment, pk=payment_id)
+    record_read(request=request, action="payments.receipt_viewed", obj=payment, purpose="領収")
     response = HttpResponse(documents.receipt_pdf(payment), content_type="application/pdf")
     response["Content-Disposition"] = f'inline; filename="receipt-{payment.pk}.pdf"'
     return response
@@ -336,6 +352,9 @@ def staff_receipt(request: HttpRequest, payment_id: int) -> HttpResponse:
 def staff_notice_pdf(request: HttpRequest, notice_id: int) -> HttpResponse:
     _require(request, "payments.view_notice")
     notice = get_object_or_404(Notice, pk=notice_id)
+    record_read(
+        request=request, action="payments.notice_viewed", obj=notice, purpose="滞納整理 / arrears"
+    )
     response = HttpResponse(documents.notice_pdf(notice), content_type="application/pdf")
     response["Content-Disposition"] = f'inline; filename="notice-{notice.pk}.pdf"'
     return response
@@ -390,8 +409,30 @@ def staff_batch(request: HttpRequest, pk: int) -> HttpResponse:
     return render(
         request,
         template,
-        {"run": run, "unmatched": UnmatchedRecord.objects.filter(batch_run=run)[:200]},
+        {
+            "run": run,
+            "unmatched": UnmatchedRecord.objects.filter(batch_run=run)[:200],
+            "attempts": run.attempts.select_related("retried_by"),
+            "can_retry": run.state == BatchRun.State.FAILED
+            and request.user.has_perm("payments.change_batchrun"),
+        },
     )
+
+
+@require_POST
+def staff_batch_retry(request: HttpRequest, pk: int) -> HttpResponse:
+    """Run a failed batch again (a new attempt, same input, from its cursor)."""
+    _require(request, "payments.change_batchrun")
+    run = get_object_or_404(BatchRun.objects.defer("output"), pk=pk)
+    from . import batches
+
+    try:
+        batches.retry(run_id=run.pk, actor=request.user)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, _("バッチをもう一度実行します。"))
+    return redirect("payments:staff_batch", pk=run.pk)
 
 
 @never_cache
@@ -400,6 +441,9 @@ def staff_batch_output(request: HttpRequest, pk: int) -> HttpResponse:
     run = get_object_or_404(BatchRun, pk=pk)
     if not run.output:
         raise Http404
+    record_read(
+        request=request, action="payments.batch_output_downloaded", obj=run, purpose="収納事務"
+    )
     response = HttpResponse(bytes(run.output), content_type="application/octet-stream")
     response["Content-Disposition"] = f'attachment; filename="{run.output_name or run.pk}"'
     return response

@@ -6,6 +6,8 @@ from __future__ import annotations
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.shortcuts import get_object_or_404
+from django.urls import reverse
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -19,11 +21,13 @@ from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
+from cityhall import audit
 from cityhall.roles import ADMIN, has_role, is_staff_member
 from residents.selectors import resident_for_user
 
 from . import selectors, services, workflow
 from .models import Application, CaseEvent, FormDefinition, LifeEvent, Procedure
+from .staff_views import REVIEW_PURPOSE
 
 
 class ProcedureSerializer(serializers.ModelSerializer):
@@ -42,6 +46,7 @@ class ProcedureSerializer(serializers.ModelSerializer):
             "certificate_kind",
             "processing_days",
             "counter_only",
+            "identity_level",
         ]
 
 
@@ -66,11 +71,27 @@ class CertificateInfoSerializer(serializers.Serializer):
     issued_at = serializers.DateTimeField()
 
 
+class SignatureInfoSerializer(serializers.Serializer):
+    """The マイナンバーカード signature the application was submitted with (verified by the city)."""
+
+    verified_at = serializers.DateTimeField()
+    certificate_serial = serializers.CharField()
+    revocation_status = serializers.CharField()
+
+
+class SigningStartSerializer(serializers.Serializer):
+    authorization_url = serializers.URLField(
+        help_text="Open in the resident's browser: the platform reads the card and signs, then "
+        "returns to the city, which verifies the signature and submits the application."
+    )
+
+
 class ApplicationSerializer(serializers.ModelSerializer):
     procedure = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     form_version = serializers.IntegerField(source="form.version", read_only=True)
     answers = serializers.JSONField(read_only=True)
     certificate = serializers.SerializerMethodField()
+    signature = serializers.SerializerMethodField()
 
     class Meta:
         model = Application
@@ -87,6 +108,7 @@ class ApplicationSerializer(serializers.ModelSerializer):
             "due_on",
             "assignee",
             "certificate",
+            "signature",
         ]
         read_only_fields = fields
 
@@ -96,6 +118,12 @@ class ApplicationSerializer(serializers.ModelSerializer):
         if certificate is None:
             return None
         return CertificateInfoSerializer(certificate).data
+
+    @extend_schema_field(SignatureInfoSerializer(allow_null=True))
+    def get_signature(self, obj) -> dict | None:
+        if obj.signature_id is None:
+            return None
+        return SignatureInfoSerializer(obj.signature).data
 
 
 class StartApplicationSerializer(serializers.Serializer):
@@ -112,7 +140,7 @@ class TransitionSerializer(serializers.Serializer):
 
     def validate_to(self, value: str) -> str:
         if value not in workflow.STATES:
-            raise ValidationError("不明な状態です / Unknown state")
+            raise ValidationError(_("不明な状態です。"))
         return value
 
     comment = serializers.CharField(required=False, allow_blank=True, default="")
@@ -181,11 +209,36 @@ class FormDefinitionViewSet(viewsets.ReadOnlyModelViewSet):
 class ApplicationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     serializer_class = ApplicationSerializer
 
+    def list(self, request, *args, **kwargs):
+        response = super().list(request, *args, **kwargs)
+        rows = response.data.get("results", []) if isinstance(response.data, dict) else []
+        audit.record_read(
+            request=request,
+            action="procedures.cases_listed",
+            object_type="procedures.Application",
+            purpose=REVIEW_PURPOSE,
+            details={"applications": [row["id"] for row in rows]},
+        )
+        return response
+
+    def retrieve(self, request, *args, **kwargs):
+        response = super().retrieve(request, *args, **kwargs)
+        audit.record_read(
+            request=request,
+            action="procedures.case_viewed",
+            object_type="procedures.Application",
+            object_id=response.data["id"],
+            purpose=REVIEW_PURPOSE,
+        )
+        return response
+
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return Application.objects.none()
         user = self.request.user
-        qs = Application.objects.select_related("procedure", "form", "certificate").order_by("-id")
+        qs = Application.objects.select_related(
+            "procedure", "form", "certificate", "signature"
+        ).order_by("-id")
         if not is_staff_member(user):
             return qs.filter(user=user)
         params = self.request.query_params
@@ -242,6 +295,37 @@ class ApplicationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
             raise PermissionDenied(str(exc)) from None
         return Response(ApplicationSerializer(application).data)
 
+    @extend_schema(
+        summary="マイナンバーカードで署名して申請する / Sign with the My Number Card and submit",
+        request=None,
+        responses={200: SigningStartSerializer, 400: OpenApiTypes.OBJECT, 403: OpenApiTypes.OBJECT},
+    )
+    @action(detail=True, methods=["post"])
+    def signing(self, request, pk=None):
+        """For a procedure of identity level jpki: check the answers and start the signing flow.
+        The application is submitted when the city has verified the signature."""
+        from identity import services as identity_services
+
+        application = self.get_object()
+        if application.user_id != request.user.pk:
+            raise PermissionDenied(services.MSG_NOT_YOURS)
+        if not services.needs_signature(application):
+            raise ValidationError({"detail": [_("この申請に電子署名は要りません。")]})
+        try:
+            payload = services.prepare_for_signing(application=application, actor=request.user)
+            url = identity_services.begin_signing(
+                user=request.user,
+                origin=application.origin,
+                payload=payload,
+                return_url=reverse("procedures:application_detail", args=[application.pk]),
+                retry_url=reverse("procedures:application_sign", args=[application.pk]),
+                callback_url=request.build_absolute_uri(reverse("identity:sign_callback")),
+                request=request,
+            )
+        except DjangoValidationError as exc:
+            raise _drf_error(exc) from None
+        return Response(SigningStartSerializer({"authorization_url": url}).data)
+
     @extend_schema(summary="処理履歴 / Case events", responses=CaseEventSerializer(many=True))
     @action(detail=True, methods=["get"])
     def events(self, request, pk=None):
@@ -250,6 +334,12 @@ class ApplicationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
             application.events.all()
             if is_staff_member(request.user)
             else selectors.visible_events(application)
+        )
+        audit.record_read(
+            request=request,
+            action="procedures.case_events_viewed",
+            obj=application,
+            purpose=REVIEW_PURPOSE,
         )
         return Response(CaseEventSerializer(events, many=True).data)
 

@@ -9,13 +9,15 @@ class ProceduresConfig(AppConfig):
     verbose_name = _("電子申請")
 
     def ready(self) -> None:
-        from django.conf import settings
-
         from cityhall.dashboard import Panel, register_panel
         from cityhall.navigation import Link, register_portal, register_staff
-        from cityhall.roles import grant
+        from cityhall.roles import ADMIN, grant, has_role
 
+        from .certificates import storage  # noqa: F401 - registers its key-rotation hook
+        from .signing import register as register_signing
         from .views import dashboard_panel
+
+        register_signing()
 
         register_portal(
             Link(
@@ -50,14 +52,10 @@ class ProceduresConfig(AppConfig):
                 _("手続と様式の管理"),
                 _("申請書の様式を編集・公開します（管理者）"),
                 80,
+                allowed=lambda user: has_role(user, ADMIN),
             )
         )
         register_panel(Panel("procedures", "procedures/_dashboard_panel.html", dashboard_panel, 25))
-        # Certificates that did not come out are queued again, then flagged (DESIGN.md §6).
-        settings.CELERY_BEAT_SCHEDULE.setdefault(
-            "procedures-retry-stuck",
-            {"task": "procedures.retry_stuck_certificates", "schedule": 600},
-        )
 
         grant("resident", "procedures.view_procedure", "procedures.add_application")
         staff_read = (

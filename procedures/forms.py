@@ -59,7 +59,8 @@ def field_rows(
             ]
         chosen = value if isinstance(value, list) else [value]
         rows.append(
-            {
+            {"anchor": _anchor(fid, field["type"])}
+            | {
                 "id": fid,
                 "type": field["type"],
                 "input_type": _INPUT_TYPES.get(field["type"], "text"),
@@ -83,6 +84,27 @@ def field_rows(
     return rows
 
 
+def _anchor(fid: str, ftype: str) -> str:
+    """The id of the input an error summary link moves to: the field's own input, or the first
+    option of a group (GOV.UK error summary: link to the first input of the answer)."""
+    if ftype in ("choice", "multi_choice"):
+        return f"id_{fid}_0"
+    if ftype == "yes_no":
+        return f"id_{fid}_yes"
+    return f"id_{fid}"
+
+
+def uploads_from_request(definition: dict, files, *, staff: bool = False) -> list[tuple[str, Any]]:
+    """(field id, file) for every file chosen in the form's file inputs (one input per file
+    field, named after the field)."""
+    return [
+        (field["id"], upload)
+        for field in formschema.fields_for(definition, staff=staff)
+        if field["type"] == "file"
+        for upload in files.getlist(field["id"])
+    ]
+
+
 def answers_from_post(definition: dict, data, *, staff: bool = False) -> dict[str, Any]:
     answers: dict[str, Any] = {}
     for field in formschema.fields_for(definition, staff=staff):
@@ -99,9 +121,17 @@ def answers_from_post(definition: dict, data, *, staff: bool = False) -> dict[st
     return answers
 
 
-def error_summary(errors: dict) -> list[tuple[str, str]]:
-    """(field id, message) pairs for the summary at the top of the page."""
-    return [(fid, msg) for fid, msgs in errors.items() for msg in msgs]
+def error_summary(errors: dict, rows: list[dict] | None = None) -> list[dict[str, str]]:
+    """The summary at the top of the page: each message with the id of the input it concerns,
+    in the order of the form (messages not tied to a field first)."""
+    anchors = {row["id"]: row["anchor"] for row in rows or []}
+    order = {fid: index for index, fid in enumerate(anchors)}
+    items = sorted(errors.items(), key=lambda item: order.get(item[0], -1))
+    return [
+        {"anchor": anchors.get(fid, f"field-{fid}" if fid != "__all__" else ""), "message": msg}
+        for fid, msgs in items
+        for msg in msgs
+    ]
 
 
 class SearchForm(forms.Form):
@@ -138,3 +168,28 @@ class CounterStartForm(forms.Form):
     birth_date = forms.DateField(
         label=_("生年月日"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
+
+
+class CertificatePurposeForm(forms.Form):
+    """Why a staff member downloads an issued certificate: written to the audit log."""
+
+    purpose = forms.ChoiceField(
+        label=_("利用目的"),
+        choices=[],
+        help_text=_("証明書のダウンロードは目的とともに監査記録に残ります。"),
+    )
+
+    def __init__(self, *args, **kwargs):
+        from residents.services import ACCESS_PURPOSES
+
+        super().__init__(*args, **kwargs)
+        self.fields["purpose"].choices = [
+            ("", _("選んでください")),
+            *((key, _(label)) for key, label in ACCESS_PURPOSES.items()),
+        ]
+
+    def purpose_label(self) -> str:
+        from residents.services import ACCESS_PURPOSES
+
+        # The audit log keeps the Japanese label (as residents' record views do).
+        return ACCESS_PURPOSES[self.cleaned_data["purpose"]]

@@ -7,7 +7,8 @@ Pure functions, no ORM: admin pages, services, the API and the seed share them. 
                  "help": {"ja": "...", "en": "..."},
                  "show_if": {"field": "other", "equals": "yes"}}, ...]}
 
-Messages for people are one string, Japanese first then English, as in cityhall.japanese.
+Messages for people are in the language of the request (gettext, English in locale/en), each
+naming the field by its label in that language.
 """
 
 from __future__ import annotations
@@ -19,10 +20,13 @@ from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
 from jsonschema import Draft202012Validator
 
 from cityhall.japanese import normalize_address, normalize_text
 from residents.mynumber import is_valid as mynumber_is_valid
+from residents.mynumber import mask as mynumber_mask
 
 FIELD_TYPES = (
     "text",
@@ -221,8 +225,11 @@ def label(text: dict | None, lang: str = "ja") -> str:
     return text.get(lang) or text.get("ja", "")
 
 
-def _msg(field: dict, ja: str, en: str) -> str:
-    return f"「{label(field['label'])}」{ja} / {label(field['label'], 'en') or field['id']}: {en}"
+def _msg(field: dict, message: str, **values: Any) -> str:
+    """`message` (a gettext string with %(label)s) filled with the field's label in the
+    language of the request."""
+    lang = "en" if (get_language() or "ja").startswith("en") else "ja"
+    return message % ({"label": label(field["label"], lang) or field["id"]} | values)
 
 
 @dataclass(frozen=True)
@@ -234,6 +241,8 @@ class Context:
     dynamic_choices: dict[str, list[str]] | None = None
     # field id -> number of attachments uploaded for it
     attachment_counts: dict[str, int] | None = None
+    # field id -> the My Number sealed for it: the answers hold only its mask (********9084)
+    sealed_mynumbers: dict[str, str] | None = None
 
 
 def fields_for(definition: dict, *, staff: bool) -> list[dict]:
@@ -279,93 +288,75 @@ def _clean_value(field: dict, raw: Any, ctx: Context) -> Any:  # noqa: C901 - on
     ftype = field["type"]
     if ftype in _TEXT_TYPES:
         if not isinstance(raw, str):
-            raise ValueError(_msg(field, "は文字で入力してください", "enter text"))
+            raise ValueError(_msg(field, _("「%(label)s」は文字で入力してください")))
         value = normalize_text(raw) if ftype != "long_text" else raw.strip()
         if ftype == "address":
             value = normalize_address(value)
         if "min_length" in field and len(value) < field["min_length"]:
             n = field["min_length"]
-            raise ValueError(
-                _msg(field, f"は{n}文字以上で入力してください", f"enter at least {n} characters")
-            )
+            raise ValueError(_msg(field, _("「%(label)s」は%(n)s文字以上で入力してください"), n=n))
         if "max_length" in field and len(value) > field["max_length"]:
             n = field["max_length"]
-            raise ValueError(
-                _msg(field, f"は{n}文字以内で入力してください", f"enter at most {n} characters")
-            )
+            raise ValueError(_msg(field, _("「%(label)s」は%(n)s文字以内で入力してください"), n=n))
         if "pattern" in field and re.fullmatch(field["pattern"], value) is None:
-            raise ValueError(_msg(field, "の形式が正しくありません", "the format is not valid"))
+            raise ValueError(_msg(field, _("「%(label)s」の形式が正しくありません")))
         if ftype == "phone" and _PHONE.fullmatch(value) is None:
             raise ValueError(
-                _msg(
-                    field,
-                    "は 03-1234-5678 のような電話番号で入力してください",
-                    "enter a phone number like 03-1234-5678",
-                )
+                _msg(field, _("「%(label)s」は 03-1234-5678 のような電話番号で入力してください"))
             )
         if ftype == "email":
             try:
                 validate_email(value)
             except DjangoValidationError:
                 raise ValueError(
-                    _msg(
-                        field,
-                        "は name@example.jp のような形式で入力してください",
-                        "enter an address like name@example.jp",
-                    )
+                    _msg(field, _("「%(label)s」は name@example.jp のような形式で入力してください"))
                 ) from None
         return value
     if ftype == "number":
         try:
             value = int(normalize_text(str(raw)).replace(",", ""))
         except ValueError:
-            raise ValueError(
-                _msg(field, "は整数で入力してください", "enter a whole number")
-            ) from None
+            raise ValueError(_msg(field, _("「%(label)s」は整数で入力してください"))) from None
         if "min_value" in field and value < field["min_value"]:
             n = field["min_value"]
-            raise ValueError(_msg(field, f"は{n}以上にしてください", f"must be {n} or more"))
+            raise ValueError(_msg(field, _("「%(label)s」は%(n)s以上にしてください"), n=n))
         if "max_value" in field and value > field["max_value"]:
             n = field["max_value"]
-            raise ValueError(_msg(field, f"は{n}以下にしてください", f"must be {n} or less"))
+            raise ValueError(_msg(field, _("「%(label)s」は%(n)s以下にしてください"), n=n))
         return value
     if ftype == "date":
         try:
             return date.fromisoformat(str(raw)).isoformat()
         except ValueError:
             raise ValueError(
-                _msg(
-                    field,
-                    "は 2026-04-01 のような日付で入力してください",
-                    "enter a date like 2026-04-01",
-                )
+                _msg(field, _("「%(label)s」は 2026-04-01 のような日付で入力してください"))
             ) from None
     if ftype in ("choice", "multi_choice"):
         allowed = _allowed_values(field, ctx)
         values = raw if isinstance(raw, list) else [raw]
         if ftype == "choice" and len(values) != 1:
-            raise ValueError(_msg(field, "は一つ選んでください", "choose one option"))
+            raise ValueError(_msg(field, _("「%(label)s」は一つ選んでください")))
         if any(str(v) not in allowed for v in values):
-            raise ValueError(_msg(field, "の選択肢から選んでください", "choose from the options"))
+            raise ValueError(_msg(field, _("「%(label)s」の選択肢から選んでください")))
         values = [str(v) for v in values]
         return values[0] if ftype == "choice" else sorted(set(values), key=values.index)
     if ftype == "yes_no":
         answer = _as_bool(raw)
         if answer is not None:
             return answer
-        raise ValueError(_msg(field, "は「はい」か「いいえ」を選んでください", "choose yes or no"))
+        raise ValueError(_msg(field, _("「%(label)s」は「はい」か「いいえ」を選んでください")))
     if ftype == "mynumber":
+        sealed = (ctx.sealed_mynumbers or {}).get(field["id"])
+        if sealed and str(raw) == mynumber_mask(sealed):
+            # Checked when it was sealed; the answers keep the mask, never the number.
+            return str(raw)
         digits = normalize_text(str(raw))
         if not mynumber_is_valid(digits):
             raise ValueError(
-                _msg(
-                    field,
-                    "は12桁の正しい個人番号を入力してください",
-                    "enter a valid 12-digit My Number",
-                )
+                _msg(field, _("「%(label)s」は12桁の正しい個人番号を入力してください"))
             )
         return digits
-    raise ValueError(_msg(field, "は入力できません", "cannot be entered"))
+    raise ValueError(_msg(field, _("「%(label)s」は入力できません")))
 
 
 def _allowed_values(field: dict, ctx: Context) -> list[str]:
@@ -393,14 +384,14 @@ def validate_answers(
             continue
         if field["type"] == "file":
             if field.get("required") and not (ctx.attachment_counts or {}).get(fid):
-                errors[fid] = [_msg(field, "のファイルを添付してください", "attach a file")]
+                errors[fid] = [_msg(field, _("「%(label)s」のファイルを添付してください"))]
             continue
         raw = answers.get(fid)
         if isinstance(raw, str):
             raw = raw.strip()
         if _blank(raw):
             if field.get("required"):
-                errors[fid] = [_msg(field, "を入力してください", "this is required")]
+                errors[fid] = [_msg(field, _("「%(label)s」を入力してください"))]
             continue
         try:
             cleaned[fid] = _clean_value(field, raw, ctx)

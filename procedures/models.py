@@ -8,6 +8,7 @@ from django.contrib.postgres.indexes import GinIndex
 from django.core.files.storage import FileSystemStorage
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from . import workflow
@@ -60,6 +61,20 @@ class CertificateKind(models.TextChoices):
     TAX = "tax", _("課税証明書")
 
 
+class IdentityLevel(models.TextChoices):
+    """What a resident must show to file a procedure online (本人確認の水準)."""
+
+    ACCOUNT = "account", _("アカウントのみ")
+    LINKED = "linked", _("住民記録と連携したアカウント")
+    # 住民票の写し等をオンラインで請求するときの本人確認は、電子署名と署名用電子証明書による
+    # (情報通信技術を活用した行政の推進等に関する法律6条、総務省関係の同法施行規則)。
+    JPKI = "jpki", _("マイナンバーカードの電子署名")
+
+
+# Certificates the law lets a city issue on an online request only with a JPKI signature.
+JPKI_CERTIFICATE_KINDS = ("residence", "seal", "tax")
+
+
 class Procedure(models.Model):
     slug = models.SlugField(_("識別子"), max_length=60, unique=True)
     name_ja = models.CharField(_("名称"), max_length=100)
@@ -82,9 +97,34 @@ class Procedure(models.Model):
     )
     processing_days = models.PositiveSmallIntegerField(_("標準処理期間（開庁日）"), default=5)
     counter_only = models.BooleanField(_("窓口のみ"), default=False)
+    # Where and when a counter-only procedure is done (shown on the life-event checklists).
+    counter_place_ja = models.CharField(_("受付窓口と時間"), max_length=200, blank=True)
+    counter_place_en = models.CharField(_("受付窓口と時間（英語）"), max_length=200, blank=True)
+    name_kana = models.CharField(
+        _("名称の読み（カタカナ）"),
+        max_length=150,
+        blank=True,
+        help_text=_("じゅうみんひょう・ジュウミンヒョウで探せるように"),
+    )
+    keywords = models.CharField(
+        _("別の言い方"),
+        max_length=300,
+        blank=True,
+        help_text=_("検索で見つけてほしい言葉を空白で区切って（例: 引越し 住所変更）"),
+    )
+    # Place on the life-event checklists: what comes first is done first (転出 before 転入).
+    checklist_order = models.PositiveSmallIntegerField(_("チェックリストでの順番"), default=100)
+    identity_level = models.CharField(
+        _("オンライン申請に必要な本人確認"),
+        max_length=10,
+        choices=IdentityLevel.choices,
+        default=IdentityLevel.LINKED,
+    )
     is_active = models.BooleanField(_("公開中"), default=True)
-    # Normalised name + description (cityhall.japanese.search_key) for keyword search.
+    # Normalised names, reading, keywords and descriptions (cityhall.japanese.search_key) for
+    # keyword search; search_names holds "|name|english name|reading|" to rank exact names first.
     search_text = models.TextField(_("検索用テキスト"), editable=False, default="")
+    search_names = models.TextField(_("検索用の名称"), editable=False, default="")
 
     class Meta:
         verbose_name = _("手続")
@@ -101,6 +141,10 @@ class Procedure(models.Model):
                 condition=Q(fee_yen__isnull=True) | Q(fee_yen__gte=0),
                 name="procedure_fee_not_negative",
             ),
+            models.CheckConstraint(
+                condition=Q(identity_level__in=["account", "linked", "jpki"]),
+                name="procedure_identity_level_known",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -111,6 +155,33 @@ class Procedure(models.Model):
 
     def description(self, lang: str = "ja") -> str:
         return self.description_en if lang == "en" and self.description_en else self.description_ja
+
+    @property
+    def needs_signature(self) -> bool:
+        return self.identity_level == IdentityLevel.JPKI
+
+    @property
+    def display_counter_place(self) -> str:
+        english = _current_lang() == "en" and self.counter_place_en
+        return self.counter_place_en if english else self.counter_place_ja
+
+    @property
+    def display_name(self) -> str:
+        """The name in the language of the page being drawn (English where there is one)."""
+        return self.name(_current_lang())
+
+    @property
+    def display_description(self) -> str:
+        return self.description(_current_lang())
+
+
+def _state_label(state: str) -> str:
+    """A state in words (申請済み / Submitted), never its code."""
+    return str(Application.State(state).label) if state in workflow.STATES else ""
+
+
+def _current_lang() -> str:
+    return "en" if (get_language() or "ja").startswith("en") else "ja"
 
 
 class FormDefinition(models.Model):
@@ -197,6 +268,20 @@ class Application(models.Model):
         related_name="+",
     )
     counter_confirmed_at = models.DateTimeField(_("窓口で本人確認した日時"), null=True, blank=True)
+    # My Numbers typed into mynumber fields, sealed with the vault's keys (field id -> number as
+    # JSON); `answers` holds only their masks (procedures.services._store_answers).
+    sealed_mynumbers = models.BinaryField(
+        _("個人番号（暗号化）"), null=True, blank=True, editable=False
+    )
+    # The マイナンバーカード signature the resident gave at submission (identity level jpki).
+    signature = models.ForeignKey(
+        "identity.Signature",
+        verbose_name=_("申請の電子署名"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
     answers = models.JSONField(_("回答"), default=dict, blank=True)
     state = models.CharField(_("状態"), max_length=24, choices=State.choices, default=State.DRAFT)
     fee_yen = models.BigIntegerField(_("手数料（円）"), default=0)
@@ -294,6 +379,23 @@ class CaseEvent(models.Model):
     def __str__(self) -> str:
         return f"{self.application_id} {self.from_state}→{self.to_state}"
 
+    @property
+    def from_label(self) -> str:
+        return _state_label(self.from_state)
+
+    @property
+    def to_label(self) -> str:
+        return _state_label(self.to_state)
+
+    # The names the staff templates use.
+    from_state_label = from_label
+    to_state_label = to_label
+
+    @property
+    def changes_state(self) -> bool:
+        """False for a note in the history (an assignment, a retried certificate)."""
+        return self.from_state != self.to_state
+
 
 class Attachment(models.Model):
     application = models.ForeignKey(
@@ -368,6 +470,21 @@ class Certificate(models.Model):
     summary = models.JSONField(_("証明内容の要約"), default=dict)
     file = models.FileField(_("PDF"), storage=private_storage, upload_to="certificates/%Y/")
     sha256 = models.CharField(_("SHA-256"), max_length=64)
+    # Printed My Number (個人番号): only its applicant, or staff holding reveal_mynumber, may
+    # download it (番号法19条).
+    shows_mynumber = models.BooleanField(_("個人番号の記載"), default=False)
+    # The file is sealed with the My Number key ring (procedures/certificates/storage.py); rows
+    # from before sealing are False until `rotate_mynumber_keys` seals them.
+    sealed = models.BooleanField(_("暗号化済み"), default=False)
+    # The signature that authorised issuing it (the application's, at the time it was issued).
+    signature = models.ForeignKey(
+        "identity.Signature",
+        verbose_name=_("交付請求の電子署名"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
 
     class Meta:
         verbose_name = _("証明書")

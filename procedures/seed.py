@@ -109,8 +109,11 @@ PROCEDURES: list[dict] = [
         "processing_days": 1,
         "counter_only": True,
         "required_attachments": [
-            "転出証明書（マイナンバーカードによる転出届の場合は不要）",
-            "本人確認書類",
+            L(
+                "転出証明書（マイナンバーカードによる転出届の場合は不要）",
+                "Certificate of moving out (not needed if you moved out with your My Number card)",
+            ),
+            L("本人確認書類", "Proof of identity"),
         ],
         "fields": [
             NAME,
@@ -145,7 +148,7 @@ PROCEDURES: list[dict] = [
         "life_events": ["moving"],
         "fee_yen": None,
         "processing_days": 2,
-        "required_attachments": ["本人確認書類"],
+        "required_attachments": [L("本人確認書類", "Proof of identity")],
         "fields": [
             NAME,
             BIRTH,
@@ -178,7 +181,7 @@ PROCEDURES: list[dict] = [
         "life_events": ["moving", "housing"],
         "fee_yen": None,
         "processing_days": 2,
-        "required_attachments": ["本人確認書類"],
+        "required_attachments": [L("本人確認書類", "Proof of identity")],
         "fields": [
             NAME,
             BIRTH,
@@ -206,6 +209,7 @@ PROCEDURES: list[dict] = [
         "life_events": ["moving", "birth", "child_care", "housing"],
         "fee_yen": 300,
         "certificate_kind": "residence",
+        "identity_level": "jpki",
         "processing_days": 2,
         "fields": [
             NAME,
@@ -249,6 +253,7 @@ PROCEDURES: list[dict] = [
         "life_events": ["housing", "business", "death"],
         "fee_yen": 300,
         "certificate_kind": "seal",
+        "identity_level": "jpki",
         "processing_days": 2,
         "fields": [
             NAME,
@@ -274,6 +279,7 @@ PROCEDURES: list[dict] = [
         "life_events": ["tax", "child_care", "housing"],
         "fee_yen": 300,
         "certificate_kind": "tax",
+        "identity_level": "jpki",
         "processing_days": 2,
         "fields": [
             NAME,
@@ -300,7 +306,9 @@ PROCEDURES: list[dict] = [
         "life_events": ["birth", "child_care", "moving"],
         "fee_yen": None,
         "processing_days": 10,
-        "required_attachments": ["請求者名義の口座の通帳の写し"],
+        "required_attachments": [
+            L("請求者名義の口座の通帳の写し", "A copy of the bankbook of the claimant's account")
+        ],
         "fields": [
             NAME,
             BIRTH,
@@ -361,7 +369,13 @@ PROCEDURES: list[dict] = [
         "fee_yen": None,
         "processing_days": 1,
         "counter_only": True,
-        "required_attachments": ["出生証明書（医師・助産師の記入したもの）", "母子健康手帳"],
+        "required_attachments": [
+            L(
+                "出生証明書（医師・助産師の記入したもの）",
+                "Birth certificate (filled in by the doctor or midwife)",
+            ),
+            L("母子健康手帳", "Maternal and child health handbook"),
+        ],
         "fields": [
             {
                 "id": "child_name",
@@ -481,6 +495,14 @@ PROCEDURES: list[dict] = [
             ADDRESS,
             PHONE,
             {
+                "id": "email",
+                "type": "email",
+                "label": L("連絡先メールアドレス", "Contact e-mail"),
+                "help": L(
+                    "鑑札をお渡しする日をお知らせします", "We tell you when the tag is ready"
+                ),
+            },
+            {
                 "id": "dog_name",
                 "type": "text",
                 "label": L("犬の名前", "Dog's name"),
@@ -528,9 +550,35 @@ PROCEDURES: list[dict] = [
 ]
 
 
+# Reading, everyday words and place on the life-event checklists (転出 before 転入).
+SEARCH_AND_ORDER = {
+    "tenshutsu": ("テンシュツトドケ", "引越し 引っ越し 住所変更 転出証明書", 10),
+    "tennyu": ("テンニュウトドケ", "引越し 引っ越し 住所変更", 20),
+    "tenkyo": ("テンキョトドケ", "引越し 引っ越し 住所変更", 30),
+    "juminhyo": ("ジュウミンヒョウノウツシノコウフセイキュウ", "住民票 住民票の写し", 40),
+    "inkan-shomei": ("インカントウロクショウメイショノコウフセイキュウ", "印鑑証明 はんこ", 50),
+    "kazei-shomei": ("カゼイショウメイショノコウフセイキュウ", "所得証明 住民税", 50),
+    "shussei": ("シュッセイトドケ", "出産 赤ちゃん", 10),
+    "jidou-teate": ("ジドウテアテニンテイセイキュウ", "子ども手当", 60),
+    "sodai-gomi": ("ソダイゴミシュウシュウモウシコミ", "粗大ごみ ごみ", 90),
+    "inu-toroku": ("イヌノトウロク", "犬 鑑札", 90),
+}
+COUNTER_PLACE = L(
+    "市役所本庁舎1階 総合窓口（開庁日の8時30分〜17時15分）",
+    "City hall main building, 1st floor, one-stop counter (business days 8:30–17:15)",
+)
+
+
 def _ensure_procedure(spec: dict) -> tuple[Procedure, bool]:
     fields = spec["fields"]
     attrs = {k: v for k, v in spec.items() if k not in ("fields", "slug")}
+    kana, keywords, order = SEARCH_AND_ORDER.get(spec["slug"], ("", "", 100))
+    attrs |= {"name_kana": kana, "keywords": keywords, "checklist_order": order}
+    if attrs.get("counter_only"):
+        attrs |= {
+            "counter_place_ja": COUNTER_PLACE["ja"],
+            "counter_place_en": COUNTER_PLACE["en"],
+        }
     procedure = Procedure.objects.filter(slug=spec["slug"]).first()
     created = procedure is None
     if created:

@@ -5,25 +5,59 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import Case, Q, QuerySet, Value, When
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from cityhall.japanese import search_key
+from residents.relationships import relationship_label
 from residents.selectors import household_members
 
-from . import workflow
-from .models import Application, Certificate, CertificateKind, FormDefinition, Procedure
+from . import search, workflow
+from .models import (
+    Application,
+    Certificate,
+    CertificateKind,
+    Department,
+    FormDefinition,
+    Procedure,
+)
 
 
 def search_procedures(query: str = "", *, life_event: str = "") -> QuerySet[Procedure]:
-    """Active procedures whose normalised name or description contains every word of `query`
-    (full-width, half-width, hiragana and katakana alike), optionally for one life event."""
+    """Active procedures matching every word of `query` (full-width, half-width, hiragana and
+    katakana alike; a reading or an everyday word such as 引越し counts, see procedures.search),
+    the whole name first, then names starting with it, then the rest; optionally for one life
+    event, in checklist order (what is done first comes first)."""
     qs = Procedure.objects.filter(is_active=True)
-    for word in search_key(query).split():
-        qs = qs.filter(search_text__contains=word)
+    for word in search.words(query):
+        match = Q()
+        for alternative in search.alternatives(word):
+            match |= Q(search_text__contains=alternative)
+        qs = qs.filter(match)
     if life_event:
         qs = qs.filter(life_events__contains=[life_event])
-    return qs.order_by("department", "name_ja")
+    key = search_key(query).strip()
+    if not key:
+        order = ("checklist_order", "department", "name_ja") if life_event else ("department",)
+        return qs.order_by(*order, "name_ja")
+    ranked = qs.annotate(
+        rank=Case(
+            When(search_names__contains=f"|{key}|", then=Value(search.RANK_EXACT)),
+            When(search_names__contains=f"|{key}", then=Value(search.RANK_PREFIX)),
+            When(search_names__contains=key, then=Value(search.RANK_IN_NAME)),
+            default=Value(search.RANK_ELSEWHERE),
+        )
+    )
+    return ranked.order_by("rank", "checklist_order", "department", "name_ja")
+
+
+def catalogue_by_department() -> list[tuple[str, list[Procedure]]]:
+    """Every active procedure under its department's name, for /procedures/ without a query."""
+    groups: dict[str, list[Procedure]] = {}
+    for procedure in Procedure.objects.filter(is_active=True).order_by("department", "name_ja"):
+        groups.setdefault(procedure.department, []).append(procedure)
+    return [(str(Department(code).label), items) for code, items in groups.items()]
 
 
 def published_form(procedure: Procedure) -> FormDefinition | None:
@@ -118,7 +152,14 @@ def normalise_code(code: str) -> str:
 
 def household_choices(resident) -> list[tuple[str, str]]:
     """(value, label) for choosing household members on a certificate request."""
-    return [(str(m.pk), f"{m.full_name}（{m.relationship}）") for m in household_members(resident)]
+    return [
+        (
+            str(m.pk),
+            _("%(name)s（%(relationship)s）")
+            % {"name": m.full_name, "relationship": relationship_label(m.relationship)},
+        )
+        for m in household_members(resident)
+    ]
 
 
 def dynamic_choices(definition: dict, resident) -> dict[str, list[tuple[str, str]]]:
@@ -154,3 +195,12 @@ def prefill_values(definition: dict, resident) -> dict[str, Any]:
 
 def visible_events(application: Application) -> QuerySet:
     return application.events.filter(visible_to_applicant=True).select_related("actor")
+
+
+def fee_paid(application: Application) -> int:
+    """The fee the applicant has paid for this application (0 when none or not yet paid): the
+    case leaves 手数料のお支払い待ち only once the fee charge is settled."""
+    unpaid = (workflow.DRAFT, workflow.SUBMITTED, workflow.AWAITING_PAYMENT)
+    if not application.fee_yen or application.charge_id is None or application.state in unpaid:
+        return 0
+    return application.fee_yen

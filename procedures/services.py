@@ -3,40 +3,64 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
 from django.db import connection, transaction
 from django.db.models import Max
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_lazy, gettext_noop
+from django.utils.translation import gettext as _
 
 from cityhall import audit
 from cityhall.dates import add_business_days
-from cityhall.japanese import search_key
+from cityhall.japanese import normalize_text
 from cityhall.notifications import notify
 from cityhall.roles import ADMIN, CLERK, SUPERVISOR, has_role, is_staff_member
+from residents import mynumber as mynumber_rules
+from residents.services import register_key_rotation
 
-from . import formschema, selectors, sniff, workflow
-from .models import Application, Attachment, CaseEvent, FormDefinition, Procedure, SealRegistration
+from . import casekinds, formschema, images, search, selectors, sniff, workflow
+from .models import (
+    Application,
+    Attachment,
+    CaseEvent,
+    Certificate,
+    FormDefinition,
+    Procedure,
+    SealRegistration,
+)
 
 MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
 MAX_ATTACHMENTS_PER_APPLICATION = 20
 
-MSG_PUBLISHED = "公開済みの様式は変更できません。新しい版を作ってください / A published form cannot be changed; create a new version"
-MSG_NOT_ADMIN = "様式を管理できるのは管理者だけです / Only administrators manage forms"
-MSG_NOT_STAFF = "この操作は職員だけができます / Only staff can do this"
-MSG_NOT_YOURS = "この申請を操作する権限がありません / You may not act on this application"
-MSG_NO_FORM = "この手続の申請書はまだ公開されていません / This procedure has no published form yet"
-MSG_COUNTER_ONLY = (
-    "この手続は窓口でのみ受け付けます / This procedure is accepted only at the counter"
+MSG_PUBLISHED = gettext_lazy("公開済みの様式は変更できません。新しい版を作ってください。")
+MSG_NOT_ADMIN = gettext_lazy("様式を管理できるのは管理者だけです。")
+MSG_NOT_STAFF = gettext_lazy("この操作は職員だけができます。")
+MSG_NOT_YOURS = gettext_lazy("この申請を操作する権限がありません。")
+MSG_NO_FORM = gettext_lazy("この手続の申請書はまだ公開されていません。")
+MSG_COUNTER_ONLY = gettext_lazy("この手続は窓口でのみ受け付けます。")
+MSG_NOT_EDITABLE = gettext_lazy("この申請は今は変更できません。")
+MSG_TOO_BIG = gettext_lazy("ファイルが大きすぎます（10MBまで）。")
+MSG_TOO_MANY = gettext_lazy("添付できるファイルの数を超えています。")
+MSG_UNKNOWN_FILE_FIELD = gettext_lazy("添付する項目が見つかりません。")
+MSG_NOT_RESIDENT = gettext_lazy("住民の記録がありません。")
+MSG_MYNUMBER_NEEDS_REVEALER = gettext_lazy(
+    "個人番号を記載する窓口での請求は、個人番号を扱う権限のある職員が承認します。"
 )
-MSG_NOT_EDITABLE = "この申請は今は変更できません / This application cannot be changed now"
-MSG_TOO_BIG = "ファイルが大きすぎます（10MBまで） / The file is too large (10 MB at most)"
-MSG_TOO_MANY = "添付できるファイルの数を超えています / Too many attachments"
-MSG_UNKNOWN_FILE_FIELD = "添付する項目が見つかりません / No such attachment field"
-MSG_NOT_RESIDENT = "住民の記録がありません / There is no current resident record"
+MSG_MYNUMBER_FOUR_EYES = gettext_lazy(
+    "個人番号を記載する窓口での請求は、受け付けた職員とは別の職員が承認します。"
+)
+MSG_CERTIFICATE_MYNUMBER = gettext_lazy(
+    "この証明書には個人番号が記載されています。ダウンロードできるのは申請者本人と、"
+    "個人番号を扱う権限のある職員だけです。"
+)
+MSG_CERTIFICATE_NOT_YOURS = gettext_lazy("この証明書をダウンロードする権限がありません。")
+MSG_PURPOSE_REQUIRED = gettext_lazy("利用目的を選んでください。")
 
 
 def _require_admin(actor) -> None:
@@ -53,14 +77,12 @@ def _require_staff(actor) -> None:
 
 
 def refresh_search_text(procedure: Procedure) -> None:
-    """Keep the normalised search text in step with the names and descriptions."""
-    parts = [
-        procedure.name_ja,
-        procedure.name_en,
-        procedure.description_ja,
-        procedure.description_en,
-    ]
-    procedure.search_text = search_key(" ".join(p for p in parts if p))
+    """Keep the normalised search text in step with the names, reading, other words and
+    descriptions (see procedures.search)."""
+    procedure.search_text, procedure.search_names = search.index_texts(
+        names=[procedure.name_ja, procedure.name_en, procedure.name_kana],
+        others=[procedure.keywords, procedure.description_ja, procedure.description_en],
+    )
 
 
 def save_procedure(*, procedure: Procedure) -> Procedure:
@@ -120,6 +142,27 @@ def publish_form(*, form: FormDefinition, actor) -> FormDefinition:
     return form
 
 
+@transaction.atomic
+def set_identity_level(*, procedure: Procedure, level: str, actor) -> Procedure:
+    """What a resident must show to file the procedure online (the form designer sets it)."""
+    from .models import IdentityLevel
+
+    _require_admin(actor)
+    if level not in IdentityLevel.values:
+        raise ValidationError({"identity_level": [gettext("本人確認の水準を選んでください。")]})
+    procedure = Procedure.objects.select_for_update().get(pk=procedure.pk)
+    previous = procedure.identity_level
+    procedure.identity_level = level
+    procedure.save(update_fields=["identity_level"])
+    audit.record(
+        action="procedures.identity_level_set",
+        actor=actor,
+        obj=procedure,
+        details={"from": previous, "to": level},
+    )
+    return procedure
+
+
 # --- applications --------------------------------------------------------------------------------
 
 
@@ -159,7 +202,7 @@ def start_application(*, procedure: Procedure, resident, user, filed_by=None) ->
         actor=filed_by or user,
         from_state="",
         to_state=workflow.DRAFT,
-        comment="窓口で作成 / Started at the counter" if filed_by else "",
+        comment=gettext_noop("窓口で作成しました") if filed_by else "",
         visible_to_applicant=True,
     )
     return application
@@ -191,6 +234,31 @@ def _context(application: Application, *, staff: bool) -> formschema.Context:
         staff=staff,
         dynamic_choices={k: [v for v, _label in pairs] for k, pairs in dynamic.items()},
         attachment_counts=counts,
+        sealed_mynumbers=sealed_mynumbers(application),
+    )
+
+
+def _sealing_context(application: Application) -> str:
+    return f"application:{application.reference}:mynumbers"
+
+
+def sealed_mynumbers(application: Application) -> dict[str, str]:
+    """The My Numbers typed into the application (field id -> number), for code that has checked
+    who is asking: the answers themselves hold only masks."""
+    if not application.sealed_mynumbers:
+        return {}
+    from residents.services import unseal
+
+    return json.loads(unseal(application.sealed_mynumbers, context=_sealing_context(application)))
+
+
+def _seal_mynumbers(application: Application, numbers: dict[str, str]) -> None:
+    from residents.services import seal
+
+    application.sealed_mynumbers = (
+        seal(json.dumps(numbers).encode(), context=_sealing_context(application))
+        if numbers
+        else None
     )
 
 
@@ -203,10 +271,29 @@ def _store_answers(application: Application, answers: dict, *, staff: bool) -> N
         f["id"] for f in formschema.fields_for(definition, staff=staff) if f["type"] != "file"
     }
     typed = {k: v for k, v in answers.items() if k in allowed}
+    sealed = sealed_mynumbers(application)
     for field in definition["fields"]:
-        # My Number is never kept in the answers; the residents app holds it encrypted.
-        if field["type"] == "mynumber" and typed.get(field["id"]):
-            typed[field["id"]] = "********" + str(typed[field["id"]])[-4:]
+        fid = field["id"]
+        if field["type"] != "mynumber" or fid not in typed:
+            continue
+        # My Number is never kept in the answers: a valid number is sealed with the vault's keys
+        # and the answers keep its mask; the mask posted back means "unchanged". A mistyped one
+        # is kept as a bare mask, which validation reports, so the clerk types it again (never
+        # echoed back: a wrong number is often one digit off a real one).
+        value = str(typed[fid] or "").strip()
+        if value and sealed.get(fid) and value == mynumber_rules.mask(sealed[fid]):
+            continue
+        digits = normalize_text(value)
+        if not value:
+            sealed.pop(fid, None)
+            typed[fid] = ""
+        elif mynumber_rules.is_valid(digits):
+            sealed[fid] = digits
+            typed[fid] = mynumber_rules.mask(digits)
+        else:
+            sealed.pop(fid, None)
+            typed[fid] = mynumber_rules.mask(value)
+    _seal_mynumbers(application, sealed)
     application.answers = application.answers | typed
 
 
@@ -221,8 +308,36 @@ def save_draft(*, application: Application, answers: dict, actor) -> Application
     _store_answers(
         application, answers, staff=is_staff_member(actor) and application.is_counter_filing
     )
-    application.save(update_fields=["answers", "updated_at"])
+    application.save(update_fields=["answers", "sealed_mynumbers", "updated_at"])
     return application
+
+
+@transaction.atomic
+def save_draft_with_files(
+    *,
+    application: Application,
+    answers: dict,
+    actor,
+    uploads: list[tuple[str, Any]] = (),
+    remove_attachment_ids: list[int] = (),
+) -> dict[str, list[str]]:
+    """Save what was typed together with the files chosen on the same page, so one bad answer or
+    one refused file loses nothing else. Returns the refused files' messages by field id.
+
+    Each file is stored in its own savepoint: a file of the wrong type is refused alone while the
+    answers and the other files are kept.
+    """
+    save_draft(application=application, answers=answers, actor=actor)
+    for attachment in application.attachments.filter(pk__in=list(remove_attachment_ids)):
+        remove_attachment(attachment=attachment, actor=actor)
+    errors: dict[str, list[str]] = {}
+    for field_id, upload in uploads:
+        try:
+            add_attachment(application=application, field_id=field_id, upload=upload, actor=actor)
+        except ValidationError as exc:
+            messages = exc.message_dict.get(field_id) if hasattr(exc, "error_dict") else None
+            errors.setdefault(field_id, []).extend(messages or exc.messages)
+    return errors
 
 
 def check_answers(
@@ -249,41 +364,40 @@ def _move(
         to_state=target,
         comment=comment,
     )
+    casekinds.transitioned(application, previous, target, actor)
     recipient = application.user or application.applicant.user
     if recipient is not None and (actor is None or actor.pk != recipient.pk):
         label = Application.State(target).label
-        body = f"{application.procedure.name_ja}（受付番号 {application.reference}）: {label}"
-        if comment:
-            body += f"\n\n{comment}"
+        procedure = application.procedure
+
+        def body() -> str:
+            text = _("%(procedure)s（受付番号 %(reference)s）は「%(state)s」になりました。") % {
+                "procedure": procedure.display_name,
+                "reference": application.reference,
+                "state": label,
+            }
+            return f"{text}\n\n{_(comment)}" if comment else text
+
         notify(
             user=recipient,
-            subject=f"申請の状況が変わりました: {label}",
+            subject=lambda: _("申請の状況が変わりました: %(state)s") % {"state": label},
             body=body,
             link=reverse("procedures:application_detail", args=[application.pk]),
         )
     return event
 
 
-@transaction.atomic
-def submit_application(
-    *, application: Application, actor, answers: dict | None = None
-) -> Application:
-    """Check every answer against the filed version; submit (or resubmit after 補正); ask for
-    the fee when there is one, else hand the case to the clerks.
-
-    Raises ValidationError mapping each field id to its messages.
-    """
-    application = _lock(application)
-    if not _may_act_as_applicant(application, actor):
-        raise PermissionDenied(MSG_NOT_YOURS)
-    staff = is_staff_member(actor) and application.is_counter_filing
+def _clean_for_submission(application: Application, answers: dict | None, *, staff: bool) -> None:
+    """Store what was typed, check every answer against the filed version and keep the cleaned
+    answers on the (locked) application. Raises ValidationError mapping field ids to messages
+    (the typed answers are saved first, so nothing typed is lost)."""
     if answers is not None:
         _store_answers(application, answers, staff=staff)
     cleaned, errors = check_answers(
         application=application, answers=application.answers, staff=staff
     )
     if errors:
-        application.save(update_fields=["answers", "updated_at"])
+        application.save(update_fields=["answers", "sealed_mynumbers", "updated_at"])
         raise ValidationError(errors)
     hidden_staff = {
         k: v
@@ -293,8 +407,106 @@ def submit_application(
     }
     application.answers = hidden_staff | cleaned
     _store_answers(application, application.answers, staff=True)
+
+
+def signing_payload(application: Application, *, signed_at: str) -> dict:
+    """What the resident signs with the マイナンバーカード: the application's answers, procedure,
+    form version and reference, and the time (its canonical bytes: identity.jpki)."""
+    return {
+        "type": "machiba.application",
+        "reference": application.reference,
+        "procedure": application.procedure.slug,
+        "procedure_name": application.procedure.name_ja,
+        "form_version": application.form.version,
+        "applicant": application.applicant.resident_code,
+        "answers": application.answers,
+        "signed_at": signed_at,
+    }
+
+
+def needs_signature(application: Application) -> bool:
+    """Filed online on a procedure of identity level jpki (at the counter the clerk checks the
+    person's card instead)."""
+    return application.procedure.needs_signature and not application.is_counter_filing
+
+
+@transaction.atomic
+def prepare_for_signing(*, application: Application, actor, answers: dict | None = None) -> dict:
+    """Check and keep the answers exactly as they will be submitted, and return the payload the
+    resident signs. Raises ValidationError like submit_application."""
+    application = _lock(application)
+    if application.user_id is None or application.user_id != getattr(actor, "pk", None):
+        raise PermissionDenied(MSG_NOT_YOURS)
+    if application.state not in (workflow.DRAFT, workflow.CORRECTION_REQUESTED):
+        raise ValidationError(MSG_NOT_EDITABLE)
+    _clean_for_submission(application, answers, staff=False)
+    application.save(update_fields=["answers", "updated_at"])
+    return signing_payload(application, signed_at=timezone.localtime().isoformat())
+
+
+def _check_signature(application: Application, signature) -> None:
+    """The signature must be over this application as it is now, by the applicant."""
+    from django.conf import settings
+
+    from identity import jpki
+    from residents.selectors import four_fact_mismatches
+
+    if signature is None:
+        raise ValidationError(
+            gettext("この手続はマイナンバーカードによる電子署名が必要です。"),
+            code="signature_required",
+        )
+    try:
+        signed_at = json.loads(signature.canonical)["signed_at"]
+    except (ValueError, KeyError, TypeError):
+        signed_at = ""
+    expected = jpki.canonical_bytes(signing_payload(application, signed_at=signed_at))
+    if signature.origin != application.origin or expected != signature.canonical.encode():
+        raise ValidationError(
+            gettext("署名のあとで申請内容が変わりました。もう一度署名してください。"),
+            code="signed_content_changed",
+        )
+    differs = four_fact_mismatches(
+        application.applicant,
+        name=signature.signer_name,
+        address=signature.signer_address,
+        birth_date=signature.signer_birth_date,
+        sex=signature.signer_sex,
+        city_name=settings.CITY_NAME,
+    )
+    if differs:
+        raise ValidationError(
+            gettext(
+                "署名したマイナンバーカードの情報が申請者の住民記録と一致しません。"
+                "申請者ご本人のカードで署名するか、窓口で請求してください。"
+            ),
+            code="signer_mismatch",
+        )
+
+
+@transaction.atomic
+def submit_application(
+    *, application: Application, actor, answers: dict | None = None, signature=None
+) -> Application:
+    """Check every answer against the filed version; submit (or resubmit after 補正); ask for
+    the fee when there is one, else hand the case to the clerks.
+
+    A procedure of identity level jpki filed online needs `signature`: an identity.Signature the
+    server verified, over this application's payload as it is now, by the applicant.
+
+    Raises ValidationError mapping each field id to its messages.
+    """
+    application = _lock(application)
+    if not _may_act_as_applicant(application, actor):
+        raise PermissionDenied(MSG_NOT_YOURS)
+    staff = is_staff_member(actor) and application.is_counter_filing
+    _clean_for_submission(application, answers, staff=staff)
+    if needs_signature(application):
+        _check_signature(application, signature)
+        application.signature = signature
+        application.save(update_fields=["signature", "updated_at"])
     if application.state == workflow.CORRECTION_REQUESTED:
-        application.save(update_fields=["answers", "updated_at"])
+        application.save(update_fields=["answers", "sealed_mynumbers", "updated_at"])
         _move(application, workflow.RESUBMITTED, actor=actor, role=workflow.APPLICANT)
         return application
     today = timezone.localdate()
@@ -305,7 +517,16 @@ def submit_application(
         application.answers,
         base_fee=application.procedure.fee_yen or 0,
     )
-    application.save(update_fields=["answers", "submitted_at", "due_on", "fee_yen", "updated_at"])
+    application.save(
+        update_fields=[
+            "answers",
+            "sealed_mynumbers",
+            "submitted_at",
+            "due_on",
+            "fee_yen",
+            "updated_at",
+        ]
+    )
     _move(application, workflow.SUBMITTED, actor=actor, role=workflow.APPLICANT)
     if application.fee_yen > 0:
         from payments.services import create_fee_charge
@@ -313,7 +534,9 @@ def submit_application(
         charge = create_fee_charge(
             payer=application.applicant,
             amount=application.fee_yen,
-            description=f"{application.procedure.name_ja} 手数料（{application.reference}）",
+            # The reference, in no language: the statement names the revenue (手数料 / Fees) in
+            # the reader's language and the application page names the procedure.
+            description=application.reference,
             origin=application.origin,
         )
         application.charge_id = charge.pk
@@ -359,7 +582,7 @@ def fee_settled(*, origin: str, charge_id: int) -> Application | None:
         workflow.IN_REVIEW,
         actor=None,
         role=workflow.SYSTEM,
-        comment="手数料の入金を確認しました / Fee paid",
+        comment=gettext_noop("手数料の入金を確認しました"),
     )
     return application
 
@@ -371,6 +594,37 @@ def withdraw(*, application: Application, actor, comment: str = "") -> Applicati
         raise PermissionDenied(MSG_NOT_YOURS)
     _move(application, workflow.WITHDRAWN, actor=actor, role=workflow.APPLICANT, comment=comment)
     return application
+
+
+def prints_mynumber(application: Application) -> bool:
+    """Whether the application's certificate prints a My Number (asked for by the applicant)."""
+    kind_key = application.procedure.certificate_kind
+    if not kind_key:
+        return False
+    from .certificates import get as certificate_kind
+
+    return certificate_kind(kind_key).prints_mynumber(application)
+
+
+def mynumber_approval_problem(application: Application, approver) -> str:
+    """Why `approver` may not approve this request for a certificate with My Number ("" if they
+    may).
+
+    A request the resident made from their own account sends the number only to them. At the
+    counter the clerk keys the request in, so one clerk alone could obtain anyone's number
+    (issue 11, item 9): there a second staff member approves, one who holds reveal_mynumber and
+    who neither filed nor confirmed the request (番号法19条, four eyes).
+    """
+    if not application.is_counter_filing:
+        return ""
+    if not approver.has_perm("residents.reveal_mynumber"):
+        return str(MSG_MYNUMBER_NEEDS_REVEALER)
+    handled = {application.filed_by_id} | set(
+        application.events.filter(to_state=workflow.SUBMITTED).values_list("actor_id", flat=True)
+    )
+    if approver.pk in handled:
+        return str(MSG_MYNUMBER_FOUR_EYES)
+    return ""
 
 
 @transaction.atomic
@@ -385,9 +639,11 @@ def decide(*, application: Application, target: str, clerk, comment: str = "") -
         raise PermissionDenied(MSG_NOT_STAFF)
     application = _lock(application)
     if target in (workflow.CORRECTION_REQUESTED, workflow.REJECTED) and not comment.strip():
-        raise ValidationError(
-            {"comment": ["理由を書いてください / Write the reason for the resident"]}
-        )
+        raise ValidationError({"comment": [_("理由を書いてください。申請者に届きます。")]})
+    if target == workflow.APPROVED and prints_mynumber(application):
+        problem = mynumber_approval_problem(application, clerk)
+        if problem:
+            raise ValidationError(problem)
     _move(application, target, actor=clerk, role=workflow.CLERK, comment=comment)
     audit.record(action=f"procedures.{target}", actor=clerk, obj=application)
     if target == workflow.APPROVED and application.procedure.certificate_kind:
@@ -418,13 +674,52 @@ def assign(*, application: Application, clerk, assignee=None) -> Application:
     return application
 
 
+# --- certificates --------------------------------------------------------------------------------
+
+OWN_DOWNLOAD_PURPOSE = "本人による受け取り"
+
+
+def read_certificate(*, certificate: Certificate, reader, purpose: str, request=None) -> bytes:
+    """The PDF of an issued certificate, for someone allowed to have it; the read is written to
+    the audit log with its purpose and the client's address (every download, resident or staff).
+
+    The applicant's own account may download it. Staff may, with a purpose; a certificate that
+    prints a My Number only staff holding reveal_mynumber (番号法19条: the number is provided
+    only as the law allows, and a clerk without that permission never receives it).
+    """
+    application = certificate.application
+    own = reader.is_authenticated and application.user_id == reader.pk
+    if own:
+        purpose = OWN_DOWNLOAD_PURPOSE
+    elif is_staff_member(reader):
+        if not (purpose or "").strip():
+            raise ValidationError({"purpose": [MSG_PURPOSE_REQUIRED]})
+        if certificate.shows_mynumber and not reader.has_perm("residents.reveal_mynumber"):
+            raise PermissionDenied(MSG_CERTIFICATE_MYNUMBER)
+    else:
+        raise PermissionDenied(MSG_CERTIFICATE_NOT_YOURS)
+    from .certificates import storage
+
+    pdf = storage.read(certificate)
+    audit.record(
+        action="procedures.certificate_downloaded",
+        actor=reader,
+        obj=certificate,
+        purpose=purpose,
+        request=request,
+        details={"application": application.pk, "shows_mynumber": certificate.shows_mynumber},
+    )
+    return pdf
+
+
 # --- attachments ---------------------------------------------------------------------------------
 
 
 @transaction.atomic
 def add_attachment(*, application: Application, field_id: str, upload, actor) -> Attachment:
     """Store an uploaded file privately after checking its size and its real type (magic
-    numbers: an executable renamed .pdf is refused)."""
+    numbers: an executable renamed .pdf is refused); an image is decoded with a pixel limit and
+    stored re-encoded without its EXIF (procedures/images.py)."""
     application = _lock(application)
     if not _may_act_as_applicant(application, actor) and not is_staff_member(actor):
         raise PermissionDenied(MSG_NOT_YOURS)
@@ -443,6 +738,13 @@ def add_attachment(*, application: Application, field_id: str, upload, actor) ->
         content_type = sniff.check_upload(upload.name or "", data[:16])
     except ValueError as exc:
         raise ValidationError({field_id: [str(exc)]}) from None
+    if images.is_image(content_type):
+        try:
+            data = images.clean_image(
+                data, content_type=content_type, max_pixels=settings.MAX_IMAGE_PIXELS
+            )
+        except ValueError as exc:
+            raise ValidationError({field_id: [str(exc)]}) from None
     digest = hashlib.sha256(data).hexdigest()
     suffix = sniff.ACCEPTED[content_type][1][0]
     attachment = Attachment(
@@ -487,3 +789,30 @@ def register_seal(
         registered_on=registered_on,
         impression_svg=impression_svg or seal_impression_svg(resident.family_name),
     )
+
+
+@register_key_rotation
+def reseal_application_mynumbers(*, batch_size: int = 500) -> int:
+    """Re-seal the My Numbers typed into applications under the first key (run by
+    `manage.py rotate_mynumber_keys`); batches in their own transactions, resumable."""
+    from residents.services import sealed_under_current_key
+
+    done = 0
+    last_pk = 0
+    while True:
+        with transaction.atomic():
+            rows = list(
+                Application.objects.select_for_update()
+                .filter(pk__gt=last_pk, sealed_mynumbers__isnull=False)
+                .order_by("pk")
+                .only("pk", "reference", "sealed_mynumbers")[:batch_size]
+            )
+            if not rows:
+                return done
+            for application in rows:
+                if sealed_under_current_key(application.sealed_mynumbers):
+                    continue
+                _seal_mynumbers(application, sealed_mynumbers(application))
+                application.save(update_fields=["sealed_mynumbers"])
+                done += 1
+            last_pk = rows[-1].pk

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import PurePath
 
+from django.utils.translation import gettext as _
+
 # content type -> (magic prefix, file name extensions that may carry it)
 ACCEPTED: dict[str, tuple[bytes, tuple[str, ...]]] = {
     "application/pdf": (b"%PDF-", (".pdf",)),
@@ -25,11 +27,7 @@ def check_upload(name: str, head: bytes) -> str:
     do not match the name's extension (an executable renamed .pdf)."""
     content_type = sniff(head)
     if content_type is None:
-        raise ValueError(
-            "PDF・PNG・JPEG のファイルだけ添付できます / Only PDF, PNG and JPEG files can be attached"
-        )
+        raise ValueError(_("PDF・PNG・JPEG のファイルだけ添付できます。"))
     if PurePath(name).suffix.lower() not in ACCEPTED[content_type][1]:
-        raise ValueError(
-            "ファイルの中身と拡張子が一致しません / The file's content does not match its extension"
-        )
+        raise ValueError(_("ファイルの中身と拡張子が一致しません。"))
     return content_type

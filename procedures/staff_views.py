@@ -18,9 +18,10 @@ from cityhall import audit
 from cityhall.roles import ADMIN, has_role, is_staff_member
 from residents.selectors import get_resident, search_residents
 
-from . import formschema, selectors, services, workflow
+from . import casekinds, formschema, selectors, services, workflow
 from .certificates import recovery
 from .forms import (
+    CertificatePurposeForm,
     CommentForm,
     CounterStartForm,
     DefinitionForm,
@@ -28,8 +29,12 @@ from .forms import (
     error_summary,
     field_rows,
 )
-from .models import Application, Attachment, FormDefinition, Procedure
-from .views import render_application_form, serve_private
+from .models import Application, Attachment, FormDefinition, IdentityLevel, Procedure
+from .views import render_application_form, save_posted_form, serve_certificate, serve_private
+
+# The purposes a staff read is logged with (DESIGN.md §4), the API's too.
+REVIEW_PURPOSE = "審査"
+COUNTER_PURPOSE = "書かない窓口"
 
 
 def _staff(request) -> None:
@@ -62,6 +67,13 @@ def case_queue(request):
     )[:200]
     today = timezone.localdate()
     rows = [{"case": c, "overdue": selectors.is_overdue(c, today)} for c in cases]
+    audit.record_read(
+        request=request,
+        action="procedures.cases_listed",
+        object_type="procedures.Application",
+        purpose=REVIEW_PURPOSE,
+        details={"applications": [row["case"].pk for row in rows]},
+    )
     return render(
         request,
         "procedures/staff/case_queue.html",
@@ -111,23 +123,21 @@ def case_detail(request, pk: int):
         except workflow.TransitionNotAllowed as exc:
             messages.error(request, str(exc))
         return redirect("procedures:case_detail", pk=pk)
-    audit.record(
-        action="procedures.case_viewed",
-        actor=request.user,
-        obj=application,
-        purpose="審査",
-        request=request,
+    audit.record_read(
+        request=request, action="procedures.case_viewed", obj=application, purpose=REVIEW_PURPOSE
     )
     actions = [
-        (target, Application.State(target).label)
+        (target, workflow.action_label(target))
         for target in workflow.allowed_targets(application.state, workflow.CLERK)
     ]
     certificate = getattr(application, "certificate", None)
+    kind = casekinds.for_application(application)
     return render(
         request,
         "procedures/staff/case_detail.html",
         {
             "application": application,
+            "case_link": kind.staff_link(application) if kind else None,
             "answers": field_rows(
                 application.form.definition,
                 application.answers,
@@ -142,6 +152,8 @@ def case_detail(request, pk: int):
             "comment_form": CommentForm(),
             "overdue": selectors.is_overdue(application),
             "certificate": certificate,
+            "certificate_purpose_form": CertificatePurposeForm(),
+            "can_reveal_mynumber": request.user.has_perm("residents.reveal_mynumber"),
             "can_retry_certificate": certificate is None
             and application.state == workflow.APPROVED
             and bool(application.procedure.certificate_kind),
@@ -152,8 +164,11 @@ def case_detail(request, pk: int):
 def case_attachment(request, pk: int, attachment_id: int):
     _staff(request)
     attachment = get_object_or_404(Attachment, pk=attachment_id, application_id=pk)
-    audit.record(
-        action="procedures.attachment_viewed", actor=request.user, obj=attachment, purpose="審査"
+    audit.record_read(
+        request=request,
+        action="procedures.attachment_viewed",
+        obj=attachment,
+        purpose=REVIEW_PURPOSE,
     )
     return serve_private(
         attachment.file, filename=attachment.original_name, content_type=attachment.content_type
@@ -161,14 +176,35 @@ def case_attachment(request, pk: int, attachment_id: int):
 
 
 def case_certificate(request, pk: int):
+    """The issued certificate, downloaded for a purpose chosen first (written to the audit log);
+    one that prints a My Number only for staff holding reveal_mynumber."""
     _staff(request)
     application = _case(pk)
     certificate = getattr(application, "certificate", None)
     if certificate is None:
         raise Http404
-    return serve_private(
-        certificate.file, filename=f"{certificate.issue_number}.pdf", content_type="application/pdf"
+    form = CertificatePurposeForm(request.GET if "purpose" in request.GET else None)
+    if certificate.shows_mynumber and not request.user.has_perm("residents.reveal_mynumber"):
+        return render(
+            request,
+            "procedures/staff/certificate_refused.html",
+            {"application": application, "message": services.MSG_CERTIFICATE_MYNUMBER},
+            status=403,
+        )
+    if not form.is_valid():
+        return render(
+            request,
+            "procedures/staff/certificate_purpose.html",
+            {"application": application, "certificate": certificate, "form": form},
+            status=400 if form.is_bound else 200,
+        )
+    pdf = services.read_certificate(
+        certificate=certificate,
+        reader=request.user,
+        purpose=form.purpose_label(),
+        request=request,
     )
+    return serve_certificate(certificate, pdf)
 
 
 # --- counter filing (書かない窓口) ---------------------------------------------------------------
@@ -209,9 +245,9 @@ def _counter_start(request, *, resident_id=None, certificates_only: bool = False
             return redirect(request.get_full_path())
         audit.record(
             action="procedures.counter_started",
-            actor=request.user,
             obj=application,
-            purpose="書かない窓口",
+            purpose=COUNTER_PURPOSE,
+            request=request,
         )
         return redirect("procedures:counter_edit", pk=application.pk)
     chosen = get_resident(resident_id) if resident_id else None
@@ -223,6 +259,14 @@ def _counter_start(request, *, resident_id=None, certificates_only: bool = False
     if form.is_valid():
         found = search_residents(
             form.cleaned_data["query"], birth_date=form.cleaned_data["birth_date"], limit=20
+        )
+    if found:
+        audit.record_read(
+            request=request,
+            action="procedures.counter_residents_shown",
+            object_type="residents.Resident",
+            purpose=COUNTER_PURPOSE,
+            details={"residents": [r.pk for r in found]},
         )
     return render(
         request,
@@ -250,13 +294,14 @@ def counter_edit(request, pk: int):
     if application.state != workflow.DRAFT:
         return redirect("procedures:case_detail", pk=pk)
     if request.method == "POST":
-        answers = answers_from_post(application.form.definition, request.POST, staff=True)
-        services.save_draft(application=application, answers=answers, actor=request.user)
-        application.refresh_from_db()
+        upload_errors = save_posted_form(request, application, staff=True)
         _cleaned, errors = services.check_answers(
             application=application, answers=application.answers, staff=True
         )
-        if errors:
+        for fid, msgs in upload_errors.items():
+            errors.setdefault(fid, []).extend(msgs)
+        if errors or "remove_attachment" in request.POST:
+            _record_counter_read(request, application)
             return render_application_form(
                 request,
                 application,
@@ -265,8 +310,18 @@ def counter_edit(request, pk: int):
                 template="procedures/staff/counter_edit.html",
             )
         return redirect("procedures:counter_confirm", pk=pk)
+    _record_counter_read(request, application)
     return render_application_form(
         request, application, staff=True, template="procedures/staff/counter_edit.html"
+    )
+
+
+def _record_counter_read(request, application: Application) -> None:
+    audit.record_read(
+        request=request,
+        action="procedures.counter_filing_viewed",
+        obj=application,
+        purpose=COUNTER_PURPOSE,
     )
 
 
@@ -279,6 +334,7 @@ def counter_confirm(request, pk: int):
             services.confirm_at_counter(application=application, clerk=request.user)
         except ValidationError as exc:
             errors = exc.message_dict if hasattr(exc, "error_dict") else {"__all__": exc.messages}
+            _record_counter_read(request, application)
             return render_application_form(
                 request,
                 application,
@@ -288,6 +344,7 @@ def counter_confirm(request, pk: int):
             )
         messages.success(request, _("申請を受け付けました。"))
         return redirect("procedures:case_detail", pk=pk)
+    _record_counter_read(request, application)
     return render(
         request,
         "procedures/staff/counter_confirm.html",
@@ -314,7 +371,7 @@ def admin_procedures(request):
     return render(request, "procedures/staff/admin_procedures.html", {"procedures": procedures})
 
 
-def admin_procedure(request, slug: str):
+def admin_procedure(request, slug: str, *, level_error: str = "", status: int = 200):
     _admin(request)
     procedure = get_object_or_404(Procedure, slug=slug)
     return render(
@@ -324,8 +381,26 @@ def admin_procedure(request, slug: str):
             "procedure": procedure,
             "forms": procedure.forms.order_by("-version"),
             "draft": selectors.draft_form(procedure),
+            "identity_levels": IdentityLevel.choices,
+            "level_error": level_error,
         },
+        status=status,
     )
+
+
+@require_POST
+def admin_identity_level(request, slug: str):
+    """The form designer sets what a resident must show to file the procedure online."""
+    _admin(request)
+    procedure = get_object_or_404(Procedure, slug=slug)
+    try:
+        services.set_identity_level(
+            procedure=procedure, level=request.POST.get("identity_level", ""), actor=request.user
+        )
+    except ValidationError as exc:
+        return admin_procedure(request, slug, level_error=" ".join(exc.messages), status=400)
+    messages.success(request, _("オンライン申請に必要な本人確認を変更しました。"))
+    return redirect("procedures:admin_procedure", slug=slug)
 
 
 def admin_draft_edit(request, slug: str):
@@ -377,23 +452,20 @@ def admin_form_preview(request, pk: int):
     errors = {}
     if request.method == "POST":
         _cleaned, errors = formschema.validate_answers(definition, answers)
+    rows = field_rows(
+        definition,
+        answers,
+        errors,
+        dynamic={
+            f["id"]: [("1", _("本人（見本）"))]
+            for f in definition["fields"]
+            if f.get("prefill") == "household_members"
+        },
+    )
     return render(
         request,
         "procedures/staff/admin_form_preview.html",
-        {
-            "form_version": form_version,
-            "rows": field_rows(
-                definition,
-                answers,
-                errors,
-                dynamic={
-                    f["id"]: [("1", "本人（見本）")]
-                    for f in definition["fields"]
-                    if f.get("prefill") == "household_members"
-                },
-            ),
-            "errors": error_summary(errors),
-        },
+        {"form_version": form_version, "rows": rows, "errors": error_summary(errors, rows)},
     )
 
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import staff_views, views
+from . import signing, staff_views, views
 
 app_name = "procedures"
 urlpatterns = [
@@ -8,9 +8,21 @@ urlpatterns = [
     path("procedures/life/<slug:event>/", views.life_event, name="life_event"),
     path("procedures/<slug:slug>/", views.procedure_detail, name="procedure_detail"),
     path("procedures/<slug:slug>/apply/", views.start, name="start"),
+    path("procedures/<slug:slug>/other-ways/", signing.other_ways, name="other_ways"),
     path("my/applications/", views.my_applications, name="my_applications"),
     path("my/applications/<int:pk>/", views.application_detail, name="application_detail"),
     path("my/applications/<int:pk>/edit/", views.application_edit, name="application_edit"),
+    path("my/applications/<int:pk>/sign/", signing.application_sign, name="application_sign"),
+    path(
+        "my/applications/<int:pk>/certificate-status/",
+        views.certificate_status,
+        name="certificate_status",
+    ),
+    path(
+        "my/applications/<int:pk>/confirm/",
+        views.application_confirm,
+        name="application_confirm",
+    ),
     path(
         "my/applications/<int:pk>/withdraw/",
         views.application_withdraw,
@@ -63,6 +75,11 @@ urlpatterns = [
     path("staff/admin/procedures/", staff_views.admin_procedures, name="admin_procedures"),
     path(
         "staff/admin/procedures/<slug:slug>/", staff_views.admin_procedure, name="admin_procedure"
+    ),
+    path(
+        "staff/admin/procedures/<slug:slug>/identity/",
+        staff_views.admin_identity_level,
+        name="admin_identity_level",
     ),
     path(
         "staff/admin/procedures/<slug:slug>/draft/",

@@ -8,16 +8,17 @@ from datetime import timedelta
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import FileResponse, Http404
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from residents.selectors import resident_for_user
 
-from . import selectors, services, workflow
+from . import casekinds, formschema, selectors, services, signing, workflow
 from .forms import (
     AttachmentForm,
     SearchForm,
@@ -25,6 +26,7 @@ from .forms import (
     answers_from_post,
     error_summary,
     field_rows,
+    uploads_from_request,
 )
 from .models import Application, Attachment, LifeEvent, Procedure
 
@@ -85,6 +87,7 @@ def catalogue(request):
             "query": query,
             "life_events": LifeEvent.choices,
             "searched": searched,
+            "groups": [] if searched else selectors.catalogue_by_department(),
         },
     )
 
@@ -115,10 +118,14 @@ def start(request, slug: str):
     procedure = get_object_or_404(Procedure, slug=slug, is_active=True)
     resident = resident_for_user(request.user)
     if resident is None:
+        # The message links the page it speaks of (issue 12.7).
         messages.error(
             request,
-            _(
-                "住民の記録と結び付いたアカウントだけが申請できます。マイページで利用者登録をしてください。"
+            format_html(
+                '{} <a href="{}">{}</a>',
+                _("住民の記録と連携したアカウントだけが申請できます。"),
+                reverse("residents:my_link"),
+                _("郵送された登録コードで住民情報と連携する"),
             ),
         )
         return redirect("procedures:procedure_detail", slug=slug)
@@ -159,24 +166,51 @@ def _pay_url(application: Application, next_path: str) -> str:
     return f"{url}?next={next_path}"
 
 
+# While a certificate request is with the city the page asks every so often whether the
+# certificate is out; once approved, the worker renders it within seconds, so it asks often.
+_POLL_SECONDS = {workflow.APPROVED: 3, workflow.IN_REVIEW: 15, workflow.RESUBMITTED: 15}
+
+
+def _certificate_context(application: Application) -> dict:
+    certificate = getattr(application, "certificate", None)
+    issues_one = bool(application.procedure.certificate_kind)
+    return {
+        "application": application,
+        "certificate": certificate,
+        "waiting_for_certificate": certificate is None
+        and issues_one
+        and application.state == workflow.APPROVED,
+        "poll_every": _POLL_SECONDS.get(application.state, 0)
+        if certificate is None and issues_one
+        else 0,
+        "can_withdraw": workflow.WITHDRAWN
+        in workflow.allowed_targets(application.state, workflow.APPLICANT),
+    }
+
+
+@login_required
+def certificate_status(request, pk: int):
+    """The certificate part of the application page; the page polls it while the worker renders
+    the PDF, so the download button appears by itself."""
+    application = _own_application(request, pk)
+    return render(
+        request,
+        "procedures/_certificate_status.html",
+        _certificate_context(application) | {"oob": True},
+    )
+
+
 @login_required
 def application_detail(request, pk: int):
     application = _own_application(request, pk)
-    certificate = getattr(application, "certificate", None)
     return render(
         request,
         "procedures/application_detail.html",
-        {
-            "application": application,
+        _certificate_context(application)
+        | {
             "events": selectors.visible_events(application),
-            "certificate": certificate,
             "pay_url": _pay_url(application, request.path),
             "editable": application.state in (workflow.DRAFT, workflow.CORRECTION_REQUESTED),
-            "can_withdraw": bool(
-                workflow.allowed_targets(application.state, workflow.APPLICANT)
-                and workflow.WITHDRAWN
-                in workflow.allowed_targets(application.state, workflow.APPLICANT)
-            ),
             "answers": field_rows(
                 application.form.definition,
                 application.answers,
@@ -203,39 +237,114 @@ def render_application_form(
     context = {
         "application": application,
         "rows": rows,
-        "errors": error_summary(errors or {}),
+        "errors": error_summary(errors or {}, rows),
         "attachment_form": AttachmentForm(),
     } | (extra or {})
     return render(request, template, context, status=400 if errors else 200)
 
 
+def _errors_of(exc: ValidationError) -> dict[str, list[str]]:
+    return exc.message_dict if hasattr(exc, "error_dict") else {"__all__": exc.messages}
+
+
+def save_posted_form(request, application, *, staff: bool = False) -> dict[str, list[str]]:
+    """Store every posted answer and every chosen file before anything is checked, so that an
+    invalid field never costs the person what they typed or the file they picked (the draft is
+    saved first). Returns the messages of refused files."""
+    definition = application.form.definition
+    upload_errors = services.save_draft_with_files(
+        application=application,
+        answers=answers_from_post(definition, request.POST, staff=staff),
+        actor=request.user,
+        uploads=uploads_from_request(definition, request.FILES, staff=staff),
+        remove_attachment_ids=[
+            int(v) for v in request.POST.getlist("remove_attachment") if v.isdigit()
+        ],
+    )
+    application.refresh_from_db()
+    return upload_errors
+
+
 @login_required
 def application_edit(request, pk: int):
+    """The form. "Check your answers" saves everything posted, then shows the errors beside their
+    fields (values kept) or moves on to the confirmation page (確認画面); nothing is submitted
+    from here."""
+    application = _own_application(request, pk)
+    kind = casekinds.for_application(application)
+    if kind is not None:
+        return redirect(kind.resident_url(application))
+    if application.state not in (workflow.DRAFT, workflow.CORRECTION_REQUESTED):
+        return redirect("procedures:application_detail", pk=pk)
+    template = "procedures/application_form.html"
+    if request.method == "POST":
+        upload_errors = save_posted_form(request, application)
+        if "check" in request.POST or "submit" in request.POST:
+            _cleaned, errors = services.check_answers(
+                application=application, answers=application.answers
+            )
+            for fid, msgs in upload_errors.items():
+                errors.setdefault(fid, []).extend(msgs)
+            if errors:
+                return render_application_form(
+                    request, application, errors=errors, template=template
+                )
+            return redirect("procedures:application_confirm", pk=pk)
+        if upload_errors:
+            return render_application_form(
+                request, application, errors=upload_errors, template=template
+            )
+        if "save" in request.POST:
+            messages.success(request, _("下書きを保存しました。あとで続きから入力できます。"))
+        return redirect("procedures:application_edit", pk=pk)
+    return render_application_form(request, application, template=template)
+
+
+@login_required
+def application_confirm(request, pk: int):
+    """確認画面: every answer and file as it will be filed, the fee, and the one button that
+    submits. Going back keeps everything (it is all in the draft)."""
     application = _own_application(request, pk)
     if application.state not in (workflow.DRAFT, workflow.CORRECTION_REQUESTED):
         return redirect("procedures:application_detail", pk=pk)
+    definition = application.form.definition
     if request.method == "POST":
-        answers = answers_from_post(application.form.definition, request.POST)
-        if "submit" in request.POST:
-            try:
-                services.submit_application(
-                    application=application, actor=request.user, answers=answers
-                )
-            except ValidationError as exc:
-                application.refresh_from_db()
-                errors = (
-                    exc.message_dict if hasattr(exc, "error_dict") else {"__all__": exc.messages}
-                )
-                return render_application_form(
-                    request, application, errors=errors, template="procedures/application_form.html"
-                )
-            messages.success(request, _("申請しました。"))
-            return redirect("procedures:application_detail", pk=pk)
-        services.save_draft(application=application, answers=answers, actor=request.user)
-        messages.success(request, _("下書きを保存しました。あとで続きから入力できます。"))
-        return redirect("procedures:application_edit", pk=pk)
-    return render_application_form(
-        request, application, template="procedures/application_form.html"
+        # A procedure of identity level jpki goes to the signing step; the signature submits it.
+        if (signing_step := signing.submit_or_sign(request, application)) is not None:
+            return signing_step
+        try:
+            services.submit_application(application=application, actor=request.user)
+        except ValidationError as exc:
+            application.refresh_from_db()
+            return render_application_form(
+                request,
+                application,
+                errors=_errors_of(exc),
+                template="procedures/application_form.html",
+            )
+        messages.success(request, _("申請しました。"))
+        return redirect("procedures:application_detail", pk=pk)
+    _cleaned, errors = services.check_answers(application=application, answers=application.answers)
+    if errors:
+        return render_application_form(
+            request, application, errors=errors, template="procedures/application_form.html"
+        )
+    rows = field_rows(
+        definition,
+        application.answers,
+        dynamic=selectors.dynamic_choices(definition, application.applicant),
+        attachments=list(application.attachments.all()),
+    )
+    return render(
+        request,
+        "procedures/application_confirm.html",
+        {
+            "application": application,
+            "rows": rows,
+            "fee": formschema.fee_for(
+                definition, application.answers, base_fee=application.procedure.fee_yen or 0
+            ),
+        },
     )
 
 
@@ -298,18 +407,35 @@ def attachment_download(request, pk: int, attachment_id: int):
 
 
 @login_required
-@require_POST
 def application_withdraw(request, pk: int):
+    """Asks first (GET: what withdrawing means, for the fee too), withdraws on POST."""
     application = _own_application(request, pk)
-    try:
-        services.withdraw(
-            application=application, actor=request.user, comment=request.POST.get("comment", "")
-        )
-    except (ValidationError, ValueError) as exc:
-        messages.error(request, str(exc))
-    else:
-        messages.success(request, _("申請を取り下げました。"))
-    return redirect("procedures:application_detail", pk=pk)
+    if request.method == "POST":
+        try:
+            services.withdraw(
+                application=application,
+                actor=request.user,
+                comment=request.POST.get("comment", "")[:2000],
+            )
+        except (ValidationError, ValueError) as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(request, _("申請を取り下げました。"))
+        return redirect("procedures:application_detail", pk=pk)
+    if workflow.WITHDRAWN not in workflow.allowed_targets(application.state, workflow.APPLICANT):
+        return redirect("procedures:application_detail", pk=pk)
+    return render(
+        request,
+        "procedures/application_withdraw.html",
+        {"application": application, "fee_paid": selectors.fee_paid(application)},
+    )
+
+
+def serve_certificate(certificate, pdf: bytes) -> HttpResponse:
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{certificate.issue_number}.pdf"'
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 @login_required
@@ -318,9 +444,10 @@ def certificate_download(request, pk: int):
     certificate = getattr(application, "certificate", None)
     if certificate is None:
         raise Http404
-    return serve_private(
-        certificate.file, filename=f"{certificate.issue_number}.pdf", content_type="application/pdf"
+    pdf = services.read_certificate(
+        certificate=certificate, reader=request.user, purpose="", request=request
     )
+    return serve_certificate(certificate, pdf)
 
 
 def verify_lookup(request):

@@ -6,6 +6,8 @@ constraint. Pure module, no ORM.
 
 from __future__ import annotations
 
+from django.utils.translation import gettext_lazy as _
+
 DRAFT = "draft"
 SUBMITTED = "submitted"
 AWAITING_PAYMENT = "awaiting_payment"
@@ -60,8 +62,28 @@ TRANSITIONS: dict[tuple[str, str], frozenset[str]] = {
 }
 
 
+# What a button that moves a case to the state says: a verb, not the state's name (the states'
+# own names are Application.State's labels).
+ACTION_LABELS = {
+    SUBMITTED: _("申請する"),
+    IN_REVIEW: _("審査を始める"),
+    CORRECTION_REQUESTED: _("補正を依頼する"),
+    RESUBMITTED: _("再提出する"),
+    APPROVED: _("承認する"),
+    REJECTED: _("却下する"),
+    WITHDRAWN: _("取り下げる"),
+    COMPLETED: _("完了にする"),
+}
+
+
+def action_label(target: str) -> str:
+    """The words on the button that moves a case to `target`."""
+    return str(ACTION_LABELS[target])
+
+
 class TransitionNotAllowed(ValueError):
-    pass
+    def __str__(self) -> str:
+        return str(self.args[0])
 
 
 def allowed_targets(state: str, actor: str) -> list[str]:
@@ -70,10 +92,10 @@ def allowed_targets(state: str, actor: str) -> list[str]:
 
 
 def check_transition(state: str, target: str, actor: str) -> None:
-    """Raise TransitionNotAllowed (with a bilingual message) unless the table allows it."""
+    """Raise TransitionNotAllowed (with a message for people) unless the table allows it."""
     actors = TRANSITIONS.get((state, target))
     if actors is None or actor not in actors:
+        # The codes stay in the exception's args for logs; people read the sentence.
         raise TransitionNotAllowed(
-            f"「{state}」から「{target}」へは変更できません / "
-            f"An application cannot move from {state} to {target} ({actor})"
+            _("この申請は今の状態ではその操作ができません。"), state, target, actor
         )

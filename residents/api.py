@@ -6,6 +6,8 @@ from __future__ import annotations
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -20,6 +22,7 @@ from rest_framework.exceptions import NotFound, PermissionDenied, ValidationErro
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from cityhall import audit
 from cityhall.roles import is_staff_member
 
 from . import selectors, services
@@ -265,6 +268,7 @@ class ResidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
             address=request.query_params.get("address", ""),
             include_former=True,
         )
+        services.record_search(request=request, results=results)
         return Response(ResidentSummarySerializer(results, many=True).data)
 
     def retrieve(self, request: Request, pk=None) -> Response:
@@ -290,13 +294,19 @@ class ResidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     def me(self, request: Request) -> Response:
         resident = selectors.resident_for_user(request.user)
         if resident is None:
-            raise NotFound("住民情報と連携していません / The account is not linked to a resident")
+            raise NotFound(_("住民情報と連携していません。"))
         return Response(ResidentDetailSerializer(resident).data)
 
     @extend_schema(summary="異動履歴 (staff)", responses=MovementSerializer(many=True))
     @action(detail=True, methods=["get"])
     def history(self, request: Request, pk=None) -> Response:
         resident = self.get_object()
+        audit.record_read(
+            request=request,
+            action="residents.history_viewed",
+            obj=resident,
+            purpose=gettext_noop("異動履歴の確認"),
+        )
         return Response(MovementSerializer(selectors.movement_history(resident), many=True).data)
 
     @extend_schema(

@@ -28,6 +28,7 @@ class ResidentsConfig(AppConfig):
                 _("住民記録"),
                 _("住民の検索、住民票の記録と異動の届出"),
                 order=10,
+                permission="residents.view_resident",
             )
         )
         register_portal(

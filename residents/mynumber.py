@@ -2,12 +2,15 @@
 
 The rules are those of 行政手続における特定の個人を識別するための番号の利用等に関する法律施行令
 8条 (My Number) and 法人番号の指定等に関する省令 2条 (corporate number); FORMATS.md §1 restates
-them. Pure functions: no Django, so batch code, forms and tests share them.
+them. Pure functions (Django only for the messages' translation), so batch code, forms and tests
+share them.
 """
 
 from __future__ import annotations
 
 import re
+
+from django.utils.translation import gettext_lazy
 
 _FULL_WIDTH_DIGITS = str.maketrans("０１２３４５６７８９", "0123456789")
 
@@ -16,8 +19,8 @@ _TWELVE_DIGITS = re.compile(r"[0-9]{12}")
 _ELEVEN_DIGITS = re.compile(r"[0-9]{11}")
 _THIRTEEN_DIGITS = re.compile(r"[0-9]{13}")
 
-MESSAGE_NOT_12_DIGITS = "個人番号は12桁の数字で入力してください / My Number must be 12 digits"
-MESSAGE_BAD_CHECK_DIGIT = "個人番号の検査用数字が正しくありません / My Number check digit is wrong"
+MESSAGE_NOT_12_DIGITS = gettext_lazy("個人番号は12桁の数字で入力してください。")
+MESSAGE_BAD_CHECK_DIGIT = gettext_lazy("個人番号の検査用数字が正しくありません。")
 
 
 def _to_ascii_digits(s: str) -> str:

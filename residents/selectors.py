@@ -8,7 +8,7 @@ from datetime import date
 
 from django.db.models import Q, QuerySet
 
-from cityhall.japanese import normalize_address, normalize_name, search_key
+from cityhall.japanese import normalize_address, normalize_name, parse_address, search_key
 
 from .models import Address, Household, Movement, ResidencePeriod, Resident
 
@@ -210,3 +210,102 @@ def resident_as_of(resident: Resident, on: date) -> ResidentAsOf | None:
         is_head=period.is_head,
         **values,
     )
+
+
+def residents_on(day: date) -> QuerySet[Resident]:
+    """Everyone whose record placed them in the city on a date, whatever happened since (the
+    resident tax is levied by the city of the address on 1 January: 地方税法294条1項・318条)."""
+    return Resident.objects.filter(periods__valid__contains=day)
+
+
+# --- 基本4情報 from a マイナンバーカード ----------------------------------------------------------
+
+FOUR_FACTS = ("name", "address", "birth_date", "sex")
+
+
+def _same_name(register: Resident, card_name: str) -> bool:
+    # The card may write the name with or without a space between family and given name.
+    def plain(s: str) -> str:
+        return normalize_name(s).replace(" ", "")
+
+    return plain(f"{register.family_name}{register.given_name}") == plain(card_name)
+
+
+def _same_address(register: Address | None, card_address: str, *, city_name: str) -> bool:
+    """The card writes the full address (prefecture, city, town …); the register keeps the part
+    inside the city. Town, 丁目, 番地 and 号 must agree; the building (方書) may be written
+    differently and is not compared."""
+    if register is None:
+        return False
+    text = normalize_address(card_address).replace(" ", "")
+    city = normalize_name(city_name).replace(" ", "")
+    if city:
+        at = text.find(city)
+        if at < 0:
+            return False
+        text = text[at + len(city) :]
+    try:
+        card = parse_address(text)
+    except ValueError:
+        return False
+    return (
+        normalize_name(card["town"]) == normalize_name(register.town)
+        and card["chome"] == register.chome
+        and card["banchi"] == register.banchi
+        and (card["go"] or "") == (register.go or "")
+    )
+
+
+def four_fact_mismatches(
+    resident: Resident,
+    *,
+    name: str,
+    address: str,
+    birth_date: date | None,
+    sex: str,
+    city_name: str,
+) -> list[str]:
+    """Which of the four basic facts (基本4情報) given by a マイナンバーカード differ from the
+    register: a sublist of FOUR_FACTS, empty when all four agree."""
+    household = resident.household
+    mismatches = []
+    if not _same_name(resident, name):
+        mismatches.append("name")
+    if not _same_address(household.address if household else None, address, city_name=city_name):
+        mismatches.append("address")
+    if birth_date is None or resident.birth_date != birth_date:
+        mismatches.append("birth_date")
+    if resident.sex != sex:
+        mismatches.append("sex")
+    return mismatches
+
+
+def residents_matching_card(
+    *, name: str, address: str, birth_date: date | None, sex: str, city_name: str
+) -> list[tuple[Resident, list[str]]]:
+    """Current residents born on that date, each with the facts that differ, best first.
+
+    A card's birth date is the one fact a resident cannot have written differently, so it picks
+    the candidates; the others say why a near match does not link (外字 in the name, an old
+    address, …).
+    """
+    if birth_date is None:
+        return []
+    candidates = Resident.objects.select_related("household__address").filter(
+        status=Resident.Status.CURRENT, birth_date=birth_date
+    )
+    scored = [
+        (
+            resident,
+            four_fact_mismatches(
+                resident,
+                name=name,
+                address=address,
+                birth_date=birth_date,
+                sex=sex,
+                city_name=city_name,
+            ),
+        )
+        for resident in candidates
+    ]
+    return sorted(scored, key=lambda pair: (len(pair[1]), pair[0].pk))

@@ -1,7 +1,7 @@
 """Every change to the resident register (住民基本台帳), one function per use case.
 
 Each function is keyword-only, runs in one transaction, writes a `Movement` (異動) and an audit
-event, and refuses bad input with a `ValidationError` whose message is Japanese / English. The
+event, and refuses bad input with a `ValidationError` whose message is in the reader's language (gettext). The
 residence history is kept in `ResidencePeriod` rows that are closed, never rewritten, so any past
 date can be reconstructed (住民基本台帳法 8条: records are kept by 記載・消除・修正, not erased).
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date, timedelta
 from typing import Any
 
@@ -21,14 +21,15 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
 from django.db.backends.postgresql.psycopg_any import DateRange
 from django.utils import timezone
-from django.utils.translation import gettext_noop
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, gettext_noop, pgettext_lazy
 
 from cityhall import audit
 from cityhall.japanese import normalize_kana_name, normalize_name, parse_address, search_key
 from cityhall.roles import CLERK, SUPERVISOR, has_role, is_staff_member
 
 from . import mynumber as mynumber_rules
-from . import vault
+from . import selectors, vault
 from .models import (
     ActivationCode,
     Address,
@@ -52,34 +53,22 @@ ACTIVATION_CODE_DAYS = 30
 LINK_MAX_FAILURES = 5
 LINK_LOCK_HOURS = 24
 
-MSG_HEAD_NEEDS_SUCCESSOR = (
-    "世帯主が転出・死亡・転居する場合は、残る世帯員から新しい世帯主を指定してください"
-    " / Name a new head of household from the remaining members when the head leaves"
+MSG_HEAD_NEEDS_SUCCESSOR = gettext_lazy(
+    "世帯主が転出・死亡・転居する場合は、残る世帯員から新しい世帯主を指定してください。"
 )
-MSG_NOT_CURRENT = "この住民は現在住民ではありません / This person is not a current resident"
-MSG_NOT_MEMBER = "指定された人はこの世帯の現在の世帯員ではありません / The person named is not a current member of this household"
-MSG_BEFORE_PERIOD = (
-    "異動日が現在の記録の開始日より前です / The effective date is before the current record began"
+MSG_NOT_CURRENT = gettext_lazy("この住民は現在住民ではありません。")
+MSG_NOT_MEMBER = gettext_lazy("指定された人はこの世帯の現在の世帯員ではありません。")
+MSG_BEFORE_PERIOD = gettext_lazy("異動日が現在の記録の開始日より前です。")
+MSG_FUTURE = gettext_lazy("日付が未来になっています。")
+MSG_MYNUMBER_TAKEN = gettext_lazy("この個人番号は別の住民に登録されています。")
+MSG_HOUSEHOLD_EMPTY = gettext_lazy("この世帯には現在の世帯員がいません。")
+MSG_RELATIONSHIP_REQUIRED = gettext_lazy("続柄を入力してください。")
+MSG_PURPOSE_REQUIRED = gettext_lazy("利用目的を選んでください。")
+MSG_LINK_LOCKED = gettext_lazy(
+    "入力の誤りが{count}回続いたため、利用者登録を一時停止しています。{hours}時間後にもう一度お試しいただくか、市役所の窓口にお問い合わせください。"
 )
-MSG_FUTURE = "日付が未来になっています / The date is in the future"
-MSG_MYNUMBER_TAKEN = (
-    "この個人番号は別の住民に登録されています / This My Number is registered to another resident"
-)
-MSG_HOUSEHOLD_EMPTY = "この世帯には現在の世帯員がいません / This household has no current members"
-MSG_RELATIONSHIP_REQUIRED = "続柄を入力してください / Enter the relationship to the head"
-MSG_PURPOSE_REQUIRED = "利用目的を選んでください / Choose the purpose of access"
-MSG_LINK_LOCKED = (
-    "入力の誤りが{count}回続いたため、利用者登録を一時停止しています。{hours}時間後にもう一度お試しいただくか、"
-    "市役所の窓口にお問い合わせください / Linking is locked after {count} wrong attempts. "
-    "Try again in {hours} hours or contact the city hall"
-)
-MSG_LINK_WRONG = (
-    "登録コードまたは生年月日が正しくありません（あと{left}回まで）/ "
-    "The code or birth date is wrong ({left} attempts left)"
-)
-MSG_ALREADY_LINKED = (
-    "このアカウントはすでに住民情報と連携しています / This account is already linked"
-)
+MSG_LINK_WRONG = gettext_lazy("登録コードまたは生年月日が正しくありません（あと{left}回まで）。")
+MSG_ALREADY_LINKED = gettext_lazy("このアカウントはすでに住民情報と連携しています。")
 
 
 # --- helpers ------------------------------------------------------------------------------------
@@ -92,9 +81,7 @@ def _keys() -> list[str]:
 def _require_staff(clerk) -> None:
     # clerk=None is the system itself (seeding, imports); a person must be staff.
     if clerk is not None and not is_staff_member(clerk):
-        raise PermissionDenied(
-            "職員だけが住民記録を変更できます / Only staff may change resident records"
-        )
+        raise PermissionDenied(_("職員だけが住民記録を変更できます。"))
 
 
 def _today() -> date:
@@ -114,7 +101,7 @@ def _name_fields(
     for field, value in (("family_name", family_name), ("given_name", given_name)):
         value = normalize_name(value or "")
         if not value:
-            errors[field] = "氏名を入力してください / Enter the name"
+            errors[field] = _("氏名を入力してください。")
         out[field] = value
     for field, value in (
         ("family_name_kana", family_name_kana),
@@ -359,18 +346,12 @@ def register_move_in(
     _not_future("birth_date", birth_date)
     _not_future("effective_on", effective_on, allow_days=0)
     if birth_date > effective_on:
-        raise ValidationError(
-            {"birth_date": "生年月日が異動日より後です / The birth date is after the move-in date"}
-        )
+        raise ValidationError({"birth_date": _("生年月日が異動日より後です。")})
     if sex not in Resident.Sex.values:
-        raise ValidationError({"sex": "性別を選んでください / Choose the sex"})
+        raise ValidationError({"sex": _("性別を選んでください。")})
     if household is None:
         if not address.strip():
-            raise ValidationError(
-                {
-                    "address": "新しい世帯の住所を入力してください / Enter the address of the new household"
-                }
-            )
+            raise ValidationError({"address": _("新しい世帯の住所を入力してください。")})
         household = Household.objects.create(
             number=_next_household_number(),
             address=address_from_text(address),
@@ -442,7 +423,7 @@ def register_birth(
     )
     _not_future("birth_date", birth_date)
     if sex not in Resident.Sex.values:
-        raise ValidationError({"sex": "性別を選んでください / Choose the sex"})
+        raise ValidationError({"sex": _("性別を選んでください。")})
     household = _lock_household(household)
     if not _current_members(household):
         raise ValidationError({"household": MSG_HOUSEHOLD_EMPTY})
@@ -591,20 +572,16 @@ def register_relocation(
     _require_staff(clerk)
     _not_future("effective_on", effective_on)
     if not residents:
-        raise ValidationError({"residents": "転居する人を選んでください / Choose who moves"})
+        raise ValidationError({"residents": _("転居する人を選んでください。")})
     movers = [_lock_resident(r) for r in residents]
     if any(m.status != Resident.Status.CURRENT for m in movers):
         raise ValidationError({"residents": MSG_NOT_CURRENT})
     if len({m.household_id for m in movers}) != 1:
-        raise ValidationError(
-            {
-                "residents": "転居する人は同じ世帯の世帯員にしてください / Movers must share one household"
-            }
-        )
+        raise ValidationError({"residents": _("転居する人は同じ世帯の世帯員にしてください。")})
     household = _lock_household(movers[0].household)
     new_address = address_from_text(address)
     if new_address.pk == household.address_id:
-        raise ValidationError({"address": "現在と同じ住所です / This is the current address"})
+        raise ValidationError({"address": _("現在と同じ住所です。")})
     members = _current_members(household)
     mover_ids = {m.pk for m in movers}
     previous = {m.pk: _snapshot(m) for m in movers}
@@ -674,9 +651,7 @@ def change_head_of_household(
     if successor is None:
         raise ValidationError({"new_head": MSG_NOT_MEMBER})
     if successor.is_head:
-        raise ValidationError(
-            {"new_head": "この人はすでに世帯主です / This person is already the head"}
-        )
+        raise ValidationError({"new_head": _("この人はすでに世帯主です。")})
     former_head_relationship = normalize_name(former_head_relationship or "")
     if not former_head_relationship or former_head_relationship == HEAD_RELATIONSHIP:
         raise ValidationError({"former_head_relationship": MSG_RELATIONSHIP_REQUIRED})
@@ -728,11 +703,11 @@ def correct_record(
     """
     _require_staff(clerk)
     if not reason.strip():
-        raise ValidationError({"reason": "修正の理由を入力してください / Enter the reason"})
+        raise ValidationError({"reason": _("修正の理由を入力してください。")})
     unknown = set(changes) - set(CORRECTABLE_FIELDS)
     if unknown:
         raise ValidationError(
-            f"修正できない項目です / Not correctable: {', '.join(sorted(unknown))}"
+            _("修正できない項目です: %(fields)s") % {"fields": ", ".join(sorted(unknown))}
         )
     resident = _lock_resident(resident)
     values = dict(changes)
@@ -744,14 +719,12 @@ def correct_record(
     if "birth_date" in values:
         _not_future("birth_date", values["birth_date"])
     if "sex" in values and values["sex"] not in Resident.Sex.values:
-        raise ValidationError({"sex": "性別を選んでください / Choose the sex"})
+        raise ValidationError({"sex": _("性別を選んでください。")})
     if "relationship" in values:
         values["relationship"] = normalize_name(values["relationship"])
         if resident.is_head != (values["relationship"] == HEAD_RELATIONSHIP):
             raise ValidationError(
-                {
-                    "relationship": "世帯主の変更は世帯主変更の手続で行ってください / Use the change of head for the head"
-                }
+                {"relationship": _("世帯主の変更は世帯主変更の手続で行ってください。")}
             )
     for field in ("registered_domicile", "domicile_head"):
         if field in values:
@@ -776,7 +749,7 @@ def correct_record(
                 setattr(resident, field, value)
             new["mynumber"] = mask_of(resident)
     if not new:
-        raise ValidationError("変更がありません / Nothing changes")
+        raise ValidationError(_("変更がありません。"))
     fill_search_fields(resident)
     resident.save()
     if "relationship" in new and resident.status == Resident.Status.CURRENT:
@@ -818,7 +791,7 @@ def mask_of(resident: Resident) -> str:
 def reveal_mynumber(*, resident: Resident, actor, purpose: str, request=None) -> str:
     """Show a My Number to a supervisor, writing the purpose to the audit log (番号法19条)."""
     if actor is None or not actor.has_perm("residents.reveal_mynumber"):
-        raise PermissionDenied("個人番号を表示する権限がありません / You may not reveal My Number")
+        raise PermissionDenied(_("個人番号を表示する権限がありません。"))
     purpose = (purpose or "").strip()
     if not purpose:
         raise ValidationError({"purpose": MSG_PURPOSE_REQUIRED})
@@ -833,18 +806,22 @@ def reveal_mynumber(*, resident: Resident, actor, purpose: str, request=None) ->
     return number
 
 
-def mynumber_for_certificate(*, resident: Resident, actor, purpose: str) -> str:
+def mynumber_for_certificate(
+    *, resident: Resident, actor, purpose: str, own_request: bool = False
+) -> str:
     """The plain My Number to print on a certificate of residence (住民票の写し) that asked for it.
 
     住民基本台帳法12条5項: 個人番号 is printed only on request, and only for the person or a member
     of their household; the caller (procedures) checks that. Here: the clerk or supervisor who
     approved the request is the actor, and the access is written to the audit log with the
-    purpose (番号法19条). Returns "" when no number is registered (the access is still logged).
+    purpose (番号法19条). A request the resident made from their own account (`own_request`)
+    sends the number only to them; any other request (at the counter) needs an approver who
+    holds reveal_mynumber. Returns "" when no number is registered (the access is still logged).
     """
     if not has_role(actor, CLERK, SUPERVISOR):
-        raise PermissionDenied(
-            "個人番号を証明書に記載できるのは職員だけです / Only clerks may put My Number on a certificate"
-        )
+        raise PermissionDenied(_("個人番号を証明書に記載できるのは職員だけです。"))
+    if not own_request and not actor.has_perm("residents.reveal_mynumber"):
+        raise PermissionDenied(_("個人番号を扱う権限がありません。"))
     purpose = (purpose or "").strip()
     if not purpose:
         raise ValidationError({"purpose": MSG_PURPOSE_REQUIRED})
@@ -857,6 +834,33 @@ def mynumber_for_certificate(*, resident: Resident, actor, purpose: str) -> str:
         details={"registered": bool(number)},
     )
     return number
+
+
+def seal(data: bytes, *, context: str) -> bytes:
+    """Encrypt bytes with the My Number key ring (first key), bound to `context` (a name that
+    says what the bytes are, e.g. "certificate:2026-0000012"): for other apps' data that holds
+    or prints a My Number (番号法 安全管理措置)."""
+    return vault.encrypt_bytes(data, keys=_keys(), associated=context)
+
+
+def unseal(blob: bytes, *, context: str) -> bytes:
+    """The bytes `seal` encrypted under the same context, with whichever listed key sealed them."""
+    return vault.decrypt_bytes(bytes(blob), keys=_keys(), associated=context)
+
+
+def sealed_under_current_key(blob: bytes) -> bool:
+    return vault.is_current(bytes(blob), keys=_keys())
+
+
+# Other apps' data sealed with the key ring register a re-sealing function here (procedures'
+# certificates, …); `rotate_mynumber_keys` runs them after the residents' own rows.
+KEY_ROTATION_HOOKS: list[Callable[..., int]] = []
+
+
+def register_key_rotation(hook: Callable[..., int]) -> Callable[..., int]:
+    if hook not in KEY_ROTATION_HOOKS:
+        KEY_ROTATION_HOOKS.append(hook)
+    return hook
 
 
 def rotate_mynumber_keys(*, batch_size: int = 1000) -> int:
@@ -910,6 +914,18 @@ def record_resident_view(*, resident: Resident, actor, purpose: str, request=Non
         obj=resident,
         purpose=ACCESS_PURPOSES[purpose],
         request=request,
+    )
+
+
+def record_search(*, request, results: list[Resident]) -> None:
+    """A staff search lists residents: one audit row for the search (page or API alike), naming
+    the records it showed."""
+    audit.record_read(
+        request=request,
+        action="residents.search",
+        object_type="residents.Resident",
+        purpose=gettext_noop("住民の検索"),
+        details={"results": [r.pk for r in results][:100]},
     )
 
 
@@ -1026,6 +1042,95 @@ def link_account(*, user, code: str, birth_date: date | None) -> Resident:
     if error is not None:
         raise ValidationError(error, code=error_code)
     return resident
+
+
+# --- linking with a マイナンバーカード -------------------------------------------------------------
+
+# The four basic facts as named in messages about a マイナンバーカード (pgettext context "card fact").
+FACT_LABELS = {
+    "name": pgettext_lazy("card fact", "氏名"),
+    "address": pgettext_lazy("card fact", "住所"),
+    "birth_date": pgettext_lazy("card fact", "生年月日"),
+    "sex": pgettext_lazy("card fact", "性別"),
+}
+
+
+def link_account_by_card(
+    *,
+    user,
+    name: str,
+    address: str,
+    birth_date: date | None,
+    sex: str,
+    provider: str,
+    request=None,
+) -> Resident:
+    """Link a portal account to its resident with the four basic facts (基本4情報) a
+    マイナンバーカード gave through the platform, instead of a mailed code.
+
+    All four must agree with the register. When they do not (外字 written with a substitute
+    character, an address change not yet notified, …) nothing is linked: the ValidationError
+    (code "mismatch", params["fields"] the facts that differ) leads the resident to the counter.
+    Refusals are audited as well as links.
+    """
+    from django.utils.translation import gettext, pgettext
+
+    from cityhall.models import User
+
+    mismatched: list[str] = []
+    error: ValidationError | None = None
+    with transaction.atomic():
+        User.objects.select_for_update().get(pk=user.pk)
+        if Resident.objects.filter(user=user, status=Resident.Status.CURRENT).exists():
+            raise ValidationError(
+                gettext("このアカウントはすでに住民情報と連携しています。"), code="linked"
+            )
+        candidates = selectors.residents_matching_card(
+            name=name,
+            address=address,
+            birth_date=birth_date,
+            sex=sex,
+            city_name=settings.CITY_NAME,
+        )
+        exact = [resident for resident, differs in candidates if not differs]
+        if len(exact) == 1 and exact[0].user_id is None:
+            resident = _lock_resident(exact[0])
+            resident.user = user
+            resident.save(update_fields=["user"])
+            audit.record(
+                action="residents.account_linked",
+                actor=user,
+                obj=resident,
+                request=request,
+                details={"method": "mynumber_card", "provider": provider},
+            )
+            return resident
+        if len(exact) == 1:
+            error = ValidationError(
+                gettext(
+                    "この住民記録は別のアカウントと連携しています。市役所の窓口でご相談ください。"
+                ),
+                code="linked_elsewhere",
+            )
+            mismatched = []
+        else:
+            mismatched = candidates[0][1] if candidates else list(selectors.FOUR_FACTS)
+            labels = pgettext("list separator", "、").join(str(FACT_LABELS[f]) for f in mismatched)
+            error = ValidationError(
+                gettext("マイナンバーカードの%(facts)sが住民記録と一致しませんでした。")
+                % {"facts": labels},
+                code="mismatch",
+                params={"fields": mismatched},
+            )
+    audit.record(
+        action="residents.card_link_refused",
+        actor=user,
+        object_type="cityhall.User",
+        object_id=user.pk,
+        request=request,
+        details={"provider": provider, "mismatched": mismatched, "reason": error.code},
+    )
+    raise error
 
 
 # --- addresses, for the GIS geocoder ------------------------------------------------------------

@@ -1,5 +1,8 @@
 """Encryption at rest for My Number (個人番号): AES-256-GCM with rotatable keys, and an HMAC digest.
 
+The same keys seal documents that print a My Number (certificates of residence) and the numbers
+typed into applications: one key ring, one rotation.
+
 番号法 and the 特定個人情報ガイドライン ask for My Number to be protected from leaks; here the
 database only ever holds ciphertext. Pure functions on bytes and strings: the caller passes the
 configured key strings (settings.MYNUMBER_KEYS), the first of which encrypts.
@@ -58,12 +61,17 @@ def _require(keys: Sequence[str]) -> None:
         raise VaultError("MYNUMBER_KEYS is empty: set MACHIBA_MYNUMBER_KEYS")
 
 
-def encrypt(number: str, *, keys: Sequence[str], associated: str) -> bytes:
-    """Encrypt a (normalised) My Number with the first key."""
+def encrypt_bytes(data: bytes, *, keys: Sequence[str], associated: str) -> bytes:
+    """Encrypt bytes (a certificate PDF that prints a My Number, …) with the first key."""
     _require(keys)
     nonce = os.urandom(_NONCE_BYTES)
-    sealed = _aead(keys[0]).encrypt(nonce, number.encode("ascii"), associated.encode("utf-8"))
+    sealed = _aead(keys[0]).encrypt(nonce, bytes(data), associated.encode("utf-8"))
     return VERSION + key_id(keys[0]) + nonce + sealed
+
+
+def encrypt(number: str, *, keys: Sequence[str], associated: str) -> bytes:
+    """Encrypt a (normalised) My Number with the first key."""
+    return encrypt_bytes(number.encode("ascii"), keys=keys, associated=associated)
 
 
 def ciphertext_key_id(blob: bytes) -> bytes:
@@ -72,6 +80,11 @@ def ciphertext_key_id(blob: bytes) -> bytes:
 
 def decrypt(blob: bytes, *, keys: Sequence[str], associated: str) -> str:
     """Decrypt with whichever configured key the ciphertext names."""
+    return decrypt_bytes(blob, keys=keys, associated=associated).decode("ascii")
+
+
+def decrypt_bytes(blob: bytes, *, keys: Sequence[str], associated: str) -> bytes:
+    """Decrypt bytes with whichever configured key the ciphertext names."""
     _require(keys)
     blob = bytes(blob)
     if not blob.startswith(VERSION):
@@ -85,7 +98,7 @@ def decrypt(blob: bytes, *, keys: Sequence[str], associated: str) -> str:
                 plain = _aead(secret).decrypt(nonce, sealed, associated.encode("utf-8"))
             except InvalidTag as exc:
                 raise VaultError("ciphertext does not authenticate") from exc
-            return plain.decode("ascii")
+            return plain
     raise VaultError("no configured key matches the ciphertext's key id")
 
 

@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from cityhall import audit
 from cityhall.roles import is_staff_member
 
 from . import forms, selectors, services
@@ -71,6 +72,7 @@ def staff_search(request: HttpRequest) -> HttpResponse:
             address=form.cleaned_data["address"],
             include_former=True,
         )
+        services.record_search(request=request, results=results)
     return render(request, "residents/staff/search.html", {"form": form, "results": results})
 
 
@@ -151,6 +153,11 @@ def _movement_page(
         else:
             messages.success(request, _("%(title)sを登録しました。") % {"title": title})
             return redirect(_detail_url(target, request))
+    if resident is not None:
+        # The form shows the record it changes: a staff read, its purpose the notification.
+        audit.record_read(
+            request=request, action="residents.resident_viewed", obj=resident, purpose=title
+        )
     return render(
         request,
         "residents/staff/form.html",

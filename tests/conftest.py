@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from allauth.mfa.totp.internal.auth import TOTP, format_hotp_value, hotp_value
+from hypothesis import settings as hypothesis_settings
 
 from factories import TOTP_SECRET, UserFactory
 from workers import start_celery_worker, stop_celery_worker
@@ -18,9 +19,25 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 ROOT = Path(__file__).resolve().parent.parent
 
+# Property tests assert properties, not speed: a per-example deadline only measures how busy the
+# machine is (CI's is twice as slow and shared), so it is switched off for the whole suite.
+hypothesis_settings.register_profile("machiba", deadline=None)
+hypothesis_settings.load_profile("machiba")
+
 
 def current_totp(secret: str = TOTP_SECRET) -> str:
     return format_hotp_value(hotp_value(secret, int(time.time()) // 30))
+
+
+@pytest.fixture(autouse=True)
+def _default_language():
+    """Each test starts in Japanese: a page requested in English must not leave its language
+    active for the next test's messages (services speak the reader's language)."""
+    from django.utils import translation
+
+    translation.activate("ja")
+    yield
+    translation.activate("ja")
 
 
 @pytest.fixture

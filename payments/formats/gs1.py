@@ -193,7 +193,6 @@ def code128_svg(
     without blurring bar edges. The digits are shown the GS1 way, with the AI in parentheses.
     """
     bar_height = _svg_number(bar_height_mm / module_mm)
-    text_size = Decimal(3) / module_mm
     widths = "".join(_CODE128_PATTERNS[value] for value in code128_values(code44))
     x = _QUIET_ZONE_MODULES
     rects = []
@@ -203,18 +202,23 @@ def code128_svg(
             rects.append(f'<rect x="{x}" y="0" width="{width_char}" height="{bar_height}"/>')
         x += int(width_char)
     total = x + _QUIET_ZONE_MODULES
-    height = bar_height_mm / module_mm + text_size + Decimal(1) / module_mm
     human_readable = escape(f"({code44[:2]}){code44[2:]}")
+    # The digits span the bars exactly (textLength), in a size small enough that no monospace
+    # font needs more room than that: at 3 mm, 46 digits overflowed the symbol and were cut off
+    # at both ends.
+    text_length = Decimal(x - _QUIET_ZONE_MODULES)
+    text_size = min(Decimal(3) / module_mm, text_length / (len(human_readable) * Decimal("0.62")))
+    height = bar_height_mm / module_mm + text_size + Decimal(1) / module_mm
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{_svg_number(total * module_mm)}mm" '
         f'height="{_svg_number(height * module_mm)}mm" viewBox="0 0 {total} {_svg_number(height)}" '
         f'role="img" aria-label="{human_readable}">'
         f'<rect x="0" y="0" width="{total}" height="{_svg_number(height)}" fill="#fff"/>'
         f'<g fill="#000">{"".join(rects)}</g>'
-        f'<text x="{_svg_number(Decimal(total) / 2)}" '
+        f'<text x="{_QUIET_ZONE_MODULES}" '
         f'y="{_svg_number(bar_height_mm / module_mm + text_size)}" '
         f'font-family="OCR-B, monospace" font-size="{_svg_number(text_size)}" '
-        f'text-anchor="middle">{human_readable}</text>'
+        f'textLength="{_svg_number(text_length)}" lengthAdjust="spacing">{human_readable}</text>'
         "</svg>"
     )
 

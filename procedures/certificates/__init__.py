@@ -15,6 +15,7 @@ A kind turns an approved application into what its PDF prints. Its contract:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 
@@ -25,6 +26,12 @@ class CertificateKindBase:
 
     def build(self, application) -> tuple[dict[str, Any], dict[str, Any]]:
         raise NotImplementedError
+
+    def prints_mynumber(self, application) -> bool:
+        """Whether the certificate of this application prints a My Number (個人番号): then a
+        counter request needs a second approver holding reveal_mynumber, and the PDF goes only
+        to its applicant or to staff holding that permission."""
+        return False
 
 
 _registry: dict[str, CertificateKindBase] = {}
@@ -39,3 +46,26 @@ def get(key: str) -> CertificateKindBase:
     from . import kinds  # noqa: F401 - registers the built-in kinds
 
     return _registry[key]
+
+
+# Where the 課税証明書 reads its figures: an app that assesses taxes (taxes' 個人住民税) registers
+# a source returning the rows to print for (resident, fiscal year) -- [(label, yen), ...] in print
+# order, the last row being the total -- or None when it holds no assessment for that year; the
+# certificate then falls back to the charges payments holds (years billed from an imported
+# assessment file before the assessing app existed).
+TaxSource = Callable[[Any, int], list[tuple[str, int]] | None]
+_tax_sources: list[TaxSource] = []
+
+
+def register_tax_source(source: TaxSource) -> TaxSource:
+    if source not in _tax_sources:
+        _tax_sources.append(source)
+    return source
+
+
+def tax_rows(resident, fiscal_year: int) -> list[tuple[str, int]] | None:
+    for source in _tax_sources:
+        rows = source(resident, fiscal_year)
+        if rows is not None:
+            return rows
+    return None

@@ -11,16 +11,17 @@ import hashlib
 import secrets
 
 from django.conf import settings
-from django.core.files.base import ContentFile
 from django.db import connection, transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext_noop
+from prometheus_client import Histogram
 from weasyprint import HTML
 
 from .. import workflow
 from ..models import Application, Certificate
-from . import assets, get
+from . import assets, get, storage
 from .kinds import wareki
 
 # Crockford-style alphabet without 0/O, 1/I/L: codes are read aloud and typed from paper.
@@ -39,11 +40,19 @@ def _next_issue_number() -> str:
     return f"{timezone.localdate():%Y}-{number:07d}"
 
 
+RENDER_SECONDS = Histogram(
+    "machiba_certificate_render_seconds",
+    "Time to render one certificate PDF",
+    buckets=(0.1, 0.25, 0.5, 1, 2, 4, 8, 16, 32),
+)
+
+
 def render_pdf(html: str) -> bytes:
     """HTML to PDF with the stylesheet and fonts loaded once per process."""
-    return HTML(string=html, base_url=str(assets.ASSETS)).write_pdf(
-        stylesheets=[assets.stylesheet()], font_config=assets.font_config()
-    )
+    with RENDER_SECONDS.time():
+        return HTML(string=html, base_url=str(assets.ASSETS)).write_pdf(
+            stylesheets=[assets.stylesheet()], font_config=assets.font_config()
+        )
 
 
 def render_certificate_html(*, kind, context: dict, issue_number: str, code: str, issued_on) -> str:
@@ -101,8 +110,10 @@ def issue_certificate(*, application_id: int) -> Certificate | None:
         issued_at=issued_at,
         summary={"title": kind.title, **summary},
         sha256=hashlib.sha256(pdf).hexdigest(),
+        shows_mynumber=kind.prints_mynumber(application),
+        signature_id=application.signature_id,
     )
-    certificate.file.save(f"{issue_number}.pdf", ContentFile(pdf), save=False)
+    storage.store(certificate, pdf)
     stored = certificate.file
     try:
         certificate.save()
@@ -116,6 +127,6 @@ def issue_certificate(*, application_id: int) -> Certificate | None:
         workflow.COMPLETED,
         actor=None,
         role=workflow.SYSTEM,
-        comment=f"{kind.title}を発行しました（発行番号 {issue_number}） / Certificate issued",
+        comment=gettext_noop("証明書を発行しました"),
     )
     return certificate

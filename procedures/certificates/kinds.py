@@ -5,8 +5,11 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from residents.selectors import household_members, movement_history
 
@@ -35,13 +38,10 @@ INCLUDE_DOMICILE = "domicile"
 INCLUDE_RESIDENT_CODE = "resident_code"
 INCLUDE_MYNUMBER = "mynumber"
 
-MSG_MYNUMBER_NOT_ENTITLED = (
-    "個人番号は、本人または同じ世帯の方の請求でなければ記載できません / My Number is printed "
-    "only when the person or a member of their household asks for it"
+MSG_MYNUMBER_NOT_ENTITLED = gettext_lazy(
+    "個人番号は、本人または同じ世帯の方の請求でなければ記載できません。"
 )
-MSG_MYNUMBER_NO_APPROVER = (
-    "個人番号の記載を承認した職員が記録されていません / No clerk approved printing My Number"
-)
+MSG_MYNUMBER_NO_APPROVER = gettext_lazy("個人番号の記載を承認した職員が記録されていません。")
 
 
 def wareki(d: date | None) -> str:
@@ -64,6 +64,31 @@ def wareki(d: date | None) -> str:
 
 def certificate_relationship(relationship: str) -> str:
     return "子" if relationship in _CHILD_RELATIONSHIPS else relationship
+
+
+def full_address(address) -> str:
+    """The address as a certificate prints it: prefecture and city before the town (the
+    register keeps only the part inside the city)."""
+    if address is None:
+        return ""
+    return f"{settings.PREFECTURE}{settings.CITY_NAME}{address.label}"
+
+
+# What the certificate's closing statement says it copies (住民基本台帳法12条: the applicant
+# chooses whose records are copied).
+SCOPE_WHOLE_HOUSEHOLD = "世帯全員"
+SCOPE_PART_OF_HOUSEHOLD = "世帯の一部"
+SCOPE_INDIVIDUAL = "個人"
+
+
+def residence_scope(*, printed: int, household_size: int) -> str:
+    """世帯全員 when every current member is printed, 個人 for one person out of several,
+    世帯の一部 for some of them."""
+    if printed >= household_size:
+        return SCOPE_WHOLE_HOUSEHOLD
+    if printed == 1:
+        return SCOPE_INDIVIDUAL
+    return SCOPE_PART_OF_HOUSEHOLD
 
 
 @register
@@ -117,14 +142,18 @@ class ResidenceCertificate(CertificateKindBase):
                 }
             )
         context = {
-            "address": hh.address.label if hh else "",
+            "address": full_address(hh.address) if hh else "",
             "address_since": wareki(hh.address_since) if hh else "",
             "head_name": head.full_name if head else applicant.full_name,
             "people": people,
             "layout": "household" if len(people) > 1 else "individual",
+            "scope": residence_scope(printed=len(people), household_size=len(household) or 1),
         }
         summary = {"names": [p["name"] for p in people]}
         return context, summary
+
+    def prints_mynumber(self, application) -> bool:
+        return INCLUDE_MYNUMBER in set(application.answers.get("include") or [])
 
 
 def _mynumbers(application, members, household) -> dict[int, str]:
@@ -138,6 +167,8 @@ def _mynumbers(application, members, household) -> dict[int, str]:
     """
     from residents.services import mynumber_for_certificate
 
+    from ..services import mynumber_approval_problem
+
     applicant = application.applicant
     asked_in_person = application.is_counter_filing and application.counter_confirmed_at
     asked_online = application.user_id is not None and application.user_id == applicant.user_id
@@ -149,9 +180,15 @@ def _mynumbers(application, members, household) -> dict[int, str]:
     )
     if approval is None or approval.actor is None:
         raise ValidationError(MSG_MYNUMBER_NO_APPROVER)
+    # The four-eyes rule is checked when approving; checked again here, where the number is read.
+    problem = mynumber_approval_problem(application, approval.actor)
+    if problem:
+        raise ValidationError(problem)
     purpose = f"住民票の写しへの記載（受付番号 {application.reference}）"
     return {
-        m.pk: mynumber_for_certificate(resident=m, actor=approval.actor, purpose=purpose)
+        m.pk: mynumber_for_certificate(
+            resident=m, actor=approval.actor, purpose=purpose, own_request=bool(asked_online)
+        )
         for m in members
     }
 
@@ -173,13 +210,13 @@ class SealCertificate(CertificateKindBase):
             resident=applicant, revoked_on__isnull=True
         ).first()
         if registration is None:
-            raise ValidationError("印鑑登録がありません / The applicant has no registered seal")
+            raise ValidationError(_("印鑑登録がありません。"))
         hh = applicant.household
         context = {
             "name": applicant.full_name,
             "birth_date": wareki(applicant.birth_date),
             "sex": _SEX.get(applicant.sex, applicant.sex),
-            "address": hh.address.label if hh else "",
+            "address": full_address(hh.address) if hh else "",
             "number": registration.number,
             "impression_uri": data_uri(registration.impression_svg.encode(), "image/svg+xml"),
         }
@@ -188,7 +225,8 @@ class SealCertificate(CertificateKindBase):
 
 @register
 class TaxCertificate(CertificateKindBase):
-    """課税証明書: the figures payments keeps for the fiscal year the applicant chose."""
+    """課税証明書: the assessment of the fiscal year the applicant chose (from the registered tax
+    source), or for years assessed elsewhere the charges payments keeps."""
 
     key = "tax"
     title = "課税証明書"
@@ -197,24 +235,29 @@ class TaxCertificate(CertificateKindBase):
     def build(self, application) -> tuple[dict[str, Any], dict[str, Any]]:
         from payments.selectors import tax_summary
 
+        from . import tax_rows
+
         applicant = application.applicant
         fiscal_year = int(application.answers.get("fiscal_year") or timezone.localdate().year)
-        summary = tax_summary(applicant, fiscal_year)
-        # payments.selectors.tax_summary: {"fiscal_year", "taxes": [{"code", "name", "amount"}], "total"}
-        rows = [
-            {"label": tax["name"], "value": f"{tax['amount']:,}円"}
-            for tax in summary.get("taxes", [])
-        ]
+        assessed = tax_rows(applicant, fiscal_year)
+        if assessed is not None:
+            rows = [{"label": label, "value": f"{amount:,}円"} for label, amount in assessed]
+        else:
+            summary = tax_summary(applicant, fiscal_year)
+            # payments.selectors.tax_summary: {"fiscal_year", "taxes": [{"code", "name", "amount"}], "total"}
+            rows = [
+                {"label": tax["name"], "value": f"{tax['amount']:,}円"}
+                for tax in summary.get("taxes", [])
+            ]
+            if rows:
+                rows.append({"label": "合計", "value": f"{summary.get('total', 0):,}円"})
         if not rows:
-            raise ValidationError(
-                "この年度の課税記録がありません / No tax record for that fiscal year"
-            )
-        rows.append({"label": "合計", "value": f"{summary.get('total', 0):,}円"})
+            raise ValidationError(_("この年度の課税記録がありません。"))
         hh = applicant.household
         context = {
             "name": applicant.full_name,
             "birth_date": wareki(applicant.birth_date),
-            "address": hh.address.label if hh else "",
+            "address": full_address(hh.address) if hh else "",
             "fiscal_year": fiscal_year,
             "fiscal_year_wareki": wareki(date(fiscal_year, 4, 1)).split("年")[0] + "年度",
             "rows": rows,

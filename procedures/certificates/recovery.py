@@ -20,6 +20,8 @@ from django.db import transaction
 from django.db.models import OuterRef, Q, Subquery
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, gettext_noop
 
 from cityhall import audit
 from cityhall.notifications import notify
@@ -28,9 +30,7 @@ from cityhall.roles import is_staff_member
 from .. import workflow
 from ..models import Application, CaseEvent
 
-MSG_NOT_STUCK = (
-    "この申請は証明書の発行を待っていません / This application is not waiting for a certificate"
-)
+MSG_NOT_STUCK = gettext_lazy("この申請は証明書の発行を待っていません。")
 
 
 def retry_after() -> timedelta:
@@ -59,13 +59,16 @@ def _flag(application: Application, *, reason: str, now: datetime) -> None:
         actor=None,
         from_state=application.state,
         to_state=application.state,
-        comment=f"要対応: 証明書を発行できませんでした / Needs attention: certificate not issued\n{reason}",
+        comment=_("要対応: 証明書を発行できませんでした\n%(reason)s") % {"reason": reason},
         visible_to_applicant=False,
     )
     if application.assignee_id is not None:
         notify(
             user=application.assignee,
-            subject=f"要対応: {application.reference} の証明書を発行できませんでした",
+            subject=lambda: (
+                _("要対応: %(reference)s の証明書を発行できませんでした")
+                % {"reference": application.reference}
+            ),
             body=reason,
             link=reverse("procedures:case_detail", args=[application.pk]),
         )
@@ -114,7 +117,7 @@ def retry_stuck_certificates(
     for application in stuck:
         if application.certificate_attempts >= attempts:
             reason = application.certificate_error or (
-                f"{attempts}回再試行しても発行されませんでした / Not issued after {attempts} retries"
+                _("%(n)s回再試行しても発行されませんでした") % {"n": attempts}
             )
             _flag(application, reason=reason, now=now)
             counts["flagged"] += 1
@@ -153,7 +156,7 @@ def retry_certificate(*, application: Application, clerk) -> Application:
     """A clerk has fixed the cause of a flagged (or slow) certificate: clear the flag, start the
     count again and queue the rendering now."""
     if not is_staff_member(clerk):
-        raise PermissionDenied("この操作は職員だけができます / Only staff can do this")
+        raise PermissionDenied(_("この操作は職員だけができます。"))
     application = (
         Application.objects.select_for_update(of=("self",))
         .select_related("procedure")
@@ -183,7 +186,7 @@ def retry_certificate(*, application: Application, clerk) -> Application:
         actor=clerk,
         from_state=application.state,
         to_state=application.state,
-        comment="証明書の発行を再実行しました / Certificate issue retried",
+        comment=gettext_noop("証明書の発行を再実行しました"),
         visible_to_applicant=False,
     )
     audit.record(action="procedures.certificate_retried", actor=clerk, obj=application)

@@ -8,6 +8,22 @@ document.addEventListener("DOMContentLoaded", function () {
       }
     });
   });
+  // GOV.UK error summary: focus moves to it when the page loads, so a screen reader reads it
+  // first; each link moves focus to its answer and shows the answer's label too.
+  var summary = document.querySelector("[data-module=error-summary]");
+  if (summary) {
+    summary.setAttribute("tabindex", "-1");
+    summary.focus();
+    summary.addEventListener("click", function (event) {
+      var link = event.target.closest("a[href^='#']");
+      var input = link && document.getElementById(link.getAttribute("href").slice(1));
+      if (!input) return;
+      event.preventDefault();
+      var box = input.closest(".form-field") || input;
+      box.scrollIntoView();
+      input.focus({ preventScroll: true });
+    });
+  }
   // htmx sends Django's CSRF token on every request it makes.
   document.body.addEventListener("htmx:configRequest", function (event) {
     var match = document.cookie.match(/(?:^|; )csrftoken=([^;]+)/);

@@ -23,7 +23,7 @@ class ServiceFactory(factory.django.DjangoModelFactory):
 
 
 class CounterFactory(factory.django.DjangoModelFactory):
-    """A desk open all day, so tests do not depend on the clock."""
+    """A desk open all day, every day, so tests do not depend on the clock or the calendar."""
 
     class Meta:
         model = Counter
@@ -33,6 +33,7 @@ class CounterFactory(factory.django.DjangoModelFactory):
     name = factory.LazyAttribute(lambda o: f"{o.number}番窓口")
     opens_at = dt.time(0, 0)
     closes_at = dt.time(23, 59, 59)
+    open_on_closed_days = True
 
     @factory.post_generation
     def services(self, create, extracted, **kwargs):

@@ -88,10 +88,13 @@ def test_transfer_keeps_the_place_in_line_and_goes_to_the_chosen_counter(desk, s
     service_b = ServiceFactory(code="B")
     desk_b1 = CounterFactory(number=11, services=[service_b])
     desk_b2 = CounterFactory(number=12, services=[service_b])
-    services.issue_ticket(service=service_a, now=timezone.now() - dt.timedelta(minutes=30))
-    waiting_b = services.issue_ticket(
-        service=service_b, now=timezone.now() - dt.timedelta(minutes=5)
-    )
+    # Half an hour ago, but never before today's midnight: a ticket of yesterday would not be
+    # called today (this test failed between 00:00 and 00:30 in Tokyo).
+    now = timezone.now()
+    midnight = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
+    first_at = max(now - dt.timedelta(minutes=30), midnight)
+    services.issue_ticket(service=service_a, now=first_at)
+    waiting_b = services.issue_ticket(service=service_b, now=first_at + dt.timedelta(minutes=25))
     ticket = services.call_next(counter=desk, clerk=clerk)
     successor = services.transfer(ticket=ticket, clerk=clerk, service=service_b, to_counter=desk_b2)
     ticket.refresh_from_db()

@@ -35,8 +35,8 @@ def test_resident_searches_an_address_and_sees_the_district_and_next_days(
     days = result.locator(".next-days li")
     assert days.count() == 5
     burnable = days.filter(has_text="燃やすごみ").inner_text()
-    # Three next dates like 5/14（木）, each a Monday or Thursday for 本町.
-    weekdays = re.findall(r"\d+/\d+（(.)）", burnable)
+    # Three next dates like 5月14日（木）, each a Monday or Thursday for 本町.
+    weekdays = re.findall(r"\d+月\d+日（(.)）", burnable)
     assert len(weekdays) == 3 and set(weekdays) <= {"月", "木"}
 
 

@@ -100,11 +100,33 @@ def test_counter_payment_gives_a_receipt_pdf(clerk_client, clerk):
     payer = make_resident()
     make_charge(payer, parts=[(date(2025, 6, 30), 25_000)])
     response = clerk_client.post(
-        reverse("payments:staff_resident", args=[payer.pk]), {"counter-amount": "25000"}
+        reverse("payments:staff_resident", args=[payer.pk]),
+        {"counter-amount": "25000", "counter-idempotency_key": "k"},
     )
     assert response.status_code == 302
     pdf = clerk_client.get(response["Location"])
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+
+
+def test_counter_cash_submitted_twice_is_recorded_once(clerk_client):
+    """The counter form carries an idempotency key: a double submit records the cash once and
+    shows the same receipt (issue 11.7)."""
+    from payments.models import Payment
+
+    payer = make_resident()
+    installment = make_charge(payer, parts=[(date(2025, 6, 30), 25_000)]).installments.get()
+    url = reverse("payments:staff_resident", args=[payer.pk])
+    page = clerk_client.get(url)
+    key = page.context["counter_form"]["idempotency_key"].value()
+    assert key and f'value="{key}"' in page.content.decode()
+    posted = {"counter-amount": "25000", "counter-idempotency_key": key}
+    first = clerk_client.post(url, posted)
+    second = clerk_client.post(url, posted)
+    assert first.status_code == second.status_code == 302
+    assert first["Location"] == second["Location"]
+    assert Payment.objects.filter(payer=payer).count() == 1
+    installment.refresh_from_db()
+    assert installment.allocated == 25_000
 
 
 def test_reconciliation_page_and_api_list_violations(clerk_client):
@@ -138,3 +160,33 @@ def test_reconciliation_page_and_api_list_violations(clerk_client):
         "installment_allocated_matches_allocations"
         in clerk_client.get(reverse("payments:staff_reconciliation")).content.decode()
     )
+
+
+def test_reminders_are_numbered_and_sent_once_each_on_schedule_then_stop(resident_user, settings):
+    """A demand on D, reminders 1, 2, 3 at D + interval, D + 2·interval, D + 3·interval, one
+    notification each, none on the nights between and none after the maximum (issue 11.2)."""
+    from datetime import timedelta
+
+    from cityhall.models import Notification
+
+    settings.PAYMENTS_REMINDER_INTERVAL_DAYS = 30
+    settings.PAYMENTS_MAX_REMINDERS = 3
+    payer = make_resident(user=resident_user)
+    installment = make_charge(payer, parts=[(date(2025, 6, 30), 50_000)]).installments.get()
+    demand_on = date(2025, 7, 10)
+    night = demand_on
+    while night <= demand_on + timedelta(days=4 * 30 + 10):
+        _run("arrears", night)
+        night += timedelta(days=1)
+    notices = list(
+        Notice.objects.filter(installment=installment)
+        .order_by("issued_on")
+        .values_list("kind", "sequence", "issued_on")
+    )
+    assert notices == [
+        ("demand", 1, demand_on),
+        ("reminder", 1, demand_on + timedelta(days=30)),
+        ("reminder", 2, demand_on + timedelta(days=60)),
+        ("reminder", 3, demand_on + timedelta(days=90)),
+    ]
+    assert Notification.objects.filter(user=resident_user).count() == 4

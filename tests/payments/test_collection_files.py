@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, time
 
 import pytest
+from django.core.exceptions import ValidationError
 from factories_payments import (
     assessment_csv,
     make_charge,
@@ -12,6 +13,7 @@ from factories_payments import (
     quarterly_resident_tax,
 )
 
+from factories import UserFactory
 from payments import batches, direct_debit, documents, selectors
 from payments.formats import konbini, zengin
 from payments.models import BatchRun, Charge, DebitRequest, Installment, Payment, UnmatchedRecord
@@ -199,11 +201,11 @@ def test_billing_run_creates_charges_once_and_resumes_from_its_cursor(monkeypatc
         [(f"A{i}", p.resident_code, 123_456 + i) for i, p in enumerate(payers)]
         + [("A9", "00000000000", 5000)]
     )
-    monkeypatch.setattr(batches, "CHUNK", 2)
+    monkeypatch.setattr(batches.runs, "CHUNK", 2)
     run = batches.submit(kind="billing", data=data, queue=False)
     # A crash after the first chunk: the run is left "running" with its cursor.
     calls = {"n": 0}
-    original = batches._chunks
+    original = batches.runs.in_chunks
 
     def crash_after_first(run, apply_chunk):
         def once(run, start, end):
@@ -214,14 +216,15 @@ def test_billing_run_creates_charges_once_and_resumes_from_its_cursor(monkeypatc
 
         original(run, once)
 
-    monkeypatch.setattr(batches, "_chunks", crash_after_first)
+    monkeypatch.setattr(batches.runs, "in_chunks", crash_after_first)
     with pytest.raises(RuntimeError):
         batches.execute(run.pk)
     run.refresh_from_db()
     assert (run.cursor, Charge.objects.count()) == (2, 2)
-    monkeypatch.setattr(batches, "_chunks", original)
-    BatchRun.objects.filter(pk=run.pk).update(state="running")
-    run = batches.execute(run.pk)
+    monkeypatch.setattr(batches.runs, "in_chunks", original)
+    run = batches.execute(
+        batches.retry(run_id=run.pk, actor=UserFactory(role="supervisor"), queue=False).pk
+    )
     assert Charge.objects.count() == 5
     charge = Charge.objects.get(origin="assessment:resident_tax:2025:A0")
     assert list(charge.installments.order_by("number").values_list("amount", "due_on")) == [
@@ -261,3 +264,71 @@ def test_a_finished_run_refreshes_the_planner_statistics_of_the_tables_it_filled
         "payments_installment": Installment.objects.count(),
     }
     assert Installment.objects.count() == 1200
+
+
+def test_a_failed_import_uploaded_again_is_a_new_attempt_of_the_same_run_and_succeeds_once(
+    monkeypatch,
+):
+    """A transient error fails the run; the same file uploaded again tries the run again, with
+    the failed attempt in its history; once it has succeeded, the file changes nothing more
+    (issue 11.5)."""
+    supervisor = UserFactory(role="supervisor")
+    payer = make_resident()
+    installment = make_charge(payer, parts=[(date(2025, 6, 30), 5_000)]).installments.get()
+    data = konbini.build_result_csv([_record(installment, 5_000)], header=True)
+    original = batches.runs.in_chunks
+
+    def connection_lost(run, apply_chunk):
+        raise ConnectionError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(batches.runs, "in_chunks", connection_lost)
+    failed = batches.submit(kind="konbini_import", data=data, actor=supervisor, queue=False)
+    with pytest.raises(ConnectionError):
+        batches.execute(failed.pk)
+    failed.refresh_from_db()
+    assert failed.state == "failed" and "ConnectionError" in failed.error
+    monkeypatch.setattr(batches.runs, "in_chunks", original)
+
+    again = batches.submit(kind="konbini_import", data=data, actor=supervisor, queue=False)
+    assert again.pk == failed.pk and again.state == "pending"
+    done = batches.execute(again.pk)
+    assert (done.state, done.attempt, done.succeeded_count) == ("succeeded", 2, 1)
+    history = list(done.attempts.values_list("number", "error", "retried_by"))
+    assert len(history) == 1 and history[0][0] == 1 and "ConnectionError" in history[0][1]
+    assert history[0][2] == supervisor.pk
+    installment.refresh_from_db()
+    assert installment.allocated == 5_000
+
+    # Never a second success: the same file again returns the finished run and adds nothing.
+    third = batches.submit(kind="konbini_import", data=data, actor=supervisor, queue=False)
+    assert third.pk == done.pk and batches.execute(third.pk).attempt == 2
+    assert Payment.objects.filter(channel="konbini").count() == 1
+    with pytest.raises(ValidationError):
+        batches.retry(run_id=done.pk, actor=supervisor, queue=False)
+
+
+def test_supervisor_runs_a_failed_batch_again_from_its_page_and_a_clerk_cannot(
+    client, clerk, supervisor
+):
+    run = BatchRun.objects.create(
+        kind=BatchRun.Kind.ARREARS,
+        state=BatchRun.State.FAILED,
+        input_digest="retry-page",
+        params={"on_date": "2025-07-15"},
+        error="OperationalError: could not connect to server",
+    )
+    client.force_login(clerk)
+    page = client.get(f"/staff/payments/batches/{run.pk}/")
+    assert page.status_code == 200 and "retry-form" not in page.content.decode()
+    assert client.post(f"/staff/payments/batches/{run.pk}/retry/").status_code == 403
+    client.force_login(supervisor)
+    page = client.get(f"/staff/payments/batches/{run.pk}/")
+    assert "retry-form" in page.content.decode()
+    response = client.post(f"/staff/payments/batches/{run.pk}/retry/")
+    assert response.status_code == 302
+    run.refresh_from_db()
+    assert (run.state, run.attempt) == ("pending", 2)
+    page = client.get(f"/staff/payments/batches/{run.pk}/").content.decode()
+    assert "could not connect to server" in page and 'id="attempts"' in page
+    api = client.post(f"/api/payments/batch-runs/{run.pk}/retry/")
+    assert api.status_code == 400  # it is not failed any more

@@ -7,12 +7,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from payments import latecharge
 from payments.latecharge import (
     RATES,
     LateChargePart,
+    MissingRate,
     civil_month_end,
     late_charge,
     late_charge_breakdown,
+    parse_rates,
     rates_for_year,
     rates_from_base,
 )
@@ -159,11 +162,25 @@ def test_rates_from_base_caps_at_the_statutory_rates(base, expected):
     assert rates_from_base(base) == expected
 
 
-def test_years_after_the_table_use_its_last_row():
+def test_a_year_after_the_table_is_refused_not_charged_at_last_years_rate():
+    """Issue 11.7: the reduced rates follow a figure announced each December; reusing the last
+    row would bill the wrong amount."""
     last_year = max(RATES)
-    assert rates_for_year(last_year + 5) == RATES[last_year]
-    parts = late_charge_breakdown(100_000, date(last_year, 12, 31), date(last_year + 1, 1, 31))
-    assert parts[0].rate == RATES[last_year][0]
+    with pytest.raises(MissingRate, match=str(last_year + 1)):
+        rates_for_year(last_year + 1)
+    with pytest.raises(MissingRate):
+        late_charge(100_000, date(last_year, 12, 31), date(last_year + 1, 1, 31))
+
+
+def test_a_new_year_is_added_by_configuration(monkeypatch):
+    monkeypatch.setattr(latecharge, "RATES", dict(RATES))
+    year = max(RATES) + 1
+    latecharge.add_rates(parse_rates([f"{year}:2.9:9.2"]))
+    assert rates_for_year(year) == (Decimal("2.9"), Decimal("9.2"))
+    with pytest.raises(ValueError, match="year:first:after"):
+        parse_rates(["2027-2.9-9.2"])
+    with pytest.raises(ValueError, match="statutory"):
+        latecharge.add_rates({year: (Decimal("8.0"), Decimal("9.0"))})
 
 
 def test_years_before_the_table_are_refused():
@@ -173,8 +190,9 @@ def test_years_before_the_table_are_refused():
 
 @given(
     principal=st.integers(min_value=0, max_value=10**9),
-    due=st.dates(min_value=date(2014, 1, 1), max_value=date(2030, 12, 31)),
-    late_days=st.integers(min_value=0, max_value=2_000),
+    # Every day up to paid + extra_days stays inside the rate table (a year beyond it raises).
+    due=st.dates(min_value=date(2014, 1, 1), max_value=date(max(RATES) - 4, 12, 31)),
+    late_days=st.integers(min_value=0, max_value=1_000),
     extra_days=st.integers(min_value=0, max_value=400),
     months=st.sampled_from([1, 3]),
 )

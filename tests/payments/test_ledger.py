@@ -214,6 +214,40 @@ def test_statement_selectors_list_open_installments_with_late_charge():
         "open_installments": 2,
         "overdue_installments": 2,
         "credit": 0,
+        "late_charges_pending": False,
     }
     summary = selectors.tax_summary(payer, 2025)
     assert summary["total"] == 123_456 and summary["taxes"][0]["code"] == "resident_tax"
+
+
+def test_a_second_reduction_after_a_partial_reversal_releases_the_rest_to_credit():
+    """Pay 10,000, correct the charge to 7,000, then to 5,000 (issue 11.4)."""
+    clerk = _clerk_with_perms()
+    payer = make_resident()
+    charge = make_charge(payer, parts=[(date(2025, 6, 30), 10_000)])
+    payment = services.record_counter_payment(payer=payer, amount=10_000, clerk=clerk)
+    services.correct_charge(charge=charge, new_amounts={1: 7_000}, reason="減額", clerk=clerk)
+    services.correct_charge(charge=charge, new_amounts={1: 5_000}, reason="減額", clerk=clerk)
+    installment = charge.installments.get()
+    payment.refresh_from_db()
+    assert (installment.amount, installment.allocated) == (5_000, 5_000)
+    assert (payment.allocated_amount, payment.credit_amount) == (5_000, 5_000)
+    assert Credit.objects.get(payment=payment).remaining == 5_000
+    assert selectors.reconciliation_report()["ok"]
+
+
+def test_cancelling_after_a_partial_reversal_takes_back_everything_still_applied():
+    """Pay 10,000, correct to 7,000, cancel: nothing stays applied from the cancelled payment."""
+    clerk = _clerk_with_perms()
+    payer = make_resident()
+    charge = make_charge(payer, parts=[(date(2025, 6, 30), 10_000)])
+    payment = services.record_counter_payment(payer=payer, amount=10_000, clerk=clerk)
+    services.correct_charge(charge=charge, new_amounts={1: 7_000}, reason="減額", clerk=clerk)
+    services.cancel_payment(payment_id=payment.pk, reason="取消", actor=clerk)
+    installment = charge.installments.get()
+    payment.refresh_from_db()
+    assert (installment.amount, installment.allocated) == (7_000, 0)
+    assert (payment.state, payment.allocated_amount, payment.credit_amount) == ("cancelled", 0, 0)
+    charge.refresh_from_db()
+    assert charge.settled_at is None
+    assert selectors.reconciliation_report()["ok"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from django.test import override_settings
@@ -12,8 +12,10 @@ from django.urls import reverse
 from factories_payments import make_charge, make_resident
 
 from payments import online, webhooks
-from payments.models import Payment, SandboxIntent, WebhookEvent
-from payments.providers import DEV_WEBHOOK_SECRET, registry
+from payments.models import Payment, WebhookEvent
+from payments.providers import registry
+from payments.sandbox.models import SandboxIntent
+from payments.sandbox.provider import DEV_WEBHOOK_SECRET
 
 pytestmark = pytest.mark.django_db
 
@@ -96,12 +98,20 @@ def test_webhook_signed_with_the_previous_secret_is_accepted_during_rotation(cli
     assert payment.state == "confirmed"
 
 
-def test_webhook_whose_amount_differs_does_not_confirm(client):
+def test_webhook_whose_amount_differs_keeps_the_captured_money_for_review(client):
+    """The provider captured 1 yen where 4,000 were asked: not confirmed (nothing allocated),
+    and not failed either — the money is there, in needs_review with the captured amount
+    (issue 11.7)."""
     payment, intent = _pending_payment()
     body = _event(intent, amount=1)
     _post(client, body, webhooks.signature_header(DEV_WEBHOOK_SECRET, body))
     payment.refresh_from_db()
-    assert payment.state == "failed"
+    assert (payment.state, payment.provider_amount, payment.allocated_amount) == (
+        "needs_review",
+        1,
+        0,
+    )
+    assert payment.events.filter(kind="payment.amount_mismatch", amount=1).exists()
 
 
 def test_browser_return_alone_does_not_confirm_a_payment(client, resident_user):
@@ -126,10 +136,10 @@ def test_pay_charge_runs_the_sandbox_checkout_and_returns_to_next(client, reside
     checkout = response["Location"]
     declined = client.post(checkout, {"card_number": "4000 0000 0000 0002"})
     assert declined.status_code == 200
-    assert Payment.objects.get(payer=payer).state == "failed"
-    # A new attempt with the success card.
-    response = client.post(url, {"idempotency_key": "def", "next": "/procedures/mine/"})
-    paid = client.post(response["Location"], {"card_number": "4242424242424242"})
+    assert "ご利用になれません" in declined.content.decode()
+    # A declined card leaves the checkout open: another card on the same page pays.
+    assert Payment.objects.get(payer=payer).state == "pending"
+    paid = client.post(checkout, {"card_number": "4242424242424242"})
     back = client.get(paid["Location"])
     assert back.status_code == 302 and back["Location"] == "/procedures/mine/"
     charge.refresh_from_db()
@@ -192,3 +202,26 @@ def test_statement_api_shows_only_the_residents_own_installments(client, residen
     assert data["balance"]["outstanding"] == 4_000
     assert [row["amount"] for row in data["installments"]] == [4_000]
     assert client.get("/api/payments/allocations/").status_code == 403
+
+
+def test_a_provider_no_longer_offered_neither_confirms_nor_fails_by_sync(settings):
+    """A sandbox payment left pending when production offers no sandbox: the periodic sync must
+    not confirm it from the sandbox's own book (issue 11.1), nor crash."""
+    from payments.tasks import sync_pending_payments
+
+    payment, intent = _pending_payment()
+    SandboxIntent.objects.filter(pk=intent.pk).update(state="succeeded")
+    Payment.objects.filter(pk=payment.pk).update(
+        created_at=payment.created_at - timedelta(minutes=20)
+    )
+    settings.PAYMENTS_PROVIDERS = []
+    assert online.sync_with_provider(payment).state == "pending"
+    assert sync_pending_payments() == 0
+    payment.refresh_from_db()
+    assert payment.state == "pending"
+
+
+def test_the_sandbox_named_without_a_webhook_secret_is_not_offered(client, settings):
+    settings.PAYMENTS_WEBHOOK_SECRETS = []
+    assert not online.card_payment_offered()
+    assert client.get("/pay/sandbox/any-token/").status_code == 404

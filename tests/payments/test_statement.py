@@ -70,3 +70,48 @@ def test_statement_pdf_is_rendered_by_celery_and_downloadable_by_the_owner_only(
     make_resident(user=other_resident_user)
     client.force_login(other_resident_user)
     assert client.get(reverse("payments:statement_pdf", args=[document.pk])).status_code == 404
+
+
+@pytest.mark.django_db
+def test_a_slip_above_the_stores_limit_has_no_barcode_and_says_how_else_to_pay():
+    """Convenience stores take a slip up to 300,000 yen: an installment above gets no barcode,
+    and the statement says how to pay it instead (issue 11.7)."""
+    from io import BytesIO
+
+    from pypdf import PdfReader
+
+    payer = make_resident()
+    make_charge(payer, parts=[(date(2030, 6, 28), 300_000), (date(2030, 10, 31), 300_001)])
+    context = documents.statement_context(payer, date(2030, 6, 1))
+    at_limit, above = context["rows"]
+    assert gs1.parse(at_limit["barcode"])["amount"] == 300_000
+    assert above["barcode"] == "" and above["over_slip_limit"]
+    pdf = documents.statement_pdf(payer, date(2030, 6, 1))
+    text = "".join(page.extract_text() for page in PdfReader(BytesIO(pdf)).pages)
+    assert "コンビニエンスストアではお支払いいただけません" in text
+    assert "口座振替" in text
+
+
+@pytest.mark.django_db
+def test_a_late_charge_without_a_rate_for_its_year_is_not_yet_fixed_not_an_error(
+    client, resident_user, monkeypatch
+):
+    """No rate row for this year: the statement and its API say "not yet fixed" for the late
+    charge instead of reusing last year's rate (issue 11.7) — and never fail."""
+    from django.utils import timezone
+
+    from payments import latecharge
+
+    this_year = timezone.localdate().year
+    monkeypatch.setattr(
+        latecharge, "RATES", {y: r for y, r in latecharge.RATES.items() if y < this_year}
+    )
+    payer = make_resident(user=resident_user)
+    make_charge(payer, parts=[(date(this_year - 1, 6, 30), 100_000)])
+    client.force_login(resident_user)
+    page = client.get(reverse("payments:statement"))
+    assert page.status_code == 200
+    assert "未確定" in page.content.decode()
+    data = client.get("/api/payments/statement/").json()
+    assert data["installments"][0]["late_charge"] is None
+    assert data["balance"]["late_charges_pending"] is True

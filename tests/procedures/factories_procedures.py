@@ -136,6 +136,7 @@ def make_procedure(
             name_ja=name_ja,
             name_en="Certificate of residence",
             description_ja=f"{name_ja}の手続きです。",
+            description_en="How to apply for it online.",
             department="juki",
             life_events=life_events or ["moving"],
             fee_yen=fee_yen,
@@ -171,6 +172,7 @@ def pdf_text(certificate) -> str:
 
     from pypdf import PdfReader
 
-    with certificate.file.open("rb") as handle:
-        reader = PdfReader(io.BytesIO(handle.read()))
+    from procedures.certificates import storage
+
+    reader = PdfReader(io.BytesIO(storage.read(certificate)))
     return "".join(page.extract_text() for page in reader.pages)

@@ -1,6 +1,7 @@
 """Validating answers against a form version: one message per broken rule, conditions."""
 
 import pytest
+from django.utils import translation
 
 from procedures import formschema
 
@@ -69,12 +70,12 @@ def errors_for(**answers):
 @pytest.mark.parametrize(
     ("answers", "field", "fragment"),
     [
-        ({"name": ""}, "name", "「氏名」を入力してください / Name: this is required"),
+        ({"name": ""}, "name", "「氏名」を入力してください"),
         ({"name": "山"}, "name", "2文字以上"),
-        ({"name": "山" * 11}, "name", "enter at most 10 characters"),
+        ({"name": "山" * 11}, "name", "10文字以内"),
         ({"postcode": "1000001"}, "postcode", "形式が正しくありません"),
         ({"items": "0"}, "items", "1以上"),
-        ({"items": "6"}, "items", "must be 5 or less"),
+        ({"items": "6"}, "items", "5以下"),
         ({"items": "two"}, "items", "整数"),
         ({"day": "2026-02-30"}, "day", "日付"),
         ({"kind": "z"}, "kind", "選択肢から"),
@@ -87,6 +88,21 @@ def test_each_rule_violation_gets_a_message_on_its_field(answers, field, fragmen
     errors = errors_for(**answers)
     assert list(errors) == [field]
     assert fragment in errors[field][0]
+
+
+@pytest.mark.parametrize(
+    ("answers", "field", "message"),
+    [
+        ({"name": ""}, "name", "Enter “Name”"),
+        ({"name": "山" * 11}, "name", "Enter at most 10 characters for “Name”"),
+        ({"items": "6"}, "items", "must be 5 or less"),
+    ],
+)
+def test_messages_are_in_the_readers_language_alone(answers, field, message):
+    with translation.override("en"):
+        errors = errors_for(**answers)
+    assert message in errors[field][0]
+    assert not any("\u3040" <= ch <= "\u9fff" for ch in errors[field][0])
 
 
 def test_valid_answers_are_cleaned():

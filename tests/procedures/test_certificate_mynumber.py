@@ -68,7 +68,9 @@ def test_the_number_is_printed_only_when_asked(head, spouse, residence_procedure
     assert all(asked.reference in e.purpose for e in events)
 
 
-def test_at_the_counter_the_confirmed_applicant_gets_the_number(head, residence_procedure, clerk):
+def test_at_the_counter_the_confirmed_applicant_gets_the_number(
+    head, residence_procedure, clerk, supervisor
+):
     application = services.start_application(
         procedure=residence_procedure, resident=head, user=None, filed_by=clerk
     )
@@ -83,7 +85,8 @@ def test_at_the_counter_the_confirmed_applicant_gets_the_number(head, residence_
             "purpose": "年金の手続",
         },
     )
-    services.decide(application=application, target="approved", clerk=clerk)
+    # A second person holding reveal_mynumber approves (tests/procedures/test_mynumber_four_eyes.py)
+    services.decide(application=application, target="approved", clerk=supervisor)
     text = pdf_text(issuing.issue_certificate(application_id=application.pk))
     assert HEAD_NUMBER in text
     assert audited().get().object_id == str(head.pk)

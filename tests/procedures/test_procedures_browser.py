@@ -49,11 +49,12 @@ def test_resident_requests_a_certificate_of_residence_and_downloads_it(
     page.get_by_role("link", name="住民票の写しの交付請求").click()
     page.get_by_role("button", name="オンラインで申請する").click()
     assert page.input_value("#id_name") == "山田 一花"
-    page.get_by_role("button", name="申請する").click()
+    page.get_by_role("button", name="入力内容を確認する").click()
     # The most likely mistake: the purpose is left empty; the message sits next to the field.
     assert "「使いみち」を入力してください" in page.locator("#field-purpose").inner_text()
     page.fill("#id_purpose", "勤務先に提出")
-    page.get_by_role("button", name="申請する").click()
+    page.get_by_role("button", name="入力内容を確認する").click()
+    page.get_by_role("button", name="この内容で申請する").click()
     assert page.locator("#application-state").inner_text() == "手数料のお支払い待ち"
     application = Application.objects.get(applicant=resident)
     charge = charge_for_origin(application.origin)

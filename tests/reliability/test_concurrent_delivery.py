@@ -13,8 +13,10 @@ from factories_payments import make_charge, make_resident
 
 from payments import batches, documents, online, selectors, webhooks
 from payments.formats import konbini
-from payments.models import BatchRun, Payment, SandboxIntent, WebhookEvent
-from payments.providers import DEV_WEBHOOK_SECRET, registry
+from payments.models import BatchRun, Payment, WebhookEvent
+from payments.providers import registry
+from payments.sandbox.models import SandboxIntent
+from payments.sandbox.provider import DEV_WEBHOOK_SECRET
 
 SENDERS = 8
 

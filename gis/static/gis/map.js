@@ -34,15 +34,41 @@
     var section = el("section", null, "district-result");
     section.appendChild(el("h2", i18n.district + "：" + district.name, "district-name"));
     var list = el("ul", null, "next-days");
+    // The pages' own style (cityhall readable.day_short): 12月3日（木） / Thu, Dec 3.
+    var english = document.documentElement.lang === "en";
+    var englishDay = new Intl.DateTimeFormat("en-US", { weekday: "short", month: "short", day: "numeric" });
     district.calendar.forEach(function (row) {
       var days = row.next.map(function (iso) {
         var d = new Date(iso + "T00:00:00");
-        return (d.getMonth() + 1) + "/" + d.getDate() + "（" + "日月火水木金土".charAt(d.getDay()) + "）";
+        if (english) {
+          return englishDay.format(d);
+        }
+        return (d.getMonth() + 1) + "月" + d.getDate() + "日（" + "日月火水木金土".charAt(d.getDay()) + "）";
       });
-      list.appendChild(el("li", row.label + "（" + row.rule + "）" + i18n.next + "：" + days.join("、")));
+      list.appendChild(el("li", row.label + "（" + (row.rule_text || row.rule) + "）" + i18n.next + "：" + days.join(i18n.sep || "、")));
     });
     section.appendChild(list);
+    section.appendChild(el("p", i18n.yearend, "year-end-note"));
     target.appendChild(section);
+  }
+
+  // Names of districts and facilities written on the map, shown with their layer.
+  function labelLayers(config) {
+    var groups = {};
+    (config.labels || []).forEach(function (item) {
+      if (!groups[item.layer]) {
+        groups[item.layer] = L.layerGroup();
+      }
+      var text = el("span", item.name);
+      L.tooltip({
+        permanent: true,
+        interactive: false,
+        direction: item.kind === "facilities" ? "right" : "center",
+        offset: item.kind === "facilities" ? [8, 0] : [0, 0],
+        className: "map-label map-label-" + item.kind,
+      }).setLatLng([item.lat, item.lon]).setContent(text).addTo(groups[item.layer]);
+    });
+    return groups;
   }
 
   document.addEventListener("DOMContentLoaded", function () {
@@ -63,6 +89,13 @@
     container.setAttribute("data-ready", "1");
 
     var layers = {};
+    var labels = labelLayers(config);
+    // Facility names only once the map is close enough for them not to pile up.
+    function detailLabels() {
+      container.classList.toggle("map-labels-detail", map.getZoom() >= 14);
+    }
+    map.on("zoomend", detailLabels);
+    detailLabels();
     config.layers.forEach(function (layer) {
       var styles = {};
       styles[layer.slug] = pathStyle(layer.style || {}, layer.kind);
@@ -77,28 +110,59 @@
       layers[layer.slug] = grid;
       if (!(layer.style && layer.style.hidden)) {
         grid.addTo(map);
+        if (labels[layer.slug]) {
+          labels[layer.slug].addTo(map);
+        }
       }
     });
     document.querySelectorAll("input[data-layer]").forEach(function (box) {
       box.addEventListener("change", function () {
-        var grid = layers[box.getAttribute("data-layer")];
-        if (!grid) {
-          return;
-        }
-        if (box.checked) {
-          grid.addTo(map);
-        } else {
-          map.removeLayer(grid);
-        }
+        var slug = box.getAttribute("data-layer");
+        [layers[slug], labels[slug]].forEach(function (item) {
+          if (!item) {
+            return;
+          }
+          if (box.checked) {
+            item.addTo(map);
+          } else {
+            map.removeLayer(item);
+          }
+        });
       });
     });
+
+    // Markers never take clicks: a click on or near one is a click on the map there.
+    if (config.home) {
+      L.circleMarker([config.home.lat, config.home.lon], {
+        radius: 9, color: "#ffffff", weight: 3, fillColor: "#1b5e20", fillOpacity: 1, interactive: false,
+      }).bindTooltip(el("span", i18n.home), { permanent: true, direction: "top", offset: [0, -8], className: "map-label map-label-home" })
+        .addTo(map);
+    }
 
     var marker = null;
     function mark(latlng) {
       if (marker) {
         map.removeLayer(marker);
       }
-      marker = L.circleMarker(latlng, { radius: 8, color: "#c00", weight: 3, fillOpacity: 0.4 }).addTo(map);
+      marker = L.circleMarker(latlng, { radius: 8, color: "#c00", weight: 3, fillOpacity: 0.4, interactive: false }).addTo(map);
+    }
+
+    // The parcel a clerk clicked, outlined over the tiles (its GeoJSON comes with the fragment).
+    var highlight = null;
+    function highlightParcel() {
+      if (highlight) {
+        map.removeLayer(highlight);
+        highlight = null;
+      }
+      var record = result.querySelector("[data-geometry]");
+      if (!record) {
+        return;
+      }
+      highlight = L.geoJSON(JSON.parse(record.getAttribute("data-geometry")), {
+        style: { color: "#ff6f00", weight: 4, fillColor: "#ff6f00", fillOpacity: 0.3 },
+        interactive: false,
+      }).addTo(map);
+      container.setAttribute("data-highlighted", record.getAttribute("data-parcel"));
     }
 
     map.on("click", function (event) {
@@ -108,6 +172,7 @@
         if (config.mode === "staff") {
           return response.text().then(function (html) {
             result.innerHTML = html; // server-rendered, escaped by Django templates
+            highlightParcel();
           });
         }
         return response.json().then(function (features) {
@@ -115,8 +180,11 @@
           result.appendChild(el("h2", i18n.here));
           var list = el("ul");
           features.forEach(function (f) {
-            list.appendChild(el("li", f.layer_name + "：" + (f.attributes.name || f.external_id)));
+            list.appendChild(el("li", f.attributes.name ? f.layer_name + "：" + f.attributes.name : f.layer_name));
           });
+          if (!features.length) {
+            list.appendChild(el("li", i18n.nothing));
+          }
           result.appendChild(list);
         });
       });

@@ -1,0 +1,92 @@
+"""The cache degrades to a miss when Redis is down, instead of failing the page.
+
+Django's RedisCache raises on a connection error, so a page that merely caches a figure (the
+counter's congestion summary on /my/) answered 500 while Redis restarted. Here every read is a
+miss and every write is dropped while Redis cannot be reached, and after a failure Redis is left
+alone for a few seconds, so a dead or unreachable Redis costs one short timeout, not one per
+cache call. `add()` answers False (not stored): allauth's rate limits take their lock with it, so
+a rate limit whose store is down refuses (fails closed) rather than lets everything through.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import redis
+from django.core.cache.backends.base import DEFAULT_TIMEOUT
+from django.core.cache.backends.redis import RedisCache
+
+logger = logging.getLogger("machiba.cache")
+
+UNREACHABLE = (redis.ConnectionError, redis.TimeoutError, OSError)
+
+
+class DegradingRedisCache(RedisCache):
+    # Seconds to skip Redis after a connection error before trying it again.
+    retry_after = 5.0
+
+    def __init__(self, server, params):
+        super().__init__(server, params)
+        self._down_until = 0.0
+
+    def is_available(self) -> bool:
+        """True if Redis answers a PING now (used where a miss is not good enough)."""
+        if time.monotonic() < self._down_until:
+            return False
+        try:
+            self._cache.get_client(write=True).ping()
+        except UNREACHABLE as exc:
+            self._mark_down(exc)
+            return False
+        return True
+
+    def _mark_down(self, exc: Exception) -> None:
+        if time.monotonic() >= self._down_until:
+            logger.warning("cache unreachable, serving misses: %s", exc)
+        self._down_until = time.monotonic() + self.retry_after
+
+    def _call(self, method: str, fallback, *args, **kwargs):
+        if time.monotonic() < self._down_until:
+            return fallback
+        try:
+            return getattr(super(), method)(*args, **kwargs)
+        except UNREACHABLE as exc:
+            self._mark_down(exc)
+            return fallback
+
+    def add(self, key, value, timeout=DEFAULT_TIMEOUT, version=None):
+        return self._call("add", False, key, value, timeout, version)
+
+    def get(self, key, default=None, version=None):
+        return self._call("get", default, key, default, version)
+
+    def set(self, key, value, timeout=DEFAULT_TIMEOUT, version=None):
+        return self._call("set", None, key, value, timeout, version)
+
+    def touch(self, key, timeout=DEFAULT_TIMEOUT, version=None):
+        return self._call("touch", False, key, timeout, version)
+
+    def delete(self, key, version=None):
+        return self._call("delete", False, key, version)
+
+    def get_many(self, keys, version=None):
+        return self._call("get_many", {}, keys, version)
+
+    def has_key(self, key, version=None):
+        return self._call("has_key", False, key, version)
+
+    def set_many(self, data, timeout=DEFAULT_TIMEOUT, version=None):
+        return self._call("set_many", list(data), data, timeout, version)
+
+    def delete_many(self, keys, version=None):
+        return self._call("delete_many", None, keys, version)
+
+    def incr(self, key, delta=1, version=None):
+        result = self._call("incr", None, key, delta, version)
+        if result is None:
+            raise ValueError(f"Key '{key}' not found (cache unreachable)")
+        return result
+
+    def clear(self):
+        return self._call("clear", False)

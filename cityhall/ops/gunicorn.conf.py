@@ -1,0 +1,41 @@
+"""gunicorn settings shared by `make run` (Procfile) and the container images.
+
+The control socket (gunicornc) lives in this checkout's var/run/, not in ~/.gunicorn/, so two
+checkouts on one machine, or two servers started from one checkout, never share it.
+"""
+
+import os
+
+_var = os.environ.get("MACHIBA_VAR_DIR") or os.path.join(os.getcwd(), "var")
+control_socket = os.environ.get(
+    "GUNICORN_CONTROL_SOCKET",
+    os.path.join(_var, "run", f"gunicorn-{os.environ.get('PORT', '8000')}.ctl"),
+)
+os.makedirs(os.path.dirname(control_socket), exist_ok=True)
+
+bind = os.environ.get("GUNICORN_BIND", f"127.0.0.1:{os.environ.get('PORT', '8000')}")
+workers = int(os.environ.get("WEB_CONCURRENCY", "3"))
+# Each request is logged by Django (cityhall/logs.py: JSON with the request id); gunicorn's own
+# messages go to stderr.
+accesslog = None
+errorlog = "-"
+logconfig_dict = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"json": {"()": "cityhall.logs.JsonFormatter"}},
+    "handlers": {
+        "error_console": {"class": "logging.StreamHandler", "formatter": "json"},
+        "console": {"class": "logging.StreamHandler", "formatter": "json"},
+    },
+    "loggers": {
+        "gunicorn.error": {"level": "INFO", "handlers": ["error_console"], "propagate": False},
+    },
+}
+
+
+def child_exit(server, worker):
+    # prometheus_client's multiprocess mode: a dead worker's live gauges must not linger.
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)

@@ -1,0 +1,323 @@
+"""コンビニ収納: the convenience-store result file (速報・確報・速報取消), set-based."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.db import connection, transaction
+from django.utils.translation import gettext_noop
+
+from .. import hooks, services
+from ..formats import konbini
+from ..models import BatchRun, Payment, UnmatchedRecord
+from . import runs
+from .runs import CountingRows, copy_rows, stage_once
+
+KONBINI_STAGING_COLUMNS = (
+    "batch_run_id",
+    "line_no",
+    "record_type",
+    "paid_on",
+    "barcode",
+    "installment_key",
+    "amount",
+    "external_ref",
+    "transfer_on",
+)
+
+
+def konbini_external_ref(record: konbini.KonbiniRecord) -> str:
+    """One payment at one till: the same slip paid twice is two payments, the same line sent
+    twice (or its 確報 after its 速報) is one."""
+    return (
+        f"{record.barcode}:{record.paid_date:%Y%m%d}{record.paid_time:%H%M}:"
+        f"{record.store_chain}{record.store_code}"
+    )
+
+
+def _konbini_rows(run: BatchRun, data: bytes) -> Iterable[tuple]:
+    for line_no, record in enumerate(konbini.parse_result_csv(data)):
+        yield (
+            run.pk,
+            line_no,
+            record.record_type,
+            record.paid_date.isoformat(),
+            record.barcode,
+            int(record.barcode[14:29]),
+            record.amount,
+            konbini_external_ref(record),
+            record.transfer_date.isoformat() if record.transfer_date else None,
+        )
+
+
+KONBINI_UNMATCHED_SQL = """
+INSERT INTO payments_unmatchedrecord (batch_run_id, line_no, reference, amount, reason, resolved)
+SELECT s.batch_run_id, s.line_no + 1, s.barcode, s.amount,
+       CASE WHEN i.id IS NULL THEN 'no_installment' ELSE 'barcode_mismatch' END, false
+  FROM payments_konbini_staging s
+  LEFT JOIN payments_installment i ON i.id = s.installment_key
+  LEFT JOIN payments_charge c ON c.id = i.charge_id
+  LEFT JOIN payments_revenue v ON v.id = c.revenue_id
+ WHERE s.batch_run_id = %s AND s.line_no >= %s AND s.line_no < %s
+   AND s.record_type IN ('01', '02')
+   AND (i.id IS NULL OR substr(s.barcode, 9, 2) <> v.slip_code
+        OR substr(s.barcode, 11, 4)::int <> c.fiscal_year)
+ON CONFLICT (batch_run_id, line_no) DO NOTHING
+"""
+
+# The lock order of payments.services: the chunk's charges, then its installments (the
+# allocation trigger and the settle step then touch only rows this transaction holds).
+KONBINI_LOCK_CHARGES_SQL = """
+SELECT c.id FROM payments_charge c
+ WHERE c.id IN (SELECT i.charge_id FROM payments_installment i
+                 WHERE i.id IN (SELECT installment_key FROM payments_konbini_staging
+                                 WHERE batch_run_id = %s AND line_no >= %s AND line_no < %s))
+ ORDER BY c.id FOR UPDATE
+"""
+
+KONBINI_LOCK_SQL = """
+SELECT i.id FROM payments_installment i
+ WHERE i.id IN (SELECT installment_key FROM payments_konbini_staging
+                 WHERE batch_run_id = %s AND line_no >= %s AND line_no < %s)
+ ORDER BY i.id FOR UPDATE
+"""
+
+KONBINI_PAYMENTS_SQL = """
+INSERT INTO payments_payment (payer_id, channel, provider, external_ref, amount, paid_on,
+                              received_on, state, idempotency_key, request_digest, targets,
+                              provisional, allocated_amount, credit_amount, batch_run_id,
+                              created_at)
+SELECT c.payer_id, 'konbini', '', s.external_ref, s.amount, s.paid_on, s.transfer_on, 'pending',
+       NULL, '', jsonb_build_array(i.id), s.record_type = '01', 0, 0, s.batch_run_id, now()
+  FROM payments_konbini_staging s
+  JOIN payments_installment i ON i.id = s.installment_key
+  JOIN payments_charge c ON c.id = i.charge_id
+  JOIN payments_revenue v ON v.id = c.revenue_id
+ WHERE s.batch_run_id = %s AND s.line_no >= %s AND s.line_no < %s
+   AND s.record_type IN ('01', '02') AND s.amount > 0
+   AND substr(s.barcode, 9, 2) = v.slip_code AND substr(s.barcode, 11, 4)::int = c.fiscal_year
+ ORDER BY s.line_no
+ON CONFLICT (channel, external_ref) DO NOTHING
+RETURNING id
+"""
+
+# The chunk's new payments are named by the ids their INSERT returned, not searched for as "this
+# run's pending payments": a partial index for that search kept the dead entries of every earlier
+# chunk's payments (pending until confirmed), so each chunk cost more than the one before.
+# Several payments on one installment in the same chunk are applied in order of id.
+KONBINI_ALLOCATE_SQL = """
+INSERT INTO payments_allocation (payment_id, installment_id, amount, credit_id, reverses_id,
+                                 released_to_credit, created_at)
+SELECT id, installment_id, applied, NULL, NULL, false, now() FROM (
+    SELECT p.id, i.id AS installment_id,
+           GREATEST(0, LEAST(p.amount, (i.amount - i.allocated)
+               - (SUM(p.amount) OVER (PARTITION BY i.id ORDER BY p.id) - p.amount))) AS applied
+      FROM payments_payment p
+      JOIN payments_installment i ON i.id = (p.targets->>0)::bigint
+     WHERE p.id = ANY(%s::bigint[]) AND p.state = 'pending'
+) x WHERE applied > 0
+"""
+
+KONBINI_CONFIRM_SQL = """
+WITH credits AS (
+    INSERT INTO payments_credit (payment_id, resident_id, amount, used, created_at)
+    SELECT id, payer_id, amount - allocated_amount, 0, now() FROM payments_payment
+     WHERE id = ANY(%s::bigint[]) AND state = 'pending' AND amount > allocated_amount
+    RETURNING payment_id
+), confirmed AS (
+    UPDATE payments_payment SET state = 'confirmed', credit_amount = amount - allocated_amount
+     WHERE id = ANY(%s::bigint[]) AND state = 'pending'
+    RETURNING id, amount, provisional
+), events AS (
+    INSERT INTO payments_ledgerevent (kind, payment_id, from_state, to_state, amount, reason,
+                                      data, created_at)
+    SELECT 'payment.confirmed', id, 'pending', 'confirmed', amount,
+           CASE WHEN provisional THEN 'コンビニ速報' ELSE 'コンビニ確報' END, '{}'::jsonb, now()
+      FROM confirmed
+    RETURNING 1
+)
+SELECT COUNT(*), COALESCE(SUM(amount), 0) FROM confirmed
+"""
+
+KONBINI_FINAL_SQL = """
+WITH finalised AS (
+    UPDATE payments_payment p SET provisional = false, received_on = s.transfer_on
+      FROM payments_konbini_staging s
+     WHERE s.batch_run_id = %s AND s.line_no >= %s AND s.line_no < %s AND s.record_type = '02'
+       AND p.channel = 'konbini' AND p.external_ref = s.external_ref AND p.provisional
+       AND p.state = 'confirmed'
+    RETURNING p.id, p.amount
+)
+INSERT INTO payments_ledgerevent (kind, payment_id, from_state, to_state, amount, reason, data,
+                                  created_at)
+SELECT 'payment.finalised', id, 'confirmed', 'confirmed', amount, 'コンビニ確報', '{}'::jsonb, now()
+  FROM finalised
+"""
+
+SETTLE_SQL = """
+WITH touched AS (
+    SELECT DISTINCT i.charge_id FROM payments_installment i
+     WHERE i.id IN (SELECT installment_key FROM payments_konbini_staging
+                     WHERE batch_run_id = %s AND line_no >= %s AND line_no < %s)
+), target AS (
+    SELECT c.id FROM payments_charge c JOIN touched t ON t.charge_id = c.id
+     WHERE c.settled_at IS NULL
+       -- Every installment of the charge paid, read through the (charge, number) index. Not
+       -- "NOT EXISTS (… allocated < amount)": that matches the partial index of open
+       -- installments, which the planner scanned once per charge on a large ledger (236 s of
+       -- a 1,000,000-record import).
+       AND (SELECT bool_and(i.allocated >= i.amount) FROM payments_installment i
+             WHERE i.charge_id = c.id)
+), settled AS (
+    UPDATE payments_charge c SET settled_at = now() FROM target WHERE c.id = target.id
+    RETURNING c.id
+), events AS (
+    INSERT INTO payments_ledgerevent (kind, charge_id, from_state, to_state, reason, data,
+                                      created_at)
+    SELECT 'charge.settled', id, 'open', 'settled', '', '{}'::jsonb, now() FROM target
+    RETURNING 1
+)
+SELECT COUNT(*) FROM target
+"""
+
+# The settled hooks run once per charge, when it is paid by final money only (services.
+# _update_settlement says why). Two steps, so that a file of 速報 (01) lines costs nothing here:
+# the candidates are the chunk's settled, not yet notified charges, less those that one of the
+# chunk's own 01 lines paid with a live 速報 (found through the payments' unique reference).
+NOTIFY_CANDIDATES_SQL = """
+WITH touched AS (
+    SELECT DISTINCT i.charge_id FROM payments_installment i
+     WHERE i.id IN (SELECT installment_key FROM payments_konbini_staging
+                     WHERE batch_run_id = %s AND line_no >= %s AND line_no < %s)
+), provisional_here AS (
+    SELECT DISTINCT i.charge_id
+      FROM payments_konbini_staging s
+      JOIN payments_payment p ON p.channel = 'konbini' AND p.external_ref = s.external_ref
+      JOIN payments_installment i ON i.id = s.installment_key
+     WHERE s.batch_run_id = %s AND s.line_no >= %s AND s.line_no < %s AND s.record_type = '01'
+       AND p.provisional AND p.state = 'confirmed' AND p.allocated_amount > 0
+)
+SELECT c.id, c.origin FROM payments_charge c JOIN touched t ON t.charge_id = c.id
+ WHERE c.settled_at IS NOT NULL AND c.settlement_notified_at IS NULL
+   AND c.id NOT IN (SELECT charge_id FROM provisional_here)
+"""
+
+# Of the remaining candidates, those still holding money of a live 速報 from another line or
+# file (directly or as 充当 from its credit). Hash joins only (enable_nestloop off): on a chunk's
+# fresh rows the planner's estimates are stale, and a nested loop here was quadratic.
+PROVISIONAL_CHARGES_SQL = """
+SELECT DISTINCT x.charge_id FROM (
+    SELECT i.charge_id, a.payment_id, SUM(a.amount) AS applied
+      FROM payments_allocation a
+      JOIN payments_installment i ON i.id = a.installment_id
+      JOIN payments_payment p ON p.id = a.payment_id
+     WHERE i.charge_id = ANY(%s::bigint[]) AND p.provisional AND p.state = 'confirmed'
+     GROUP BY i.charge_id, a.payment_id
+) x WHERE x.applied > 0
+"""
+
+
+def _notify_final_settlements(cursor, args: list) -> None:
+    cursor.execute(NOTIFY_CANDIDATES_SQL, args + args)
+    candidates = dict(cursor.fetchall())
+    if not candidates:
+        return
+    cursor.execute("SET LOCAL enable_nestloop = off")
+    cursor.execute(PROVISIONAL_CHARGES_SQL, [list(candidates)])
+    provisional = {row[0] for row in cursor.fetchall()}
+    cursor.execute("SET LOCAL enable_nestloop TO DEFAULT")
+    final = [charge_id for charge_id in candidates if charge_id not in provisional]
+    cursor.execute(
+        "UPDATE payments_charge SET settlement_notified_at = now() "
+        "WHERE id = ANY(%s::bigint[]) AND settlement_notified_at IS NULL",
+        [final],
+    )
+    for charge_id in final:
+        origin = candidates[charge_id]
+        if origin:
+            transaction.on_commit(lambda o=origin, c=charge_id: hooks.run_settled(o, c))
+
+
+@runs.runner(BatchRun.Kind.KONBINI_IMPORT)
+def _run_konbini(run: BatchRun) -> None:
+    def stage() -> int:
+        counter = CountingRows(_konbini_rows(run, runs.input_path(run).read_bytes()))
+        copy_rows("payments_konbini_staging", KONBINI_STAGING_COLUMNS, counter)
+        return counter.count
+
+    run = stage_once(run, stage)
+
+    def apply_chunk(run: BatchRun, start: int, end: int) -> dict:
+        args = [run.pk, start, end]
+        with connection.cursor() as cursor:
+            cursor.execute(KONBINI_LOCK_CHARGES_SQL, args)
+            cursor.execute(KONBINI_LOCK_SQL, args)
+            cursor.execute(KONBINI_UNMATCHED_SQL, args)
+            unmatched = cursor.rowcount
+            cursor.execute(KONBINI_PAYMENTS_SQL, args)
+            new_ids = [row[0] for row in cursor.fetchall()]
+            cursor.execute(KONBINI_ALLOCATE_SQL, [new_ids])
+            cursor.execute(KONBINI_CONFIRM_SQL, [new_ids, new_ids])
+            created, created_amount = cursor.fetchone()
+            cursor.execute(KONBINI_FINAL_SQL, args)
+            cursor.execute(SETTLE_SQL, args)
+            _notify_final_settlements(cursor, args)
+            cursor.execute(
+                "SELECT line_no, external_ref, amount FROM payments_konbini_staging "
+                "WHERE batch_run_id = %s AND line_no >= %s AND line_no < %s "
+                "AND record_type = '03'",
+                args,
+            )
+            reversals = cursor.fetchall()
+            cursor.execute(
+                "SELECT COALESCE(SUM(amount), 0) FROM payments_konbini_staging "
+                "WHERE batch_run_id = %s AND line_no >= %s AND line_no < %s",
+                args,
+            )
+            total_amount = cursor.fetchone()[0]
+        reversed_count = _apply_konbini_reversals(run, reversals)
+        return {
+            "succeeded": created + reversed_count,
+            "failed": unmatched,
+            "skipped": (end - start) - created - reversed_count - unmatched,
+            "amount_total": total_amount,
+            "amount_succeeded": created_amount,
+        }
+
+    runs.in_chunks(run, apply_chunk)
+
+
+def _apply_konbini_reversals(run: BatchRun, rows: list[tuple]) -> int:
+    """速報取消 (03): take back a provisional payment; a reversal of nothing is listed."""
+    done = 0
+    for line_no, external_ref, amount in rows:
+        payment = Payment.objects.filter(channel="konbini", external_ref=external_ref).first()
+        if payment is None or (
+            payment.state == Payment.State.CONFIRMED and not payment.provisional
+        ):
+            UnmatchedRecord.objects.get_or_create(
+                batch_run=run,
+                line_no=line_no + 1,
+                defaults={
+                    "reference": external_ref[:120],
+                    "amount": amount,
+                    "reason": UnmatchedRecord.Reason.NOTHING_TO_REVERSE,
+                },
+            )
+            continue
+        if payment.state == Payment.State.CANCELLED:
+            continue
+        services.cancel_payment(payment_id=payment.pk, reason=gettext_noop("コンビニ速報取消"))
+        done += 1
+    return done
+
+
+def barcode_amount_mismatches(run: BatchRun) -> int:
+    """Lines whose paid amount differs from the amount printed in the barcode (for clerks)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT COUNT(*) FROM payments_konbini_staging WHERE batch_run_id = %s "
+            "AND substr(barcode, 38, 6)::bigint <> amount",
+            [run.pk],
+        )
+        return cursor.fetchone()[0]

@@ -1,0 +1,281 @@
+"""The run machinery of batch jobs: submit, execute, advisory locks, staging, chunks.
+
+A run goes: submit (the input is saved under PRIVATE_STORAGE_ROOT, the run row is created once per
+input digest) → stage (the file is parsed and ``COPY``-ed into an unlogged staging table, in one
+transaction with the run's ``staged`` flag) → chunks (each chunk of staged lines is applied by
+set-based ``INSERT … SELECT … ON CONFLICT`` in one transaction together with the run's cursor and
+counters). A worker that dies mid-run leaves the run ``running`` with its cursor; running it again
+continues from the cursor, and the ``ON CONFLICT`` keys make a repeated chunk change nothing.
+
+The jobs themselves (billing, convenience-store import, …) live in their own modules and register
+their runner here with :func:`runner`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+from collections.abc import Callable, Iterable
+from datetime import timedelta
+from pathlib import Path
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from ..models import BatchAttempt, BatchRun
+
+CHUNK = 50_000
+
+
+def _storage_dir() -> Path:
+    path = Path(settings.PRIVATE_STORAGE_ROOT) / "payments" / "batches"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def input_path(run: BatchRun) -> Path:
+    return _storage_dir() / f"{run.kind}-{run.input_digest}"
+
+
+def submit(
+    *, kind: str, data: bytes = b"", params: dict | None = None, actor=None, queue: bool = True
+) -> BatchRun:
+    """Create (or find) the run for this input and queue it. Same input → same run; the same
+    input after a failed run tries that run again (:func:`retry`), a succeeded run is returned
+    as it is (never a second success)."""
+    params = params or {}
+    if actor is not None and not actor.has_perm("payments.add_batchrun"):
+        raise PermissionDenied
+    if kind not in BatchRun.Kind.values:
+        raise ValidationError({"kind": _("不明なバッチの種類です。")})
+    digest = hashlib.sha256(
+        data + json.dumps(params, sort_keys=True).encode()
+        if data
+        else json.dumps({"kind": kind, **params}, sort_keys=True).encode()
+    ).hexdigest()
+    with transaction.atomic():
+        run, created = BatchRun.objects.get_or_create(
+            kind=kind,
+            input_digest=digest,
+            defaults={"params": params, "created_by": actor},
+        )
+        if data and (created or not input_path(run).exists()):
+            input_path(run).write_bytes(data)
+        if not created and run.state == BatchRun.State.FAILED:
+            run = _new_attempt(run, actor=actor)
+            created = True
+        if created and queue:
+            from ..tasks import run_batch
+
+            transaction.on_commit(lambda: run_batch.delay(run.pk))
+    return run
+
+
+def retry(*, run_id: int, actor, queue: bool = True) -> BatchRun:
+    """Run a failed run again: a new attempt with the same input, continuing from its cursor
+    (every chunk is idempotent), the failed attempt kept in the run's history."""
+    if not actor.has_perm("payments.change_batchrun"):
+        raise PermissionDenied
+    with transaction.atomic():
+        run = BatchRun.objects.select_for_update().defer("output").get(pk=run_id)
+        if run.state != BatchRun.State.FAILED:
+            raise ValidationError(_("もう一度実行できるのは失敗したバッチだけです。"))
+        run = _new_attempt(run, actor=actor)
+        if queue:
+            from ..tasks import run_batch
+
+            transaction.on_commit(lambda: run_batch.delay(run.pk))
+    return run
+
+
+def _new_attempt(run: BatchRun, *, actor) -> BatchRun:
+    BatchAttempt.objects.create(
+        batch_run=run,
+        number=run.attempt,
+        error=run.error,
+        cursor=run.cursor,
+        started_at=run.started_at,
+        finished_at=run.finished_at,
+        retried_by=actor if actor is not None and actor.is_authenticated else None,
+    )
+    BatchRun.objects.filter(pk=run.pk, state=BatchRun.State.FAILED).update(
+        state=BatchRun.State.PENDING,
+        attempt=F("attempt") + 1,
+        error="",
+        started_at=None,
+        finished_at=None,
+    )
+    return BatchRun.objects.defer("output").get(pk=run.pk)
+
+
+# A run being executed holds a session-level advisory lock on its id. When the worker dies
+# (kill -9, lost machine) PostgreSQL ends its session and the lock goes with it, so "not
+# locked and not finished" means "nobody is working on this run" — a fact the broker cannot
+# give us, since Redis hands an unacknowledged message back only after the visibility timeout.
+RUN_LOCK_CLASS = 72_001  # first key of the two-key advisory lock: "payments batch run"
+
+
+def _try_lock(run_id: int) -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [RUN_LOCK_CLASS, run_id])
+        return bool(cursor.fetchone()[0])
+
+
+def _unlock(run_id: int) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [RUN_LOCK_CLASS, run_id])
+
+
+def execute(run_id: int) -> BatchRun:
+    """Run (or resume) a batch; a finished run is returned as it is, and a run another worker
+    is executing right now is left to it."""
+    run = BatchRun.objects.defer("output").get(pk=run_id)
+    if run.state in (BatchRun.State.SUCCEEDED, BatchRun.State.FAILED):
+        return run
+    if not _try_lock(run.pk):
+        return run
+    try:
+        # Read again under the lock: another worker may have finished it in between.
+        run.refresh_from_db()
+        started = BatchRun.objects.filter(
+            pk=run.pk, state__in=[BatchRun.State.PENDING, BatchRun.State.RUNNING]
+        ).update(state=BatchRun.State.RUNNING, started_at=run.started_at or timezone.now())
+        if not started:
+            return run
+        try:
+            RUNNERS[run.kind](run)
+        except Exception as error:
+            BatchRun.objects.filter(pk=run.pk).update(
+                state=BatchRun.State.FAILED,
+                error=f"{type(error).__name__}: {error}"[:4000],
+                finished_at=timezone.now(),
+            )
+            raise
+        # Only a running run succeeds, once: a retried run is a new attempt of the same row.
+        BatchRun.objects.filter(pk=run.pk, state=BatchRun.State.RUNNING).update(
+            state=BatchRun.State.SUCCEEDED, finished_at=timezone.now()
+        )
+        _refresh_statistics()
+    finally:
+        _unlock(run.pk)
+    run.refresh_from_db()
+    return run
+
+
+# The tables a batch run fills in bulk. Their planner statistics are refreshed when a run ends:
+# autovacuum may have sampled them in between, e.g. just after a killed run rolled back, and
+# then records "0 rows in N pages" -- a density of zero that makes every later plan assume an
+# empty table (a nested loop over 80,000 installments per charge took minutes in CI).
+BULK_TABLES = (
+    "payments_charge",
+    "payments_installment",
+    "payments_ledgerevent",
+    "payments_payment",
+    "payments_allocation",
+    "payments_credit",
+)
+
+
+def _refresh_statistics() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE {', '.join(BULK_TABLES)}")
+
+
+def orphaned_runs(*, pending_for: timedelta = timedelta(minutes=10)) -> list[int]:
+    """Runs nobody is executing: running ones whose worker is gone (no advisory lock), and
+    pending ones whose message has waited longer than `pending_for`."""
+    cutoff = timezone.now() - pending_for
+    candidates = BatchRun.objects.filter(
+        Q(state=BatchRun.State.RUNNING) | Q(state=BatchRun.State.PENDING, created_at__lt=cutoff)
+    ).values_list("pk", flat=True)
+    orphans = []
+    for run_id in candidates:
+        if _try_lock(run_id):
+            _unlock(run_id)
+            orphans.append(run_id)
+    return orphans
+
+
+def resume_orphaned_runs(*, pending_for: timedelta = timedelta(minutes=10)) -> list[int]:
+    """Beat job: queue every orphaned run again; it continues from its cursor."""
+    from ..tasks import run_batch
+
+    orphans = orphaned_runs(pending_for=pending_for)
+    for run_id in orphans:
+        run_batch.delay(run_id)
+    return orphans
+
+
+def copy_rows(table: str, columns: Iterable[str], rows: Iterable[tuple]) -> None:
+    """COPY rows into a table (tab-separated text; our values never contain tabs)."""
+    buffer = io.StringIO()
+    for row in rows:
+        buffer.write("\t".join("\\N" if v is None else str(v) for v in row))
+        buffer.write("\n")
+    buffer.seek(0)
+    with connection.cursor() as cursor:
+        cursor.cursor.copy_expert(f"COPY {table} ({', '.join(columns)}) FROM STDIN", buffer)
+
+
+def stage_once(run: BatchRun, stage: Callable[[], int]) -> BatchRun:
+    """Stage the input in one transaction with the run's ``staged`` flag (so a crash before the
+    commit leaves nothing staged, and after it nothing is staged twice)."""
+    with transaction.atomic():
+        run = BatchRun.objects.select_for_update().defer("output").get(pk=run.pk)
+        if not run.params.get("staged"):
+            total = stage()
+            run.params = {**run.params, "staged": True}
+            run.total = total
+            run.save(update_fields=["params", "total"])
+    return run
+
+
+def in_chunks(run: BatchRun, apply_chunk: Callable[[BatchRun, int, int], dict]) -> None:
+    """Apply [cursor, cursor + CHUNK) line by line range until the end, each in a transaction."""
+    while True:
+        with transaction.atomic():
+            run = BatchRun.objects.select_for_update().defer("output").get(pk=run.pk)
+            if run.cursor >= run.total:
+                return
+            start, end = run.cursor, min(run.cursor + CHUNK, run.total)
+            counts = apply_chunk(run, start, end)
+            BatchRun.objects.filter(pk=run.pk).update(
+                cursor=end,
+                processed=end,
+                succeeded_count=F("succeeded_count") + counts.get("succeeded", 0),
+                failed_count=F("failed_count") + counts.get("failed", 0),
+                skipped_count=F("skipped_count") + counts.get("skipped", 0),
+                amount_total=F("amount_total") + counts.get("amount_total", 0),
+                amount_succeeded=F("amount_succeeded") + counts.get("amount_succeeded", 0),
+            )
+
+
+class CountingRows:
+    """Rows passed through to COPY, counted on the way."""
+
+    def __init__(self, rows: Iterable[tuple]) -> None:
+        self.rows = rows
+        self.count = 0
+
+    def __iter__(self):
+        for row in self.rows:
+            self.count += 1
+            yield row
+
+
+RUNNERS: dict[str, Callable[[BatchRun], None]] = {}
+
+
+def runner(kind: str) -> Callable[[Callable[[BatchRun], None]], Callable[[BatchRun], None]]:
+    """Decorator: the function that executes runs of ``kind``."""
+
+    def register(function: Callable[[BatchRun], None]) -> Callable[[BatchRun], None]:
+        RUNNERS[kind] = function
+        return function
+
+    return register
