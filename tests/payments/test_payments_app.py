@@ -1,10 +1,10 @@
 """The payments app wires itself in loudly: its periodic jobs are on the beat schedule."""
 
-from django.conf import settings
+from cityhall.celery import app
 
 
 def test_the_collection_jobs_are_on_the_beat_schedule():
-    tasks = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
+    tasks = {entry["task"] for entry in app.conf.beat_schedule.values()}
     assert {
         "payments.nightly_arrears",
         "payments.sync_pending_payments",
