@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -45,7 +46,7 @@ def _resident_for(request: Request):
             request=request,
             action="payments.view_resident_ledger",
             obj=resident,
-            purpose="滞納整理 / arrears",
+            purpose=gettext_noop("滞納整理"),
         )
         return resident
     resident = resident_for_user(request.user)

@@ -17,7 +17,7 @@ from django.utils.translation import get_language, gettext_noop
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 
-from cityhall.audit import record
+from cityhall.audit import record, record_read
 
 from . import approvals, forms, selectors, services
 from .models import Approval, Charge, Credit, Installment, Payment
@@ -266,6 +266,13 @@ def _approval_resident(approval: Approval):
 @never_cache
 def approval_list(request: HttpRequest) -> HttpResponse:
     _require(request, "payments.view_approval")
+    # The list names the residents whose bills are corrected or refunded: one read row for it.
+    record_read(
+        request=request,
+        action="payments.approvals_listed",
+        purpose=gettext_noop("更正・還付の決裁"),
+        object_type="payments.approval",
+    )
     return render(
         request,
         "payments/staff/approvals.html",

@@ -273,7 +273,7 @@ def staff_arrears(request: HttpRequest) -> HttpResponse:
         request=request,
         action="payments.arrears_listed",
         object_type="residents.Resident",
-        purpose="滞納整理 / arrears",
+        purpose=gettext_noop("滞納整理"),
     )
     return render(request, "payments/staff/arrears.html", {"rows": rows})
 
@@ -353,7 +353,10 @@ def staff_notice_pdf(request: HttpRequest, notice_id: int) -> HttpResponse:
     _require(request, "payments.view_notice")
     notice = get_object_or_404(Notice, pk=notice_id)
     record_read(
-        request=request, action="payments.notice_viewed", obj=notice, purpose="滞納整理 / arrears"
+        request=request,
+        action="payments.notice_viewed",
+        obj=notice,
+        purpose=gettext_noop("滞納整理"),
     )
     response = HttpResponse(documents.notice_pdf(notice), content_type="application/pdf")
     response["Content-Disposition"] = f'inline; filename="notice-{notice.pk}.pdf"'

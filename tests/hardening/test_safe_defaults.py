@@ -148,9 +148,11 @@ def test_a_production_gunicorn_answers_413_to_a_huge_body():
             "Content-Type: application/octet-stream\r\nContent-Length: 52428800\r\n\r\n",
         )
         assert answer.startswith("HTTP/1.1 413"), answer
-        # and the production settings are those in force: plain HTTP is sent to HTTPS
-        answer = _raw_request(port, "GET /livez HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
-        assert answer.startswith("HTTP/1.1 301") and "https://127.0.0.1/livez" in answer, answer
+        # and the production settings are those in force: plain HTTP is sent to HTTPS (a page;
+        # the probes /livez, /healthz and /metrics are exempt, as cluster probes use plain HTTP)
+        answer = _raw_request(port, "GET /procedures/ HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        assert answer.startswith("HTTP/1.1 301"), answer
+        assert "https://127.0.0.1/procedures/" in answer, answer
     finally:
         server.terminate()
         server.wait(timeout=30)

@@ -32,7 +32,7 @@ from payments.formats import konbini
 from payments.models import BatchRun, LedgerEvent, Payment
 from payments.tasks import run_batch
 
-THROTTLED = "ログイン失敗が連続しています"
+THROTTLED = "ログインの失敗が続いたため"
 
 
 def production_env(tmp_path: Path, *, queue: str, cache_prefix: str) -> dict[str, str]:
