@@ -313,3 +313,11 @@ def reconciliation_report(*, limit: int = 100) -> dict:
 
 def recent_batch_runs(limit: int = 50) -> QuerySet[BatchRun]:
     return BatchRun.objects.defer("output").order_by("-id")[:limit]
+
+
+def open_installments_due_between(start: date, end: date) -> QuerySet[Installment]:
+    """Installments with money outstanding whose due date falls in [start, end] (both
+    included), late charges excluded; on the partial index of open installments."""
+    return Installment.objects.filter(
+        due_on__gte=start, due_on__lte=end, allocated__lt=F("amount")
+    ).exclude(charge__revenue__kind=Revenue.Kind.LATE_CHARGE)
