@@ -58,10 +58,6 @@ def retry_window() -> timedelta:
     return timedelta(seconds=settings.NOTICES_RETRY_FOR_SECONDS)
 
 
-def _history(status: str, detail: str = "") -> str:
-    return json.dumps([{"status": status, "at": timezone.now().isoformat(), "detail": detail}])
-
-
 # --- 1. materialize ------------------------------------------------------------------------
 
 
@@ -108,13 +104,13 @@ SELECT %(send)s, seg.uid, seg.rid, ch.channel,
        coalesce(p.language, 'ja'),
        %(shared)s::jsonb || seg.personalisation::jsonb,
        CASE WHEN ch.channel = 'inbox' THEN 'delivered' ELSE 'created' END,
-       CASE WHEN ch.channel = 'inbox' OR %(emergency)s OR p.quiet_start IS NULL THEN now()
-            ELSE notices_quiet_until(p.quiet_start, p.quiet_end, now(), %(tz)s) END,
+       CASE WHEN ch.channel = 'inbox' OR %(emergency)s OR p.quiet_start IS NULL THEN %(now)s
+            ELSE notices_quiet_until(p.quiet_start, p.quiet_end, %(now)s, %(tz)s) END,
        0, '',
        jsonb_build_array(jsonb_build_object(
            'status', CASE WHEN ch.channel = 'inbox' THEN 'delivered' ELSE 'created' END,
-           'at', now(), 'detail', '')),
-       now(), now()
+           'at', %(now)s, 'detail', '')),
+       %(now)s, %(now)s
   FROM seg
   JOIN cityhall_user u ON u.id = seg.uid AND u.is_active
   LEFT JOIN notices_preference p ON p.user_id = u.id
@@ -147,6 +143,7 @@ def materialize(send: Send) -> int:
         "shared": json.dumps(send.personalisation or {}),
         "emergency": bool(send.emergency),
         "tz": settings.TIME_ZONE,
+        "now": timezone.now(),
         "topic": send.topic,
         "default_topics": [str(t) for t in Topic if t != Topic.PERSONAL],
     }
@@ -214,10 +211,10 @@ def renderer_for(send_id: int) -> Renderer:
 
 _MARK_SQL = """
 UPDATE notices_delivery
-   SET status = %(status)s, updated_at = now(), last_error = %(detail)s,
+   SET status = %(status)s, updated_at = %(now)s, last_error = %(detail)s,
        not_before = coalesce(%(not_before)s, not_before),
        history = history || jsonb_build_array(jsonb_build_object(
-           'status', %(status)s, 'at', now(), 'detail', %(detail)s))
+           'status', %(status)s, 'at', %(now)s, 'detail', %(detail)s))
  WHERE id = ANY(%(ids)s)
 """
 
@@ -228,7 +225,13 @@ def _mark(ids: list[int], status: str, detail: str = "", not_before=None) -> Non
     with connection.cursor() as cursor:
         cursor.execute(
             _MARK_SQL,
-            {"status": status, "detail": detail[:300], "not_before": not_before, "ids": ids},
+            {
+                "status": status,
+                "detail": detail[:300],
+                "not_before": not_before,
+                "ids": ids,
+                "now": timezone.now(),
+            },
         )
 
 
@@ -249,15 +252,15 @@ _CLAIM_SQL = """
 WITH due AS (
     SELECT d.id FROM notices_delivery d JOIN notices_send s ON s.id = d.send_id
      WHERE d.channel = %(channel)s AND d.status IN ('created', 'temporary-failure')
-       AND d.line_batch_id IS NULL AND d.not_before <= now() AND s.state = 'sending'
+       AND d.line_batch_id IS NULL AND d.not_before <= %(now)s AND s.state = 'sending'
        AND (%(send)s::bigint IS NULL OR d.send_id = %(send)s::bigint)
      ORDER BY d.not_before, d.id
      LIMIT %(limit)s
        FOR UPDATE OF d SKIP LOCKED)
 UPDATE notices_delivery d
-   SET status = 'sending', attempts = d.attempts + 1, updated_at = now(),
+   SET status = 'sending', attempts = d.attempts + 1, updated_at = %(now)s,
        history = d.history || jsonb_build_array(jsonb_build_object(
-           'status', 'sending', 'at', now(), 'detail', ''))
+           'status', 'sending', 'at', %(now)s, 'detail', ''))
   FROM due WHERE d.id = due.id
 RETURNING d.id, d.send_id, d.user_id, d.address, d.language, d.personalisation, d.created_at
 """
@@ -265,7 +268,10 @@ RETURNING d.id, d.send_id, d.user_id, d.address, d.language, d.personalisation, 
 
 def _claim(channel: str, send_id: int | None, limit: int) -> list[tuple]:
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(_CLAIM_SQL, {"channel": channel, "send": send_id, "limit": limit})
+        cursor.execute(
+            _CLAIM_SQL,
+            {"channel": channel, "send": send_id, "limit": limit, "now": timezone.now()},
+        )
         return cursor.fetchall()
 
 
@@ -345,7 +351,7 @@ _LINE_CLAIM_SQL = """
 SELECT d.id, d.send_id, d.address, d.language, d.personalisation
   FROM notices_delivery d JOIN notices_send s ON s.id = d.send_id
  WHERE d.channel = 'line' AND d.status = 'created' AND d.line_batch_id IS NULL
-   AND d.not_before <= now() AND s.state = 'sending'
+   AND d.not_before <= %(now)s AND s.state = 'sending'
    AND (%(send)s::bigint IS NULL OR d.send_id = %(send)s::bigint)
  ORDER BY d.send_id, d.id
  LIMIT %(limit)s
@@ -358,7 +364,9 @@ def batch_line(*, send_id: int | None = None, limit: int = LINE_CLAIM) -> int:
     key now and is committed before anything is sent. Returns the rows batched."""
     with transaction.atomic():
         with connection.cursor() as cursor:
-            cursor.execute(_LINE_CLAIM_SQL, {"send": send_id, "limit": limit})
+            cursor.execute(
+                _LINE_CLAIM_SQL, {"send": send_id, "limit": limit, "now": timezone.now()}
+            )
             rows = cursor.fetchall()
         if not rows:
             return 0
@@ -385,13 +393,13 @@ def batch_line(*, send_id: int | None = None, limit: int = LINE_CLAIM) -> int:
         with connection.cursor() as cursor:
             cursor.execute(
                 """UPDATE notices_delivery d
-                      SET line_batch_id = v.batch, status = 'sending', updated_at = now(),
+                      SET line_batch_id = v.batch, status = 'sending', updated_at = %s,
                           attempts = d.attempts + 1,
                           history = d.history || jsonb_build_array(jsonb_build_object(
-                              'status', 'sending', 'at', now(), 'detail', ''))
+                              'status', 'sending', 'at', %s, 'detail', ''))
                      FROM unnest(%s::bigint[], %s::bigint[]) AS v(id, batch)
                     WHERE d.id = v.id""",
-                [ids, batch_ids],
+                [now, now, ids, batch_ids],
             )
     return len(rows)
 
