@@ -7,7 +7,7 @@ from datetime import date, timedelta
 
 import pytest
 from conftest import resident_with_account
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 from helpers import run, staff, started_send, template
 
@@ -204,7 +204,7 @@ def test_above_the_threshold_a_second_person_approves(settings):
     assert send.state == Send.State.AWAITING_APPROVAL
     with pytest.raises(ValidationError):
         services.approve(send=send, approver=author)
-    with pytest.raises(Exception):  # a clerk may compose but not approve
+    with pytest.raises(PermissionDenied):  # a clerk may compose but not approve
         services.approve(send=send, approver=staff("clerk"))
     second = staff("supervisor")
     send = services.approve(send=send, approver=second)
