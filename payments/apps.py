@@ -25,6 +25,11 @@ BEAT_SCHEDULE = {
         "schedule": crontab(hour=2, minute=0),
         "options": {"expires": 60 * 60 * 6},
     },
+    "payments-announce-due-installments": {
+        "task": "payments.announce_due_installments",
+        "schedule": crontab(hour=8, minute=0),
+        "options": {"expires": 60 * 60 * 6},
+    },
 }
 
 

@@ -11,6 +11,7 @@ from django.db.models import F, Max, Q
 from django.utils import timezone
 
 from cityhall.dates import next_business_day
+from cityhall.events import raise_event
 
 from . import selectors, services
 from .models import (
@@ -96,6 +97,7 @@ def issue_notices(run: BatchRun) -> None:
                 created = Notice.objects.bulk_create(notices, ignore_conflicts=True)
                 for notice in created:
                     _notify(notice)
+                    raise_event("payments.demand_issued", **_demand_event(notice))
                 done += len(chunk)
                 BatchRun.objects.filter(pk=run.pk).update(
                     processed=done,
@@ -123,6 +125,26 @@ def _notify(notice: Notice) -> None:
         ),
         link="/my/statement/",
     )
+
+
+def _demand_event(notice: Notice) -> dict:
+    """What notices needs for a demand notice or reminder (issue 15: replaces _notify)."""
+    installment = notice.installment
+    revenue = installment.charge.revenue
+    demand = notice.kind == Notice.Kind.DEMAND
+    return {
+        "resident_id": installment.charge.payer_id,
+        "dedupe_key": f"payments.notice:{installment.pk}:{notice.kind}:{notice.sequence}",
+        "context": {
+            "notice_kind": "督促状" if demand else "催告書",
+            "notice_kind_en": "Demand notice" if demand else "Reminder",
+            "revenue": revenue.name_ja,
+            "revenue_en": revenue.name_en,
+            "number": installment.number,
+            "due_date": installment.due_on.isoformat(),
+            "amount": notice.outstanding,
+        },
+    }
 
 
 def fix_late_charges(run: BatchRun) -> None:

@@ -17,6 +17,8 @@ from django.urls import reverse
 from django.utils import timezone
 from weasyprint import HTML
 
+from cityhall.events import raise_event
+
 from .. import workflow
 from ..models import Application, Certificate
 from . import assets, get, storage
@@ -118,4 +120,18 @@ def issue_certificate(*, application_id: int) -> Certificate | None:
         role=workflow.SYSTEM,
         comment=f"{kind.title}を発行しました（発行番号 {issue_number}） / Certificate issued",
     )
+    recipient = application.user or application.applicant.user
+    if recipient is not None:
+        raise_event(
+            "procedures.certificate_ready",
+            user_id=recipient.pk,
+            resident_id=application.applicant_id,
+            dedupe_key=f"procedures.certificate:{certificate.pk}",
+            context={
+                "procedure": application.procedure.name_ja,
+                "procedure_en": application.procedure.name_en or application.procedure.name_ja,
+                "reference": application.reference,
+                "certificate": str(kind.title),
+            },
+        )
     return certificate
