@@ -61,7 +61,7 @@ def templates(request):
 
 def template_new(request):
     _require(request)
-    form = forms.TemplateForm(request.POST or None)
+    form = forms.TemplateForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -87,7 +87,7 @@ def template_detail(request, pk: int):
     template = get_object_or_404(Template, pk=pk)
     latest = template.latest_version()
     initial = {f: getattr(latest, f) for f in services.TEXT_FIELDS} if latest else {}
-    form = forms.TextsForm(request.POST or None, initial=initial)
+    form = forms.TextsForm(request.POST if request.method == "POST" else None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
             version = services.save_template_version(
@@ -113,7 +113,7 @@ def template_detail(request, pk: int):
 
 def compose(request):
     _require(request)
-    form = forms.ComposeForm(request.POST or None)
+    form = forms.ComposeForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
             send = services.compose_send(
@@ -154,7 +154,9 @@ def segment(request, pk: int):
         except ValidationError:
             as_of = send.as_of
     form = forms.SegmentForm(
-        request.POST or None, initial=_segment_initial(send), on=as_of or send.as_of
+        request.POST if request.method == "POST" else None,
+        initial=_segment_initial(send),
+        on=as_of or send.as_of,
     )
     counted = None
     if request.method == "POST" and form.is_valid():
@@ -189,7 +191,9 @@ def segment(request, pk: int):
 def recipient_list_upload(request, pk: int):
     _require(request)
     send = _send(pk)
-    form = forms.RecipientListForm(request.POST or None, request.FILES or None)
+    form = forms.RecipientListForm(
+        request.POST if request.method == "POST" else None, request.FILES or None
+    )
     if request.method == "POST" and form.is_valid():
         try:
             uploaded = services.upload_recipient_list(
@@ -249,7 +253,7 @@ def preview(request, pk: int):
 def submit(request, pk: int):
     _require(request)
     send = _send(pk)
-    form = forms.ScheduleForm(request.POST or None)
+    form = forms.ScheduleForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
             send = services.submit(
@@ -353,7 +357,7 @@ def progress_fragment(request, pk: int):
 def approve(request, pk: int):
     _require(request, services.APPROVE)
     send = _send(pk)
-    form = forms.ApproveForm(request.POST or None)
+    form = forms.ApproveForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
             services.approve(
@@ -375,7 +379,7 @@ def approve(request, pk: int):
 def send_back(request, pk: int):
     _require(request, services.APPROVE)
     send = _send(pk)
-    form = forms.SendBackForm(request.POST or None)
+    form = forms.SendBackForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
             services.send_back(

@@ -77,7 +77,9 @@ def _preference_initial(preference) -> dict:
 @login_required
 def settings_page(request):
     preference = services.preference_for(request.user)
-    form = forms.PreferenceForm(request.POST or None, initial=_preference_initial(preference))
+    form = forms.PreferenceForm(
+        request.POST if request.method == "POST" else None, initial=_preference_initial(preference)
+    )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -118,7 +120,7 @@ def consent(request):
         return redirect("residents:my_link")
     consented = services.has_consent(request.user)
     form_class = forms.WithdrawConsentForm if consented else forms.ConsentForm
-    form = form_class(request.POST or None)
+    form = form_class(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         if consented:
             services.withdraw_consent(user=request.user)
