@@ -121,3 +121,82 @@ def test_compose_approve_send_and_read_in_the_inbox(
         _fits(page)
         assert_no_axe_violations(page)
         context.close()
+
+
+def test_staff_and_resident_pages_on_a_phone_and_a_desktop_in_both_languages(
+    browser, live_server, supervisor, login_in_browser
+):
+    """Every other notices page, walked as its user would: templates (one field wrong), a
+    send's progress, statistics, a resident's notices; the resident's consent and LINE pages."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    resident, user = resident_with_account(address="桜ケ丘3丁目1番1号")
+    tmpl = template(key="walk", topic="garbage")
+    send = services.compose_send(template=tmpl, actor=supervisor)
+    services.set_segment(send=send, data={"towns": ["桜ケ丘:3"]}, actor=supervisor)
+    send = services.submit(send=send, actor=supervisor)
+    services.start(send_id=send.pk)
+    # One staff sign-in for the whole walk: a TOTP code is refused the second time inside its
+    # 30-second window, so the language (cookie) and width (viewport) change under one session.
+    staff_context, staff = _context(browser, live_server, width=390, language="ja")
+    login_in_browser(staff, supervisor.email, PASSWORD, totp_secret=TOTP_SECRET)
+    resident_context, mine = _context(browser, live_server, width=390, language="ja")
+    login_in_browser(mine, user.email, "correct-horse-battery-staple")
+    for width in (390, 1366):
+        for language in ("ja", "en"):
+            for context, page in ((staff_context, staff), (resident_context, mine)):
+                context.add_cookies(
+                    [{"name": "django_language", "value": language, "url": live_server.url}]
+                )
+                page.set_viewport_size({"width": width, "height": 900})
+            page = staff
+            for name, path in (
+                ("sends", "/staff/notices/"),
+                ("templates", "/staff/notices/templates/"),
+                ("send", f"/staff/notices/{send.pk}/"),
+                ("stats", "/staff/notices/stats/"),
+                ("resident", f"/staff/notices/residents/{resident.pk}/"),
+                ("360", f"/staff/counter/residents/{resident.pk}/"),
+            ):
+                page.goto(path)
+                expect(page.locator("html")).to_have_attribute("lang", language)
+                page.screenshot(
+                    path=str(SHOTS / f"notices-{name}-{width}-{language}.png"), full_page=True
+                )
+                _fits(page)
+                assert_no_axe_violations(page)
+            page.goto("/staff/notices/templates/new/")
+            page.fill("#id_key", "Not a slug!")
+            page.fill("#id_name", "walk")
+            page.locator("main form button[type=submit]").click()
+            expect(page.locator(".error-summary")).to_be_visible()
+            expect(page.locator("#id_key")).to_have_value("Not a slug!")
+            expect(page.locator("#id_name")).to_have_value("walk")
+            page.screenshot(
+                path=str(SHOTS / f"notices-template-error-{width}-{language}.png"), full_page=True
+            )
+            _fits(page)
+            assert_no_axe_violations(page)
+
+            page = mine
+            page.goto("/my/notices/consent/")
+            page.locator("main form button[type=submit]").click()
+            expect(page.locator(".error-summary")).to_be_visible()
+            page.screenshot(
+                path=str(SHOTS / f"notices-consent-error-{width}-{language}.png"), full_page=True
+            )
+            _fits(page)
+            assert_no_axe_violations(page)
+            for name, path in (
+                ("inbox", "/my/notices/"),
+                ("settings", "/my/notices/settings/"),
+                ("line", "/my/notices/line/"),
+            ):
+                page.goto(path)
+                expect(page.locator("html")).to_have_attribute("lang", language)
+                page.screenshot(
+                    path=str(SHOTS / f"notices-{name}-{width}-{language}.png"), full_page=True
+                )
+                _fits(page)
+                assert_no_axe_violations(page)
+    staff_context.close()
+    resident_context.close()
