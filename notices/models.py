@@ -292,6 +292,15 @@ class SendEvent(models.Model):
     def __str__(self) -> str:
         return f"{self.send_id} {self.from_state}→{self.to_state}"
 
+    # The states are stored as codes; a person reads their labels.
+    @property
+    def from_label(self) -> str:
+        return Send.State(self.from_state).label if self.from_state else ""
+
+    @property
+    def to_label(self) -> str:
+        return Send.State(self.to_state).label
+
 
 class LineBatch(models.Model):
     """One LINE multicast: up to 500 user ids, one text, one retry key.

@@ -193,7 +193,7 @@ def compose_send(*, template: Template, actor, emergency: bool = False) -> Send:
         as_of=timezone.localdate(),
         created_by=actor,
     )
-    _event(send, "", actor, "作成")
+    _event(send, "", actor)
     return send
 
 
@@ -279,9 +279,9 @@ def submit(*, send: Send, actor, scheduled_at: datetime | None = None) -> Send:
     send.scheduled_at = scheduled_at
     send.save(update_fields=["recipient_count", "scheduled_at"])
     if needs_second_person(send):
-        return _move(send, Send.State.AWAITING_APPROVAL, actor=actor, comment="承認依頼")
+        return _move(send, Send.State.AWAITING_APPROVAL, actor=actor)
     if not actor.has_perm(APPROVE):
-        return _move(send, Send.State.AWAITING_APPROVAL, actor=actor, comment="承認依頼")
+        return _move(send, Send.State.AWAITING_APPROVAL, actor=actor)
     return _approve(send, actor)
 
 
@@ -294,7 +294,6 @@ def _approve(send: Send, approver) -> Send:
         send,
         Send.State.SCHEDULED,
         actor=approver,
-        comment="承認",
         fields=("approved_by", "approved_at", "scheduled_at"),
     )
     _queue_start(send)
@@ -347,7 +346,7 @@ def start(*, send_id: int) -> Send | None:
             return send
         delivery.materialize(send)
         send.started_at = timezone.now()
-        _move(send, Send.State.SENDING, comment="配信開始", fields=("started_at",))
+        _move(send, Send.State.SENDING, fields=("started_at",))
     return send
 
 
@@ -357,7 +356,7 @@ def finish_if_done(*, send_id: int) -> bool:
         if send is None or send.state != Send.State.SENDING or delivery.remaining(send_id):
             return False
         send.finished_at = timezone.now()
-        _move(send, Send.State.COMPLETED, comment="配信完了", fields=("finished_at",))
+        _move(send, Send.State.COMPLETED, fields=("finished_at",))
     return True
 
 
@@ -368,9 +367,7 @@ def pause(*, send: Send, actor) -> Send:
     if send.state not in (Send.State.SENDING, Send.State.SCHEDULED):
         raise ValidationError(_("配信中か予約済みの配信だけ一時停止できます。"))
     send.personalisation = {**send.personalisation, "_paused_from": send.state}
-    return _move(
-        send, Send.State.PAUSED, actor=actor, comment="一時停止", fields=("personalisation",)
-    )
+    return _move(send, Send.State.PAUSED, actor=actor, fields=("personalisation",))
 
 
 @transaction.atomic
@@ -382,7 +379,7 @@ def resume(*, send: Send, actor) -> Send:
     shared = dict(send.personalisation)
     target = shared.pop("_paused_from", Send.State.SENDING)
     send.personalisation = shared
-    _move(send, target, actor=actor, comment="再開", fields=("personalisation",))
+    _move(send, target, actor=actor, fields=("personalisation",))
     if target == Send.State.SCHEDULED:
         _queue_start(send)
     else:
@@ -413,7 +410,7 @@ def cancel(*, send: Send, actor, comment: str = "") -> Send:
         send,
         Send.State.CANCELLED,
         actor=actor,
-        comment=comment or "取り消し",
+        comment=comment,
         fields=("finished_at",),
     )
 

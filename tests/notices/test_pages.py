@@ -205,3 +205,29 @@ def test_api_inbox_sends_and_segment_count():
         content_type="application/json",
     )
     assert wrong.status_code == 400 and "age_max" in wrong.json()["segment"]
+
+
+def test_a_sends_page_reads_as_words_in_both_languages():
+    """The send's history names its states (not blanks or codes) and the staff labels are
+    translated: no Japanese label or stored Japanese remark on the English page."""
+    resident_with_account(address="西町1丁目1番1号")
+    approver = staff("supervisor")
+    send = started_send(template(key="history"), {"towns": ["西町:1"]}, approver=approver)
+    client, _user = _staff_client("supervisor")
+    pages = {}
+    for lang in ("ja", "en"):
+        client.cookies["django_language"] = lang
+        for path in (f"/staff/notices/{send.pk}/", "/staff/notices/", "/staff/notices/stats/"):
+            response = client.get(path)
+            assert response.status_code == 200
+            text = visible_text(response.content.decode())
+            assert_readable(text, lang=lang, where=path)
+            pages[lang, path] = text
+    japanese = pages["ja", f"/staff/notices/{send.pk}/"]
+    english = pages["en", f"/staff/notices/{send.pk}/"]
+    assert "作成中 → 承認待ち" in japanese or "作成中 → 配信予約済み" in japanese
+    assert "配信予約済み → 配信中" in japanese
+    assert "Scheduled → Sending" in english
+    assert "Composed by" in english and "Approved by" in english
+    for word in ("作成した職員", "承認した職員", "配信開始", "承認依頼", "履歴"):
+        assert word not in english, word
