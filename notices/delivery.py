@@ -174,7 +174,16 @@ class Renderer:
         self.fields = {
             language: templating.fields_in(*version.texts(language)) for language in ("ja", "en")
         }
+        # A template's own LINE text often names fewer fields than its body (no name, say),
+        # so LINE texts are keyed on those fields only and many recipients share one batch.
+        self.line_fields = {}
+        for language in ("ja", "en"):
+            _subject, _body, line = version.texts(language)
+            self.line_fields[language] = (
+                templating.fields_in(line) if line.strip() else self.fields[language]
+            )
         self._cache: dict[tuple, templating.Rendered] = {}
+        self._lines: dict[tuple, str] = {}
 
     def render(self, language: str, personalisation: dict) -> templating.Rendered:
         language = "en" if (language or "ja").startswith("en") else "ja"
@@ -191,6 +200,22 @@ class Renderer:
             )
             self._cache[key] = rendered
         return rendered
+
+    def line(self, language: str, personalisation: dict) -> str:
+        """`render(...).line`, without rendering the subject, body and HTML."""
+        language = "en" if (language or "ja").startswith("en") else "ja"
+        if isinstance(personalisation, str):
+            personalisation = json.loads(personalisation)
+        values = display_values(personalisation, language)
+        key = (language, *(values.get(name) for name in self.line_fields[language]))
+        text = self._lines.get(key)
+        if text is None:
+            subject, body, line = self.version.texts(language)
+            text = templating.render_line(
+                subject=subject, body=body, line=line, values=values, link=self.link
+            )
+            self._lines[key] = text
+        return text
 
 
 _renderers: dict[int, Renderer] = {}
@@ -372,7 +397,7 @@ def batch_line(*, send_id: int | None = None, limit: int = LINE_CLAIM) -> int:
             return 0
         groups: dict[tuple[int, str], list[tuple[int, str]]] = defaultdict(list)
         for delivery_id, row_send, address, language, personalisation in rows:
-            text = renderer_for(row_send).render(language, personalisation).line
+            text = renderer_for(row_send).line(language, personalisation)
             groups[(row_send, text)].append((delivery_id, address))
         now = timezone.now()
         planned: list[tuple[LineBatch, list[int]]] = []

@@ -108,15 +108,32 @@ def render(
     filled_subject = fill_plain(subject, values)
     markdown = _fill(body, values, escape=_escape_markdown)
     text = markdown_to_text(markdown)
+    line_text = _line(filled_subject, text, line, values, link)
+    if link:
+        text = f"{text}\n\n{link}"
+    return Rendered(
+        subject=filled_subject, html=markdown_to_html(markdown), text=text, line=line_text
+    )
+
+
+def _line(filled_subject: str, text: str, line: str, values: Mapping[str, object], link: str):
     if line.strip():
         line_text = fill_plain(line, values).strip()
     else:
         line_text = f"{filled_subject}\n\n{text}"
     if link:
-        text = f"{text}\n\n{link}"
         line_text = f"{line_text}\n\n{link}"
     if len(line_text) > LINE_TEXT_LIMIT:
         line_text = line_text[: LINE_TEXT_LIMIT - 1] + "…"
-    return Rendered(
-        subject=filled_subject, html=markdown_to_html(markdown), text=text, line=line_text
-    )
+    return line_text
+
+
+def render_line(
+    *, subject: str, body: str, line: str, values: Mapping[str, object], link: str = ""
+) -> str:
+    """Only the LINE text, as `render(...).line` gives it: a template with its own LINE text
+    needs neither the body's Markdown nor its HTML (the costly part when batching LINE)."""
+    if line.strip():
+        return _line("", "", line, values, link)
+    text = markdown_to_text(_fill(body, values, escape=_escape_markdown))
+    return _line(fill_plain(subject, values), text, line, values, link)

@@ -74,3 +74,37 @@ def test_values_read_as_words_per_language():
         "amount": "12,300 yen",
         "district": "Honcho",
     }
+
+
+@pytest.mark.parametrize(
+    ("line_ja", "line_en"),
+    [("", ""), ("((name))さん、((due_date))までです", "Due ((due_date))"), ("短い案内", "")],
+)
+def test_the_line_text_alone_is_the_line_of_the_full_rendering(line_ja, line_en):
+    """LINE batching renders only the LINE text; it must be exactly what the full rendering
+    gives, for each recipient, in both languages, with or without the template's own LINE text."""
+    from notices.delivery import Renderer
+    from notices.models import TemplateVersion
+
+    version = TemplateVersion(
+        subject_ja="((name)) 様へのお知らせ",
+        subject_en="Notice for ((name))",
+        body_ja="# ((name)) 様\n\n- **((due_date))** まで\n- [詳しく](https://example.jp/a)",
+        body_en="Dear ((name)),\n\nby **((due_date))**",
+        line_ja=line_ja,
+        line_en=line_en,
+    )
+    renderer = Renderer(version, 7)
+    people = [
+        {"name": "山田 花子", "due_date": "2026-12-01"},
+        {"name": "佐藤 *太郎*", "due_date": "2026-12-01"},
+        {"name": "山田 花子", "due_date": "2027-01-05"},
+    ]
+    for language in ("ja", "en"):
+        for values in people:
+            full = renderer.render(language, values).line
+            assert renderer.line(language, values) == full
+            assert full.endswith("/my/notices/s/7/")
+    if line_ja == "短い案内":
+        # One text for everybody: they share one multicast.
+        assert len({renderer.line("ja", values) for values in people}) == 1
