@@ -14,6 +14,7 @@ from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class Topic(models.TextChoices):
@@ -169,7 +170,8 @@ class Send(models.Model):
     concerns), approved, scheduled, sent, with its counts."""
 
     class State(models.TextChoices):
-        DRAFT = "draft", _("作成中")
+        # Context: payments has its own 作成中 ("Being prepared"), and catalogs are shared.
+        DRAFT = "draft", pgettext_lazy("notice send state", "作成中")
         AWAITING_APPROVAL = "awaiting_approval", _("承認待ち")
         SCHEDULED = "scheduled", _("配信予約済み")
         SENDING = "sending", _("配信中")

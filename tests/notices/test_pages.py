@@ -227,7 +227,7 @@ def test_a_sends_page_reads_as_words_in_both_languages():
     english = pages["en", f"/staff/notices/{send.pk}/"]
     assert "作成中 → 承認待ち" in japanese or "作成中 → 配信予約済み" in japanese
     assert "配信予約済み → 配信中" in japanese
-    assert "Scheduled → Sending" in english
+    assert "Scheduled → Sending" in english and "Draft" in english
     assert "Composed by" in english and "Approved by" in english
     for word in ("作成した職員", "承認した職員", "配信開始", "承認依頼", "履歴"):
         assert word not in english, word
