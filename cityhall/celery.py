@@ -82,6 +82,18 @@ BEAT_SCHEDULE = {
         "schedule": crontab(hour=0, minute=10),
         "options": {"expires": 60 * 60 * 6},
     },
+    # A week before a due date, payers are told (notices: inbox, e-mail or LINE as they chose).
+    "payments-announce-due-installments": {
+        "task": "payments.announce_due_installments",
+        "schedule": crontab(hour=8, minute=0),
+        "options": {"expires": 60 * 60 * 6},
+    },
+    # Notices, every minute: start due sends, retry, end quiet hours, close finished sends.
+    "notices-tick": {
+        "task": "notices.tick",
+        "schedule": 60,
+        "options": {"expires": 50},
+    },
 }
 app.conf.beat_schedule = BEAT_SCHEDULE
 

@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "counter",
     "facilities",
     "taxes",
+    "notices",
 ]
 
 MIDDLEWARE = [
@@ -458,3 +459,31 @@ METRICS_ALLOWED_NETWORKS = env.list(
 SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^livez$", r"^metrics$"]
 # A connection kept across requests is checked first, so a restarted PostgreSQL costs no error.
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# Notices (お知らせ配信, notices/): who approves, the channels' servers and their limits.
+# A send to more residents than this needs a second person's approval.
+NOTICES_APPROVAL_THRESHOLD = env.int("MACHIBA_NOTICES_APPROVAL_THRESHOLD", default=100)
+# LINE Messaging API (the city's official account) and LINE Login (linking accounts).
+NOTICES_LINE_API_URL = env.str("MACHIBA_LINE_API_URL", default="https://api.line.me")
+NOTICES_LINE_CHANNEL_ACCESS_TOKEN = env.str("MACHIBA_LINE_CHANNEL_ACCESS_TOKEN", default="")
+NOTICES_LINE_CHANNEL_SECRET = env.str("MACHIBA_LINE_CHANNEL_SECRET", default="")
+NOTICES_LINE_LOGIN_URL = env.str("MACHIBA_LINE_LOGIN_URL", default="https://access.line.me")
+NOTICES_LINE_LOGIN_API_URL = env.str("MACHIBA_LINE_LOGIN_API_URL", default="https://api.line.me")
+NOTICES_LINE_LOGIN_CHANNEL_ID = env.str("MACHIBA_LINE_LOGIN_CHANNEL_ID", default="")
+NOTICES_LINE_LOGIN_CHANNEL_SECRET = env.str("MACHIBA_LINE_LOGIN_CHANNEL_SECRET", default="")
+NOTICES_LINE_FRIEND_URL = env.str("MACHIBA_LINE_FRIEND_URL", default="")
+# Notice e-mail goes through this SMTP server (default: the site's EMAIL_* settings).
+NOTICES_EMAIL_BACKEND = env.str("MACHIBA_NOTICES_EMAIL_BACKEND", default=EMAIL_BACKEND)
+NOTICES_EMAIL_HOST = env.str("MACHIBA_NOTICES_EMAIL_HOST", default=EMAIL_HOST)
+NOTICES_EMAIL_PORT = env.int("MACHIBA_NOTICES_EMAIL_PORT", default=EMAIL_PORT)
+NOTICES_FROM_EMAIL = env.str("MACHIBA_NOTICES_FROM_EMAIL", default=DEFAULT_FROM_EMAIL)
+# Per channel: e-mails per second (the relay's allowance) and LINE requests per second.
+NOTICES_RATE_PER_SECOND = {
+    "email": env.int("MACHIBA_NOTICES_EMAIL_PER_SECOND", default=100),
+    "line": env.int("MACHIBA_NOTICES_LINE_REQUESTS_PER_SECOND", default=100),
+}
+# GOV.UK Notify's schedule for temporary failures: again every 5 minutes for up to 4 hours.
+NOTICES_RETRY_INTERVAL_SECONDS = env.int("MACHIBA_NOTICES_RETRY_INTERVAL_SECONDS", default=300)
+NOTICES_RETRY_FOR_SECONDS = env.int("MACHIBA_NOTICES_RETRY_FOR_SECONDS", default=4 * 3600)
+# LINE answers 429 when the rate limit or the month's quota is reached: wait base × 2ⁿ seconds.
+NOTICES_LINE_BACKOFF_SECONDS = env.float("MACHIBA_NOTICES_LINE_BACKOFF_SECONDS", default=1.0)
+NOTICES_LINE_BACKOFF_TRIES = env.int("MACHIBA_NOTICES_LINE_BACKOFF_TRIES", default=5)

@@ -30,6 +30,7 @@ urlpatterns = [
     path("", include("facilities.urls")),
     path("", include("taxes.urls")),
     path("", include("identity.urls")),
+    path("", include("notices.urls")),
     path("api/me/", api.me, name="api_me"),
     path("api/", include("residents.api_urls")),
     path("api/", include("gis.api_urls")),
@@ -38,6 +39,7 @@ urlpatterns = [
     path("api/", include("counter.api_urls")),
     path("api/", include("facilities.api_urls")),
     path("api/", include("taxes.api_urls")),
+    path("api/", include("notices.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api_schema"), name="api_docs"),
 ]

@@ -17,6 +17,14 @@ from residents import selectors as resident_selectors
 # Newest applications and certificates shown; older ones are in the case queue.
 SHOWN = 50
 
+# Sections the apps above the counter add to the view (notices: the resident's inbox and
+# deliveries), registered in their AppConfig.ready(), so the counter never imports them.
+_sections: dict[str, tuple[int, str, Callable]] = {}
+
+
+def register_section(*, key: str, template: str, context: Callable, order: int = 100) -> None:
+    _sections[key] = (order, template, context)
+
 
 def _selector(module: str, name: str) -> Callable | None:
     try:
@@ -60,6 +68,10 @@ def resident_overview(resident) -> dict:
         "payments": payments,
         "balance_available": balance_func is not None,
         "balance": balance_func(resident) if balance_func is not None else None,
+        "extra_sections": [
+            {"template": template, **context(resident)}
+            for _order, template, context in sorted(_sections.values(), key=lambda s: s[0])
+        ],
         "actions": {
             "counter_filing": _resident_url("procedures:counter_start", resident.pk),
             "certificate": _resident_url("procedures:counter_certificate", resident.pk),

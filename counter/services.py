@@ -14,9 +14,13 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from cityhall.events import raise_event
+
 from .models import Counter, Service, Ticket, TicketEvent
 
 State = Ticket.State
+# A resident whose ticket is this many places from the front is told to come back (issue 15).
+SOON_AHEAD = 2
 
 # Allowed moves; a recall is called → called.
 TRANSITIONS: dict[str, set[str]] = {
@@ -159,7 +163,30 @@ def call_next(*, counter: Counter, clerk) -> Ticket | None:
         counter=counter,
         at=now,
     )
+    _announce_soon(ticket)
     return ticket
+
+
+def _announce_soon(called: Ticket) -> None:
+    """The waiting ticket with SOON_AHEAD people before it, if a resident holds it: raise
+    counter.ticket_soon (once per ticket: the dedupe key)."""
+    waiting = Ticket.objects.filter(
+        state=State.WAITING, business_date=called.business_date, service_id=called.service_id
+    ).order_by("queued_at", "id")
+    soon = next(iter(waiting[SOON_AHEAD : SOON_AHEAD + 1]), None)
+    if soon is None or soon.resident_id is None:
+        return
+    raise_event(
+        "counter.ticket_soon",
+        resident_id=soon.resident_id,
+        dedupe_key=f"counter.ticket_soon:{soon.pk}",
+        context={
+            "number": soon.label,
+            "service": called.service.name_ja,
+            "service_en": called.service.name_en,
+            "ahead": SOON_AHEAD,
+        },
+    )
 
 
 def _lock_ticket(ticket: Ticket) -> Ticket:

@@ -401,3 +401,16 @@ def layer_summaries() -> list[Layer]:
             feature_count=Count("features", filter=Q(features__valid_to__isnull=True))
         ).order_by("order", "slug")
     )
+
+
+def garbage_districts() -> QuerySet[GarbageDistrict]:
+    """Every garbage district, by code."""
+    return GarbageDistrict.objects.order_by("code")
+
+
+def garbage_district_areas(codes: Iterable[str]) -> QuerySet[Feature]:
+    """The current areas (districts_garbage features) of the districts with these codes; other
+    apps test a point against them in SQL (ST_Intersects on the GiST index)."""
+    return current_features(kinds=[Layer.Kind.DISTRICTS_GARBAGE]).filter(
+        external_id__in=list(codes)
+    )

@@ -12,6 +12,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from cityhall import audit
+from cityhall.events import raise_event
 from residents import selectors as resident_selectors
 from residents import services as resident_services
 
@@ -136,10 +137,34 @@ def set_garbage_schedule(*, district: GarbageDistrict, kind: str, rule: str) -> 
     except ValueError as exc:
         raise ValidationError({"rule": str(exc)}) from exc
     with transaction.atomic():
+        before = GarbageSchedule.objects.filter(district=district, kind=kind).first()
         schedule, _created = GarbageSchedule.objects.update_or_create(
             district=district, kind=kind, defaults={"rule": rule.strip()}
         )
         GarbageDistrict.objects.filter(pk=district.pk).update(updated_at=timezone.now())
+        if before is not None and before.rule != schedule.rule:
+            # Issue 15: residents of the district are told (notices, through the registry).
+            from django.utils import translation
+
+            from .garbage import describe_rule
+
+            parsed = parse_rule(schedule.rule)
+            with translation.override("en"):
+                kind_en = str(GarbageSchedule.Kind(kind).label)
+            with translation.override("ja"):
+                kind_ja = str(GarbageSchedule.Kind(kind).label)
+            raise_event(
+                "gis.garbage_changed",
+                context={
+                    "district_code": district.code,
+                    "district": district.name_ja,
+                    "district_en": district.name_en,
+                    "kind": kind_ja,
+                    "kind_en": kind_en,
+                    "days": describe_rule(parsed, lang="ja"),
+                    "days_en": describe_rule(parsed, lang="en"),
+                },
+            )
     return schedule
 
 

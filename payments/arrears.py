@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from psycopg2.extras import execute_values
 
 from cityhall.dates import next_business_day
+from cityhall.events import raise_event
 
 from . import latecharge, selectors, services
 from .models import (
@@ -106,6 +107,7 @@ def issue_notices(run: BatchRun) -> None:
                 inserted = _insert_new(candidates)
                 for notice in inserted:
                     _notify(notice)
+                    raise_event("payments.demand_issued", **_demand_event(notice))
                 done += len(chunk)
                 BatchRun.objects.filter(pk=run.pk).update(
                     processed=done,
@@ -180,6 +182,26 @@ def _notify(notice: Notice) -> None:
         % values,
         link="/my/statement/",
     )
+
+
+def _demand_event(notice: Notice) -> dict:
+    """What notices needs for a demand notice or reminder (issue 15: replaces _notify)."""
+    installment = notice.installment
+    revenue = installment.charge.revenue
+    demand = notice.kind == Notice.Kind.DEMAND
+    return {
+        "resident_id": installment.charge.payer_id,
+        "dedupe_key": f"payments.notice:{installment.pk}:{notice.kind}:{notice.sequence}",
+        "context": {
+            "notice_kind": "督促状" if demand else "催告書",
+            "notice_kind_en": "Demand notice" if demand else "Reminder",
+            "revenue": revenue.name_ja,
+            "revenue_en": revenue.name_en,
+            "number": installment.number,
+            "due_date": installment.due_on.isoformat(),
+            "amount": notice.outstanding,
+        },
+    }
 
 
 def fix_late_charges(run: BatchRun) -> None:

@@ -338,3 +338,11 @@ def recent_batch_runs(limit: int = 50) -> QuerySet[BatchRun]:
 def revenue_by_code(code: str) -> Revenue | None:
     """A revenue (歳入科目) with its schedule of nominal due dates, for apps that bill it."""
     return Revenue.objects.filter(code=code).first()
+
+
+def open_installments_due_between(start: date, end: date) -> QuerySet[Installment]:
+    """Installments with money outstanding whose due date falls in [start, end] (both
+    included), late charges excluded; on the partial index of open installments."""
+    return Installment.objects.filter(
+        due_on__gte=start, due_on__lte=end, allocated__lt=F("amount")
+    ).exclude(charge__revenue__kind=Revenue.Kind.LATE_CHARGE)

@@ -74,3 +74,11 @@ def resume_orphaned_batches() -> list[int]:
     from .batches import resume_orphaned_runs
 
     return resume_orphaned_runs()
+
+
+@shared_task(name="payments.announce_due_installments", acks_late=True)
+def announce_due_installments() -> int:
+    """Beat, daily: installments falling due in a week raise payments.installment_due."""
+    from .duesoon import announce_due_installments as announce
+
+    return announce(on_date=timezone.localdate())

@@ -12,14 +12,14 @@ from django.core.files.base import ContentFile
 from django.db import connection, transaction
 from django.db.models import Max
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext, gettext_lazy, gettext_noop
 from django.utils.translation import gettext as _
 
 from cityhall import audit
 from cityhall.dates import add_business_days
+from cityhall.events import raise_event
 from cityhall.japanese import normalize_text
-from cityhall.notifications import notify
 from cityhall.roles import ADMIN, CLERK, SUPERVISOR, has_role, is_staff_member
 from residents import mynumber as mynumber_rules
 from residents.services import register_key_rotation
@@ -367,22 +367,26 @@ def _move(
     casekinds.transitioned(application, previous, target, actor)
     recipient = application.user or application.applicant.user
     if recipient is not None and (actor is None or actor.pk != recipient.pk):
-        label = Application.State(target).label
-        procedure = application.procedure
-
-        def body() -> str:
-            text = _("%(procedure)s（受付番号 %(reference)s）は「%(state)s」になりました。") % {
-                "procedure": procedure.display_name,
+        # Issue 15: the notices app tells the applicant (inbox, e-mail, LINE as they chose).
+        state = Application.State(target)
+        with translation.override("en"):
+            status_en = str(state.label)
+        with translation.override("ja"):
+            status_ja = str(state.label)
+        raise_event(
+            "procedures.status_changed",
+            user_id=recipient.pk,
+            resident_id=application.applicant_id,
+            dedupe_key=f"procedures.event:{event.pk}",
+            context={
+                "procedure": application.procedure.name_ja,
+                "procedure_en": application.procedure.name_en or application.procedure.name_ja,
                 "reference": application.reference,
-                "state": label,
-            }
-            return f"{text}\n\n{_(comment)}" if comment else text
-
-        notify(
-            user=recipient,
-            subject=lambda: _("申請の状況が変わりました: %(state)s") % {"state": label},
-            body=body,
-            link=reverse("procedures:application_detail", args=[application.pk]),
+                "status": status_ja,
+                "status_en": status_en,
+                "comment": comment,
+                "link": reverse("procedures:application_detail", args=[application.pk]),
+            },
         )
     return event
 

@@ -309,3 +309,42 @@ def residents_matching_card(
         for resident in candidates
     ]
     return sorted(scored, key=lambda pair: (len(pair[1]), pair[0].pk))
+
+
+def periods_on(on: date) -> QuerySet[ResidencePeriod]:
+    """Residence periods live on a date: one row per person who lived in the city that day
+    (periods of one resident never overlap), with resident and address at hand to filter on.
+    Other apps build their selections of residents (e.g. notices' segments) on this."""
+    return ResidencePeriod.objects.filter(valid__contains=on)
+
+
+def towns_with_chome(on: date) -> list[tuple[str, int | None]]:
+    """Every (町, 丁目) of the addresses people lived at on a date, in order."""
+    return list(
+        Address.objects.filter(periods__valid__contains=on)
+        .values_list("town", "chome")
+        .distinct()
+        .order_by("town", "chome")
+    )
+
+
+# Metres per degree of latitude; the degree box lets the GiST index pick candidates first.
+_METRES_PER_DEGREE = 111_320.0
+
+
+def addresses_near(lon: float, lat: float, metres: float) -> QuerySet[Address]:
+    """Addresses placed within `metres` of a point (great-circle distance, PostGIS
+    ST_DistanceSphere), found through the spatial index by a degree box around the point."""
+    import math
+
+    from django.contrib.gis.db.models.functions import Distance
+    from django.contrib.gis.geos import Point
+
+    at = Point(float(lon), float(lat), srid=6668)
+    lat_margin = metres / _METRES_PER_DEGREE
+    lon_margin = lat_margin / max(math.cos(math.radians(at.y)), 0.01)
+    return (
+        Address.objects.filter(location__dwithin=(at, max(lat_margin, lon_margin)))
+        .annotate(distance=Distance("location", at))
+        .filter(distance__lte=metres)
+    )

@@ -25,6 +25,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, gettext_noop, pgettext_lazy
 
 from cityhall import audit
+from cityhall.events import raise_event
 from cityhall.japanese import normalize_kana_name, normalize_name, parse_address, search_key
 from cityhall.roles import CLERK, SUPERVISOR, has_role, is_staff_member
 
@@ -447,7 +448,7 @@ def register_birth(
     fill_search_fields(resident)
     resident.save()
     _open_period(resident, birth_date)
-    return _movement(
+    movement = _movement(
         resident=resident,
         kind=Movement.Kind.BIRTH,
         notified_on=notified_on,
@@ -455,6 +456,16 @@ def register_birth(
         previous={},
         clerk=clerk,
     )
+    # Issue 15: the household is told about 児童手当 and infant checkups (notices, if installed).
+    head = next((m for m in _current_members(household) if m.is_head), None)
+    if head is not None:
+        raise_event(
+            "residents.birth_registered",
+            resident_id=head.pk,
+            dedupe_key=f"residents.birth:{movement.pk}",
+            context={"child_name": resident.given_name, "birth_date": birth_date.isoformat()},
+        )
+    return movement
 
 
 def _leave(

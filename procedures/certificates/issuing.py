@@ -19,6 +19,8 @@ from django.utils.translation import gettext_noop
 from prometheus_client import Histogram
 from weasyprint import HTML
 
+from cityhall.events import raise_event
+
 from .. import workflow
 from ..models import Application, Certificate
 from . import assets, get, storage
@@ -129,4 +131,18 @@ def issue_certificate(*, application_id: int) -> Certificate | None:
         role=workflow.SYSTEM,
         comment=gettext_noop("証明書を発行しました"),
     )
+    recipient = application.user or application.applicant.user
+    if recipient is not None:
+        raise_event(
+            "procedures.certificate_ready",
+            user_id=recipient.pk,
+            resident_id=application.applicant_id,
+            dedupe_key=f"procedures.certificate:{certificate.pk}",
+            context={
+                "procedure": application.procedure.name_ja,
+                "procedure_en": application.procedure.name_en or application.procedure.name_ja,
+                "reference": application.reference,
+                "certificate": str(kind.title),
+            },
+        )
     return certificate

@@ -596,6 +596,48 @@ ACCESS: dict[str, tuple[Access, ...]] = {
         kwargs=lambda world: {"pk": world.fac.refund.pk, "action": "pay"},
         post_only=True,
     ),
+    # notices: the resident's inbox and choices (their own only)
+    "notices:inbox": one(LOGIN),
+    "notices:notice": one(OWNER, kwargs=w("notice_delivery.pk")),
+    "notices:open_send": one(OWNER, kwargs=w("notice_send.pk", "send_id")),
+    "notices:settings": one(LOGIN),
+    "notices:consent": one(LOGIN),
+    "notices:line": one(LOGIN),
+    "notices:line_start": one(LOGIN, post_only=True),
+    "notices:line_callback": one(LOGIN),
+    "notices:line_unlink": one(LOGIN, post_only=True),
+    # RFC 8058 one-click unsubscribe: the signed token in the mail is the access check.
+    "notices:unsubscribe": one(PUBLIC, kwargs=w("unsubscribe_token", "token")),
+    # LINE's webhook: no session, the X-Line-Signature is the check (an empty POST is 400).
+    "notices:line_webhook": one(PUBLIC, post_only=True, page=False),
+    # notices: staff. Composing is for clerks and supervisors (notices.compose_send);
+    # approving for supervisors and admins (notices.approve_send).
+    "notices:staff_sends": one(CASEWORK),
+    "notices:staff_stats": one(CASEWORK),
+    "notices:staff_templates": one(CASEWORK),
+    "notices:staff_template_new": one(CASEWORK),
+    "notices:staff_template": one(CASEWORK, kwargs=w("notice_template.pk")),
+    "notices:staff_compose": one(CASEWORK),
+    "notices:staff_send": one(CASEWORK, kwargs=w("notice_send.pk")),
+    "notices:staff_progress": one(CASEWORK, kwargs=w("notice_send.pk")),
+    "notices:staff_segment": one(CASEWORK, kwargs=w("notice_send.pk")),
+    "notices:staff_list_upload": one(CASEWORK, kwargs=w("notice_send.pk")),
+    "notices:staff_preview": one(CASEWORK, kwargs=w("notice_send.pk")),
+    "notices:staff_submit": one(CASEWORK, kwargs=w("notice_send.pk")),
+    "notices:staff_approve": one(SUPERVISOR_ONLY, kwargs=w("notice_send.pk")),
+    "notices:staff_send_back": one(SUPERVISOR_ONLY, kwargs=w("notice_send.pk")),
+    "notices:staff_control": one(
+        CASEWORK,
+        kwargs=lambda world: {"pk": world.notice_send.pk, "action": "pause"},
+        post_only=True,
+    ),
+    # B's inbox and deliveries, as in the counter's 360 view (read audited)
+    "notices:staff_resident": one(STAFF, kwargs=w("b.pk", "resident_id")),
+    # notices: API
+    "notices_api_inbox": one(LOGIN),
+    "notices_api_sends": one(CASEWORK),
+    "notices_api_send": one(CASEWORK, kwargs=w("notice_send.pk")),
+    "notices_api_segment_count": one(CASEWORK, post_only=True),
 }
 
 
@@ -967,6 +1009,36 @@ def build_world() -> SimpleNamespace:
         actor=users[RESIDENT_B],
     )
 
+    # Notices: a send to B's account (event-style, to one person) with its inbox row.
+    from notices import delivery as notice_delivery
+    from notices import services as notice_services
+    from notices.models import Channel as NoticeChannel
+    from notices.models import Delivery as NoticeDelivery
+
+    notice_template = notice_services.create_template(
+        key="matrix-notice",
+        name="お知らせ",
+        topic="events",
+        actor=users[SUPERVISOR],
+        texts={
+            "subject_ja": "お知らせ",
+            "subject_en": "Notice",
+            "body_ja": "((name)) 様",
+            "body_en": "Dear ((name))",
+        },
+    )
+    notice_send = notice_services.compose_send(template=notice_template, actor=users[SUPERVISOR])
+    notice_send.segment = {"user_ids": [users[RESIDENT_B].pk]}
+    notice_send.save(update_fields=["segment"])
+    notice_send = notice_services.submit(send=notice_send, actor=users[SUPERVISOR])
+    notice_services.start(send_id=notice_send.pk)
+    notice_delivery_row = NoticeDelivery.objects.get(
+        send=notice_send, user=users[RESIDENT_B], channel=NoticeChannel.INBOX
+    )
+    unsubscribe_token = (
+        notice_delivery.unsubscribe_url(users[RESIDENT_B].pk).rstrip("/").rsplit("/", 1)[-1]
+    )
+
     # One signed-in session per account, made once (each test's changes to it are rolled back).
     sessions = {}
     for role, user in users.items():
@@ -1008,6 +1080,10 @@ def build_world() -> SimpleNamespace:
         assessment=assessment,
         assessment_run=assessment_run,
         employer=assessment.employer,
+        notice_template=notice_template,
+        notice_send=notice_send,
+        notice_delivery=notice_delivery_row,
+        unsubscribe_token=unsubscribe_token,
         private_markers=(B_FAMILY_NAME, users[RESIDENT_B].email),
         staff_markers=(STAFF_LAYER_SLUG, STAFF_FEATURE_ID),
     )

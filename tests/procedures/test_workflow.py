@@ -3,7 +3,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from factories_procedures import make_procedure
 
-from cityhall.models import Notification
+from notices.models import EventRecord
 from procedures import services, workflow
 from procedures.models import Application, CaseEvent
 
@@ -115,8 +115,11 @@ def test_correction_cycle_and_notifications(resident, residence_procedure, clerk
         clerk=clerk,
         comment="使いみちを詳しく",
     )
-    note = Notification.objects.filter(user=resident.user).latest("id")
-    assert "補正依頼中" in note.subject and "使いみちを詳しく" in note.body
+    # The applicant is told through the notices app (issue 15): the event is recorded.
+    note = EventRecord.objects.filter(key="procedures.status_changed", user=resident.user).latest(
+        "id"
+    )
+    assert note.context["status"] == "補正依頼中" and note.context["comment"] == "使いみちを詳しく"
     services.submit_application(
         application=application,
         actor=resident.user,

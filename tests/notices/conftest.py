@@ -1,0 +1,61 @@
+"""Fixtures of the notices tests: the local LINE and SMTP servers, and residents with accounts."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from channel_servers import LINE_TOKEN, LOGIN_CHANNEL_ID, LOGIN_SECRET, LineServer, SmtpServer
+from factories_residents import move_in
+
+from factories import UserFactory
+from residents.models import Resident
+
+WEBHOOK_SECRET = "test-webhook-channel-secret"
+
+
+@pytest.fixture
+def line_server(settings):
+    with LineServer() as server:
+        settings.NOTICES_LINE_API_URL = server.url
+        settings.NOTICES_LINE_CHANNEL_ACCESS_TOKEN = LINE_TOKEN
+        settings.NOTICES_LINE_CHANNEL_SECRET = WEBHOOK_SECRET
+        settings.NOTICES_LINE_LOGIN_URL = server.url
+        settings.NOTICES_LINE_LOGIN_API_URL = server.url
+        settings.NOTICES_LINE_LOGIN_CHANNEL_ID = LOGIN_CHANNEL_ID
+        settings.NOTICES_LINE_LOGIN_CHANNEL_SECRET = LOGIN_SECRET
+        settings.NOTICES_LINE_BACKOFF_SECONDS = 0.05
+        settings.NOTICES_RATE_PER_SECOND = {"email": 0, "line": 0}
+        yield server
+
+
+@pytest.fixture
+def smtp_server(settings):
+    with SmtpServer() as server:
+        settings.NOTICES_EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+        settings.NOTICES_EMAIL_HOST = "127.0.0.1"
+        settings.NOTICES_EMAIL_PORT = server.port
+        settings.NOTICES_RATE_PER_SECOND = {"email": 0, "line": 0}
+        yield server
+
+
+def resident_with_account(
+    *,
+    birth_date: date = date(1980, 5, 1),
+    sex: str = "male",
+    address: str = "本町3丁目12番4号",
+    household=None,
+    relationship: str = "",
+    email: str | None = None,
+):
+    resident = move_in(
+        birth_date=birth_date,
+        sex=sex,
+        address=address,
+        household=household,
+        relationship=relationship,
+    )
+    user = UserFactory(role="resident", **({"email": email} if email else {}))
+    Resident.objects.filter(pk=resident.pk).update(user=user)
+    resident.refresh_from_db()
+    return resident, user
