@@ -313,3 +313,15 @@ def reconciliation_report(*, limit: int = 100) -> dict:
 
 def recent_batch_runs(limit: int = 50) -> QuerySet[BatchRun]:
     return BatchRun.objects.defer("output").order_by("-id")[:limit]
+
+
+def fee_revenues() -> list[tuple[str, str]]:
+    """(code, name in the reader's language) of the revenues a procedure's fee may be collected
+    under (手数料 and 使用料・利用料), for the form designer."""
+    language = get_language()
+    return [
+        (revenue.code, revenue.name_for(language))
+        for revenue in Revenue.objects.filter(
+            kind__in=[Revenue.Kind.FEE, Revenue.Kind.CHARGE]
+        ).order_by("slip_code")
+    ]

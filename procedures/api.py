@@ -41,13 +41,19 @@ class ProcedureSerializer(serializers.ModelSerializer):
             "description_en",
             "department",
             "life_events",
+            "category",
+            "fee_rule",
             "fee_yen",
+            "fee_revenue",
             "required_attachments",
             "certificate_kind",
             "processing_days",
+            "channels",
             "counter_only",
             "identity_level",
         ]
+
+    counter_only = serializers.BooleanField(read_only=True)
 
 
 class FormDefinitionSerializer(serializers.ModelSerializer):

@@ -63,6 +63,15 @@ class ProceduresConfig(AppConfig):
             "procedures-retry-stuck",
             {"task": "procedures.retry_stuck_certificates", "schedule": 600},
         )
+        # Form versions scheduled for a date go live within five minutes of its start.
+        settings.CELERY_BEAT_SCHEDULE.setdefault(
+            "procedures-publish-due-forms",
+            {
+                "task": "procedures.publish_due_forms",
+                "schedule": 300,
+                "options": {"expires": 240},
+            },
+        )
 
         grant("resident", "procedures.view_procedure", "procedures.add_application")
         staff_read = (
@@ -84,6 +93,7 @@ class ProceduresConfig(AppConfig):
             "procedures.change_procedure",
             "procedures.add_formdefinition",
             "procedures.change_formdefinition",
+            "procedures.publish_formdefinition",
         )
         # The fee flow needs payments' settlement hook; until that module exists fees cannot be
         # settled (applications stay awaiting_payment).

@@ -456,7 +456,7 @@ def admin_form_preview(request, pk: int):
         errors,
         dynamic={
             f["id"]: [("1", _("本人（見本）"))]
-            for f in definition["fields"]
+            for f in formschema.all_fields(definition)
             if f.get("prefill") == "household_members"
         },
     )

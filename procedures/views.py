@@ -18,7 +18,7 @@ from django.views.decorators.http import require_POST
 
 from residents.selectors import resident_for_user
 
-from . import formschema, selectors, services, signing, workflow
+from . import selectors, services, signing, workflow
 from .forms import (
     AttachmentForm,
     SearchForm,
@@ -338,9 +338,7 @@ def application_confirm(request, pk: int):
         {
             "application": application,
             "rows": rows,
-            "fee": formschema.fee_for(
-                definition, application.answers, base_fee=application.procedure.fee_yen or 0
-            ),
+            "fee": application.procedure.fee(definition, application.answers),
         },
     )
 

@@ -60,7 +60,9 @@ def _cases(resident, clerk, on_commit) -> list:
     from procedures.models import Procedure
 
     made = []
-    procedures = Procedure.objects.filter(is_active=True, counter_only=False).order_by("slug")
+    procedures = (
+        Procedure.objects.filter(is_active=True).exclude(channels="counter").order_by("slug")
+    )
     for procedure in procedures:
         application = services.start_application(
             procedure=procedure, resident=resident, user=resident.user

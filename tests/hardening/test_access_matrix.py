@@ -536,7 +536,7 @@ def build_world() -> SimpleNamespace:
     from payments.revenues import revenue_defaults
     from procedures import services as procedure_services
     from procedures.certificates import issuing
-    from procedures.models import Procedure
+    from procedures.models import FormDefinition, Procedure
     from residents.models import Resident
 
     users = {
@@ -625,11 +625,14 @@ def build_world() -> SimpleNamespace:
             processing_days=3,
         )
     )
-    published_form = procedure_services.save_draft_form(
-        procedure=procedure, definition=copy.deepcopy(FORM), actor=admin
+    # Published as the seed does (publishing through the designer takes a second admin).
+    published_form = FormDefinition.objects.create(
+        procedure=procedure,
+        version=1,
+        definition=copy.deepcopy(FORM),
+        created_by=admin,
+        published_at=timezone.now(),
     )
-    procedure_services.publish_form(form=published_form, actor=admin)
-    published_form.refresh_from_db()
     draft_form = procedure_services.save_draft_form(
         procedure=procedure, definition=copy.deepcopy(FORM), actor=admin
     )

@@ -35,6 +35,7 @@ def test_fee_charge_then_settlement_moves_the_case_to_review(
     fake_payments, resident, residence_procedure
 ):
     residence_procedure.fee_yen = 300
+    residence_procedure.fee_rule = "fixed"
     residence_procedure.save()
     application = services.start_application(
         procedure=residence_procedure, resident=resident, user=resident.user
@@ -75,6 +76,7 @@ def test_fee_flow_against_the_real_payments_app(
         },
     )
     residence_procedure.fee_yen = 300
+    residence_procedure.fee_rule = "fixed"
     residence_procedure.save()
     application = services.start_application(
         procedure=residence_procedure, resident=resident, user=resident.user

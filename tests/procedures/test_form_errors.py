@@ -13,7 +13,20 @@ from procedures.models import Application
 
 pytestmark = pytest.mark.django_db
 
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+
+def _png() -> bytes:
+    """A real picture: uploads are decoded and re-encoded (procedures/images.py), so a file that
+    only starts like a PNG is refused."""
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (4, 4), "white").save(out, format="PNG")
+    return out.getvalue()
+
+
+PNG = _png()
 
 DOG_FORM = {
     "fields": [
