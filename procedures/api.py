@@ -17,9 +17,10 @@ from drf_spectacular.utils import (
 )
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from cityhall import audit
 from cityhall.roles import ADMIN, has_role, is_staff_member
@@ -377,3 +378,47 @@ class ApplicationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
             return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
         application.refresh_from_db()
         return Response(ApplicationSerializer(application).data)
+
+
+class PlaceSerializer(serializers.Serializer):
+    postal_code = serializers.CharField(source="display_code")
+    prefecture = serializers.CharField()
+    city = serializers.CharField()
+    town = serializers.CharField()
+    address = serializers.CharField(help_text="prefecture + city + town, as an address answer")
+
+
+class PostalCodeSerializer(serializers.Serializer):
+    postal_code = serializers.CharField()
+    places = PlaceSerializer(many=True)
+
+
+class PostalCodeView(APIView):
+    """The towns of a postal code, from the bundled table made from Japan Post's KEN_ALL data
+    (the city's prefecture; the city's own towns first). Public: it is the post office's list."""
+
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        summary="郵便番号から住所 / Address from a postal code",
+        responses={200: PostalCodeSerializer},
+    )
+    def get(self, request, code: str):
+        from django.conf import settings
+
+        from . import postal
+
+        digits = postal.normalise(code)
+        if digits is None:
+            raise ValidationError({"postal_code": [_("郵便番号は7桁の数字で入力してください。")]})
+        places = postal.lookup(digits, city_first=settings.CITY_NAME)
+        if not places:
+            raise NotFound(_("この郵便番号の住所は見つかりませんでした。住所を入力してください。"))
+        response = Response(
+            PostalCodeSerializer(
+                {"postal_code": f"{digits[:3]}-{digits[3:]}", "places": places}
+            ).data
+        )
+        # The same for everyone and changes only with a new table.
+        response["Cache-Control"] = "public, max-age=86400"
+        return response

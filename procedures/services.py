@@ -263,7 +263,7 @@ def publish_due_forms(*, today=None) -> dict[str, int]:
     while True:
         with transaction.atomic():
             form = (
-                FormDefinition.objects.select_for_update(skip_locked=True)
+                FormDefinition.objects.select_for_update(skip_locked=True, of=("self",))
                 .select_related("procedure", "approved_by")
                 .filter(published_at__isnull=True, publish_on__isnull=False, publish_on__lte=today)
                 .order_by("publish_on", "procedure_id", "version")

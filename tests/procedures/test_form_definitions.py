@@ -128,32 +128,42 @@ def test_new_draft_then_publish_keeps_old_applications_on_their_version(
     assert newer.form.version == 2
 
 
-def test_admin_page_shows_the_failing_path(client, admin_user):
+def test_json_import_names_the_problem_in_words(client, admin_user):
     procedure = make_procedure()
     client.force_login(admin_user)
-    bad = json.dumps(with_field(type="colour"))
+    bad = json.dumps(with_field(type="textbox"))
     response = client.post(
-        f"/staff/admin/procedures/{procedure.slug}/draft/", {"definition": bad, "save": "1"}
+        f"/staff/admin/procedures/{procedure.slug}/draft/", {"definition": bad, "base": "1"}
     )
     assert response.status_code == 400
-    assert "$.fields[0].type" in response.content.decode()
+    page = response.content.decode()
+    assert "1番目の質問（ID: name）: 種類「textbox」は使えません。" in page
+    assert "$.fields" not in page
     assert procedure.forms.count() == 1
 
 
-def test_admin_page_saves_previews_and_publishes(client, admin_user):
+def test_json_import_saves_a_version_a_second_admin_previews_and_publishes(
+    client, admin_user, publisher
+):
     procedure = make_procedure()
     client.force_login(admin_user)
     good = json.dumps(with_field(max_length=12), ensure_ascii=False)
     response = client.post(
-        f"/staff/admin/procedures/{procedure.slug}/draft/", {"definition": good, "save": "1"}
+        f"/staff/admin/procedures/{procedure.slug}/draft/", {"definition": good, "base": "1"}
     )
     assert response.status_code == 302
     draft = procedure.forms.get(version=2)
-    preview = client.get(f"/staff/admin/forms/{draft.pk}/preview/")
-    assert "使いみち" in preview.content.decode()
-    client.post(f"/staff/admin/forms/{draft.pk}/publish/")
+    frame = client.get(f"/staff/admin/forms/{draft.pk}/preview/frame/?start=1")
+    assert "使いみち" in frame.content.decode()
+    refused = client.post(f"/staff/admin/forms/{draft.pk}/publish/", {"when": "now"})
+    assert refused.status_code == 403  # a superuser holds the permission but saved it: four eyes
+    draft.refresh_from_db()
+    assert draft.published_at is None
+    client.force_login(publisher)
+    client.post(f"/staff/admin/forms/{draft.pk}/publish/", {"when": "now"})
     draft.refresh_from_db()
     assert draft.published_at is not None
+    assert draft.approved_by == publisher
 
 
 def test_a_clerk_cannot_open_the_form_admin(client, clerk):
