@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from csp.decorators import csp_replace
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponse
@@ -543,7 +544,9 @@ def preview(request, pk: int):
     )
 
 
+# Shown inside the designer's own preview page only: framing by the same origin, not by others.
 @xframe_options_sameorigin
+@csp_replace({"frame-ancestors": ["'self'"]})
 def preview_frame(request, pk: int):
     """What the frame shows: the resident's form page by page (routes followed), in the chosen
     language; answers live in the session only, nothing is stored."""

@@ -14,6 +14,8 @@
   function update(form) {
     form.querySelectorAll("[data-show-if-field]").forEach(function (box) {
       var target = form.querySelector("#field-" + box.dataset.showIfField);
+      // The question it waits for is on an earlier page: the server already decided.
+      if (!target) return;
       var shown = target && !target.hidden &&
         valuesOf(form, box.dataset.showIfField).indexOf(box.dataset.showIfEquals.toLowerCase()) !== -1;
       box.hidden = !shown;
