@@ -3,6 +3,7 @@ of question, a page break, a show-if condition, a fee), previews it, a second ad
 it, and a resident files it on a phone; the stored JSON is what the test expects. axe-core on
 the designer pages, and the order changed with the keyboard only."""
 
+import re
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ from procedures.models import Application, Procedure
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
+JAPANESE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]+")
 SHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots" / "designer"
 
 EXPECTED = {
@@ -259,6 +261,29 @@ def test_admin_designs_a_second_admin_publishes_a_resident_files_on_a_phone(
     live = selectors.published_form(procedure)
     assert live.pk == latest.pk and live.approved_by == publisher
     assert live.definition == EXPECTED
+
+    # The designer in English, on a desktop and on a phone, one field wrong.
+    page.locator("button[name=language][value=en]").first.click()
+    page.wait_for_load_state()
+    page.goto(f"/staff/admin/procedures/{slug}/questions/")
+    assert page.locator("h1").inner_text().startswith("Questions and pages")
+    assert "Put a page break here" in page.locator("main").inner_text()
+    assert_no_axe_violations(page)
+    _shot(page, "07-questions-en-1366")
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(f"/staff/admin/procedures/{slug}/questions/add/?kind=choice")
+    page.fill("#id_label_ja", "")
+    page.locator("#save-question").click()
+    assert "Enter at least one choice." in page.locator(".error-summary").inner_text()
+    # nothing on the page is left in Japanese (only the name of the language switch)
+    assert not JAPANESE.findall(page.locator("main").inner_text())
+    assert_no_axe_violations(page)
+    assert_fits_viewport(page)
+    _shot(page, "08-question-error-en-390")
+    page.goto(f"/staff/admin/forms/{live.pk}/")
+    assert "Changes from version" in page.locator("main").inner_text()
+    assert_fits_viewport(page)
+    _shot(page, "09-version-en-390")
 
     # A resident files it on a phone, page by page, with one answer wrong first.
     user = UserFactory(role="resident")
