@@ -568,3 +568,46 @@ def test_json_export_then_import_is_validated_by_the_same_schema(client, admin_u
     assert broken.status_code == 400
     assert "行目" in broken.content.decode()
     assert procedure.forms.count() == 2
+
+
+def test_my_number_and_household_questions_from_the_palette_work_at_the_counter(
+    client, admin_user, publisher, clerk
+):
+    """Item 2: a My Number question made in the designer is masked and sealed in the vault
+    (the existing mechanism), and the household picker offers the applicant's household."""
+    from factories_residents import move_in
+
+    from procedures.models import Application
+
+    walk_in = move_in(family_name="森", family_name_kana="モリ")
+    procedure = make_procedure(
+        slug="tennyu",
+        name_ja="転入届",
+        counter_only=True,
+        definition={
+            "fields": [{"id": "name", "type": "text", "label": {"ja": "氏名", "en": "Name"}}]
+        },
+    )
+    client.force_login(admin_user)
+    _add(client, procedure, "mynumber", label_ja="個人番号", label_en="My Number")
+    _add(client, procedure, "household", label_ja="届出する人", label_en="Who moves")
+    latest = _latest(procedure)
+    assert selectors.publish_checklist(procedure, latest.definition) == []
+    services.publish_form(form=latest, actor=publisher)
+    client.force_login(clerk)
+    client.post("/staff/counter-filing/", {"resident": walk_in.pk, "procedure": "tennyu"})
+    application = Application.objects.get(applicant=walk_in)
+    assert application.form_id == latest.pk
+    page = client.get(f"/staff/counter-filing/{application.pk}/").content.decode()
+    assert walk_in.full_name in page  # the household picker lists the applicant
+    response = client.post(
+        f"/staff/counter-filing/{application.pk}/",
+        {"name": walk_in.full_name, "q1": "526018159084", "q2": [str(walk_in.pk)]},
+    )
+    assert response.status_code == 302, response.content.decode()[:3000]
+    application.refresh_from_db()
+    assert application.answers["q1"] == "********9084"
+    assert application.answers["q2"] == [str(walk_in.pk)]
+    assert "526018159084" not in str(application.answers)
+    assert services.sealed_mynumbers(application) == {"q1": "526018159084"}
+    assert b"526018159084" not in bytes(application.sealed_mynumbers)

@@ -327,3 +327,65 @@ def test_admin_designs_a_second_admin_publishes_a_resident_files_on_a_phone(
     assert application.answers["q3"] == "カナダ"
     assert application.answers["q2"] == "c2"
     assert application.fee_yen == 3000
+
+
+def test_a_resident_looks_an_address_up_from_its_postal_code_on_a_phone(
+    browser, live_server, login_in_browser
+):
+    """Item 2: the address question made from the palette fills the town from the bundled
+    postal code table; the date question writes the chosen day in 和暦 as it is typed."""
+    from django.conf import settings
+    from factories_procedures import make_procedure
+
+    make_procedure(
+        slug="jusho",
+        name_ja="住所の届出",
+        definition={
+            "fields": [
+                {
+                    "id": "q1",
+                    "type": "address",
+                    "label": {"ja": "新しい住所", "en": "New address"},
+                    "postal_lookup": True,
+                    "max_length": 120,
+                    "required": True,
+                },
+                {"id": "q2", "type": "date", "label": {"ja": "転居した日", "en": "Moved on"}},
+            ]
+        },
+    )
+    user = UserFactory(role="resident")
+    make_resident(household=make_household(), user=user)
+    phone = browser.new_context(
+        locale="ja-JP", base_url=live_server.url, viewport={"width": 390, "height": 844}
+    )
+    page = phone.new_page()
+    page.set_default_timeout(15000)
+    login_in_browser(page, user.email, PASSWORD)
+    page.goto("/procedures/jusho/")
+    page.get_by_role("button", name="オンラインで申請する").click()
+    page.fill("#id_q1_postal", "12345")
+    page.get_by_role("button", name="住所を探す").click()
+    assert "7桁" in page.locator("#postal-status-q1").inner_text()
+    page.fill("#id_q1_postal", "１９０００１１")  # full-width digits, as a phone may type them
+    page.get_by_role("button", name="住所を探す").click()
+    # 190-0011 is also 立川市高松町 in Japan Post's table: both are offered, the city's first
+    choices = page.locator("#postal-status-q1 .postal-choice")
+    choices.first.wait_for()
+    assert choices.all_inner_texts() == [
+        f"{settings.PREFECTURE}{settings.CITY_NAME}本町",
+        "東京都立川市高松町",
+    ]
+    choices.first.click()
+    assert page.input_value("#id_q1") == f"{settings.PREFECTURE}{settings.CITY_NAME}本町"
+    assert page.input_value("#id_q1_postal") == "190-0011"
+    page.fill("#id_q2", "2026-04-01")
+    assert page.locator("#wareki-q2").inner_text() == "令和8年4月1日（2026年）"
+    assert_no_axe_violations(page)
+    assert_fits_viewport(page)
+    _shot(page, "10-postal-lookup-390")
+    page.fill("#id_q1", page.input_value("#id_q1") + "1-2-3")
+    page.locator("#check-answers").click()
+    summary = page.locator("#confirm-answers").inner_text()
+    assert "190-0011" in summary and "本町1-2-3" in summary
+    phone.close()
