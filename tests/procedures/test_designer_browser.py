@@ -389,3 +389,33 @@ def test_a_resident_looks_an_address_up_from_its_postal_code_on_a_phone(
     summary = page.locator("#confirm-answers").inner_text()
     assert "190-0011" in summary and "本町1-2-3" in summary
     phone.close()
+
+
+def test_questions_are_reordered_by_drag_and_drop(page, admin_user, login_in_browser):
+    """Item 4: dragging a question by its handle (SortableJS) saves the new order as a new
+    version."""
+    from factories_procedures import make_procedure
+
+    procedure = make_procedure(
+        slug="narabe",
+        name_ja="並べ替えの見本",
+        definition={
+            "fields": [
+                {"id": f"q{n}", "type": "text", "label": {"ja": f"質問{n}", "en": f"Q{n}"}}
+                for n in (1, 2, 3)
+            ]
+        },
+    )
+    page.set_viewport_size({"width": 1366, "height": 900})
+    login_in_browser(page, admin_user.email, PASSWORD, totp_secret=TOTP_SECRET)
+    page.goto("/staff/admin/procedures/narabe/questions/")
+    page.wait_for_function("() => typeof Sortable !== 'undefined'")
+    with page.expect_navigation():
+        page.locator("#q-q3 .drag-handle").drag_to(
+            page.locator("#q-q1 .drag-handle"), target_position={"x": 2, "y": 2}
+        )
+    latest = selectors.latest_form(procedure)
+    assert latest.version == 2
+    order = [f["id"] for f in latest.definition["pages"][0]["fields"]]
+    assert order == ["q3", "q1", "q2"]
+    assert page.locator(".question-card").first.get_attribute("id") == "q-q3"
