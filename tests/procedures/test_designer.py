@@ -611,3 +611,32 @@ def test_my_number_and_household_questions_from_the_palette_work_at_the_counter(
     assert "526018159084" not in str(application.answers)
     assert services.sealed_mynumbers(application) == {"q1": "526018159084"}
     assert b"526018159084" not in bytes(application.sealed_mynumbers)
+
+
+def test_the_postal_table_is_built_from_a_ken_all_file_in_shift_jis(tmp_path):
+    from django.core.management import call_command
+
+    rows = [
+        ["13202", "190  ", "1900012", "ﾄｳｷｮｳﾄ", "ﾀﾁｶﾜｼ", "ｱｹﾎﾞﾉﾁｮｳ"]
+        + ["東京都", "立川市", "曙町", "0", "0", "1", "0", "0", "0"],
+        ["14101", "230  ", "2300001", "ｶﾅｶﾞﾜｹﾝ", "ﾖｺﾊﾏｼﾂﾙﾐｸ", "ﾔｺ"]
+        + ["神奈川県", "横浜市鶴見区", "矢向", "0", "0", "1", "0", "0", "0"],
+    ]
+    source = tmp_path / "KEN_ALL.CSV"
+    source.write_bytes("\r\n".join(",".join(f'"{c}"' for c in row) for row in rows).encode("cp932"))
+    table = tmp_path / "postal_codes.csv"
+    call_command(
+        "build_postal_table",
+        "--ken-all",
+        str(source),
+        "--prefecture",
+        "東京都",
+        "--demo-city",
+        "--output",
+        str(table),
+    )
+    places = postal.lookup("1900012", city_first=settings.CITY_NAME, table=table)
+    assert [p.address for p in places][-1] == "東京都立川市曙町"
+    assert places[-1].town_kana == "アケボノチョウ"
+    assert postal.lookup("2300001", table=table) == []  # another prefecture: left out
+    assert postal.lookup("1900011", table=table)[0].city == settings.CITY_NAME
