@@ -640,3 +640,47 @@ def test_the_postal_table_is_built_from_a_ken_all_file_in_shift_jis(tmp_path):
     assert places[-1].town_kana == "アケボノチョウ"
     assert postal.lookup("2300001", table=table) == []  # another prefecture: left out
     assert postal.lookup("1900011", table=table)[0].city == settings.CITY_NAME
+
+
+def test_the_api_saves_a_version_checked_by_the_same_schema_and_a_second_admin_publishes(
+    client, admin_user, publisher, clerk
+):
+    procedure = make_procedure()
+    client.force_login(admin_user)
+    bad = copy.deepcopy(RESIDENCE_FORM)
+    bad["fields"][0]["type"] = "textbox"
+    refused = client.post(
+        "/api/forms/",
+        {"procedure": procedure.slug, "definition": bad, "base_version": 1},
+        content_type="application/json",
+    )
+    assert refused.status_code == 400
+    assert "種類「textbox」は使えません" in str(refused.json()["definition"])
+    good = copy.deepcopy(RESIDENCE_FORM)
+    good["fields"][0]["max_length"] = 30
+    saved = client.post(
+        "/api/forms/",
+        {"procedure": procedure.slug, "definition": good, "base_version": 1},
+        content_type="application/json",
+    )
+    assert saved.status_code == 201
+    body = saved.json()
+    assert body["version"] == 2 and body["definition"] == good and body["published_at"] is None
+    stale = client.post(
+        "/api/forms/",
+        {"procedure": procedure.slug, "definition": good, "base_version": 1},
+        content_type="application/json",
+    )
+    assert stale.status_code == 409
+    own = client.post(f"/api/forms/{body['id']}/publish/", {}, content_type="application/json")
+    assert own.status_code == 403  # four eyes: the one who saved it
+    client.force_login(clerk)
+    assert client.post("/api/forms/", {}, content_type="application/json").status_code == 403
+    client.force_login(publisher)
+    later = (timezone.localdate() + timedelta(days=3)).isoformat()
+    scheduled = client.post(
+        f"/api/forms/{body['id']}/publish/", {"publish_on": later}, content_type="application/json"
+    )
+    assert scheduled.status_code == 200
+    assert scheduled.json()["publish_on"] == later and scheduled.json()["published_at"] is None
+    assert selectors.published_form(procedure).version == 1
