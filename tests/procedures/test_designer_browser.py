@@ -11,6 +11,8 @@ from browser.axe import assert_fits_viewport, assert_no_axe_violations
 from factories_procedures import make_household, make_resident
 
 from factories import PASSWORD, TOTP_SECRET, UserFactory
+from payments.models import Revenue
+from payments.revenues import revenue_defaults
 from procedures import selectors
 from procedures.models import Application, Procedure
 
@@ -112,6 +114,8 @@ def _add_question(page, slug: str, page_id: str, kind: str, fields: dict, *, axe
 def test_admin_designs_a_second_admin_publishes_a_resident_files_on_a_phone(
     browser, live_server, page, admin_user, publisher, login_in_browser
 ):
+    # Migrations add the standard revenues; a test run that flushed the database has none.
+    Revenue.objects.get_or_create(code="fee", defaults=revenue_defaults("fee"))
     page.set_viewport_size({"width": 1366, "height": 900})
     login_in_browser(page, admin_user.email, PASSWORD, totp_secret=TOTP_SECRET)
 
