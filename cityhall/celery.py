@@ -94,6 +94,12 @@ BEAT_SCHEDULE = {
         "schedule": 60,
         "options": {"expires": 50},
     },
+    # Form versions scheduled for a date go live within five minutes of its start.
+    "procedures-publish-due-forms": {
+        "task": "procedures.publish_due_forms",
+        "schedule": 60 * 5,
+        "options": {"expires": 60 * 4},
+    },
 }
 app.conf.beat_schedule = BEAT_SCHEDULE
 

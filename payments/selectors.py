@@ -346,3 +346,15 @@ def open_installments_due_between(start: date, end: date) -> QuerySet[Installmen
     return Installment.objects.filter(
         due_on__gte=start, due_on__lte=end, allocated__lt=F("amount")
     ).exclude(charge__revenue__kind=Revenue.Kind.LATE_CHARGE)
+
+
+def fee_revenues() -> list[tuple[str, str]]:
+    """(code, name in the reader's language) of the revenues a procedure's fee may be collected
+    under (手数料 and 使用料・利用料), for the form designer."""
+    language = get_language()
+    return [
+        (revenue.code, revenue.name_for(language))
+        for revenue in Revenue.objects.filter(
+            kind__in=[Revenue.Kind.FEE, Revenue.Kind.CHARGE]
+        ).order_by("slip_code")
+    ]

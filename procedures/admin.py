@@ -12,10 +12,10 @@ class ProcedureAdmin(admin.ModelAdmin):
         "department",
         "fee_yen",
         "certificate_kind",
-        "counter_only",
+        "channels",
         "is_active",
     ]
-    list_filter = ["department", "counter_only", "is_active"]
+    list_filter = ["department", "channels", "is_active"]
     search_fields = ["name_ja", "name_en", "slug"]
     prepopulated_fields = {"slug": ["name_en"]}
 

@@ -17,9 +17,10 @@ from drf_spectacular.utils import (
 )
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from cityhall import audit
 from cityhall.roles import ADMIN, has_role, is_staff_member
@@ -41,13 +42,19 @@ class ProcedureSerializer(serializers.ModelSerializer):
             "description_en",
             "department",
             "life_events",
+            "category",
+            "fee_rule",
             "fee_yen",
+            "fee_revenue",
             "required_attachments",
             "certificate_kind",
             "processing_days",
+            "channels",
             "counter_only",
             "identity_level",
         ]
+
+    counter_only = serializers.BooleanField(read_only=True)
 
 
 class FormDefinitionSerializer(serializers.ModelSerializer):
@@ -56,7 +63,8 @@ class FormDefinitionSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = FormDefinition
-        fields = ["id", "procedure", "version", "definition", "published_at"]
+        fields = ["id", "procedure", "version", "definition", "published_at", "publish_on"]
+        read_only_fields = ["published_at", "publish_on"]
 
 
 class CaseEventSerializer(serializers.ModelSerializer):
@@ -174,6 +182,26 @@ class ProcedureViewSet(viewsets.ReadOnlyModelViewSet):
         )
 
 
+class FormVersionInSerializer(serializers.Serializer):
+    procedure = serializers.SlugField(help_text="the procedure's slug")
+    definition = serializers.JSONField(help_text="the form definition (see FORMATS.md)")
+    base_version = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        help_text="the version the change was made on; refused (409) if a newer one exists",
+    )
+
+
+class PublishInSerializer(serializers.Serializer):
+    publish_on = serializers.DateField(
+        required=False, allow_null=True, help_text="a later date to publish on; empty: now"
+    )
+
+
+def _messages(exc: DjangoValidationError) -> list[str]:
+    return [str(m) for m in exc.messages]
+
+
 @extend_schema_view(
     list=extend_schema(
         summary="様式の版 / Form versions (drafts for admins only)",
@@ -181,7 +209,10 @@ class ProcedureViewSet(viewsets.ReadOnlyModelViewSet):
     ),
     retrieve=extend_schema(summary="様式の版 / One form version"),
 )
-class FormDefinitionViewSet(viewsets.ReadOnlyModelViewSet):
+class FormDefinitionViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+    """Form versions. Admins save new draft versions (the designer's JSON import, for programs)
+    and a second person with the publish permission publishes them, now or on a date."""
+
     serializer_class = FormDefinitionSerializer
 
     def get_queryset(self):
@@ -193,6 +224,61 @@ class FormDefinitionViewSet(viewsets.ReadOnlyModelViewSet):
         if self.request.query_params.get("procedure"):
             qs = qs.filter(procedure__slug=self.request.query_params["procedure"])
         return qs
+
+    @extend_schema(
+        summary="様式の新しい版を保存 / Save a new draft version",
+        request=FormVersionInSerializer,
+        responses={201: FormDefinitionSerializer},
+    )
+    def create(self, request, *args, **kwargs):
+        if not has_role(request.user, ADMIN):
+            raise PermissionDenied(_("様式を管理できるのは管理者だけです。"))
+        data = FormVersionInSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        procedure = get_object_or_404(Procedure, slug=data.validated_data["procedure"])
+        base = data.validated_data.get("base_version")
+        try:
+            saved = services.save_draft_form(
+                procedure=procedure,
+                definition=data.validated_data["definition"],
+                actor=request.user,
+                base_version=base,
+            )
+        except DjangoValidationError as exc:
+            latest = procedure.forms.order_by("-version").first()
+            stale = base is not None and latest is not None and latest.version != base
+            return Response(
+                {"definition": _messages(exc)},
+                status=status.HTTP_409_CONFLICT if stale else status.HTTP_400_BAD_REQUEST,
+            )
+        return Response(FormDefinitionSerializer(saved).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="様式の版を公開（別の職員） / Publish a version (a second person)",
+        request=PublishInSerializer,
+        responses={200: FormDefinitionSerializer},
+    )
+    @action(detail=True, methods=["post"])
+    def publish(self, request, pk=None):
+        form = self.get_object()
+        if not request.user.has_perm("procedures.publish_formdefinition"):
+            raise PermissionDenied(str(services.MSG_NOT_PUBLISHER))
+        data = PublishInSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            services.publish_form(
+                form=form, actor=request.user, publish_on=data.validated_data.get("publish_on")
+            )
+        except DjangoPermissionDenied as exc:
+            raise PermissionDenied(str(exc)) from None
+        except DjangoValidationError as exc:
+            four_eyes = any(e.code == "four_eyes" for e in getattr(exc, "error_list", []))
+            return Response(
+                {"detail": _messages(exc)},
+                status=status.HTTP_403_FORBIDDEN if four_eyes else status.HTTP_400_BAD_REQUEST,
+            )
+        form.refresh_from_db()
+        return Response(FormDefinitionSerializer(form).data)
 
 
 @extend_schema_view(
@@ -371,3 +457,47 @@ class ApplicationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
             return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
         application.refresh_from_db()
         return Response(ApplicationSerializer(application).data)
+
+
+class PlaceSerializer(serializers.Serializer):
+    postal_code = serializers.CharField(source="display_code")
+    prefecture = serializers.CharField()
+    city = serializers.CharField()
+    town = serializers.CharField()
+    address = serializers.CharField(help_text="prefecture + city + town, as an address answer")
+
+
+class PostalCodeSerializer(serializers.Serializer):
+    postal_code = serializers.CharField()
+    places = PlaceSerializer(many=True)
+
+
+class PostalCodeView(APIView):
+    """The towns of a postal code, from the bundled table made from Japan Post's KEN_ALL data
+    (the city's prefecture; the city's own towns first). Public: it is the post office's list."""
+
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        summary="郵便番号から住所 / Address from a postal code",
+        responses={200: PostalCodeSerializer},
+    )
+    def get(self, request, code: str):
+        from django.conf import settings
+
+        from . import postal
+
+        digits = postal.normalise(code)
+        if digits is None:
+            raise ValidationError({"postal_code": [_("郵便番号は7桁の数字で入力してください。")]})
+        places = postal.lookup(digits, city_first=settings.CITY_NAME)
+        if not places:
+            raise NotFound(_("この郵便番号の住所は見つかりませんでした。住所を入力してください。"))
+        response = Response(
+            PostalCodeSerializer(
+                {"postal_code": f"{digits[:3]}-{digits[3:]}", "places": places}
+            ).data
+        )
+        # The same for everyone and changes only with a new table.
+        response["Cache-Control"] = "public, max-age=86400"
+        return response

@@ -77,6 +77,7 @@ class ProceduresConfig(AppConfig):
             "procedures.change_procedure",
             "procedures.add_formdefinition",
             "procedures.change_formdefinition",
+            "procedures.publish_formdefinition",
         )
         # The fee flow needs payments' settlement hook; until that module exists fees cannot be
         # settled (applications stay awaiting_payment).

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from django import forms
@@ -9,6 +10,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from . import formschema
+from .certificates.kinds import wareki
 from .models import LifeEvent
 
 _INPUT_TYPES = {
@@ -47,6 +49,7 @@ def field_rows(
     errors = errors or {}
     dynamic = dynamic or {}
     shown = formschema.visible_field_ids(definition, answers, staff=staff)
+    pages = formschema.page_of_field(definition) if "pages" in definition else {}
     rows = []
     for field in formschema.fields_for(definition, staff=staff):
         fid = field["id"]
@@ -58,6 +61,7 @@ def field_rows(
                 (c["value"], formschema.label(c["label"], lang)) for c in field.get("choices", [])
             ]
         chosen = value if isinstance(value, list) else [value]
+        postal = isinstance(value, dict) or field.get("postal_lookup")
         rows.append(
             {"anchor": _anchor(fid, field["type"])}
             | {
@@ -67,7 +71,12 @@ def field_rows(
                 "label": formschema.label(field["label"], lang),
                 "help": formschema.label(field.get("help"), lang),
                 "required": bool(field.get("required")),
-                "value": "" if value is None or isinstance(value, list | bool) else value,
+                "value": _input_value(value),
+                "display": _display(field, value, lang),
+                "postal_lookup": bool(postal),
+                "postal_value": value.get("postal_code", "") if isinstance(value, dict) else "",
+                "accept": _accept(field),
+                "max_size_mb": field.get("max_size_mb", formschema.MAX_FILE_MB),
                 "yes": value is True,
                 "no": value is False,
                 "choices": [
@@ -75,6 +84,7 @@ def field_rows(
                 ],
                 "errors": errors.get(fid, []),
                 "hidden": fid not in shown,
+                "page": pages.get(fid, ""),
                 "show_if_field": field.get("show_if", {}).get("field", ""),
                 "show_if_equals": _shown_value(field.get("show_if", {}).get("equals", "")),
                 "attachments": [a for a in (attachments or []) if a.field_id == fid],
@@ -82,6 +92,37 @@ def field_rows(
             }
         )
     return rows
+
+
+def _input_value(value: Any) -> str:
+    if value is None or isinstance(value, list | bool):
+        return ""
+    if isinstance(value, dict):
+        return value.get("address", "")
+    return value
+
+
+def _display(field: dict, value: Any, lang: str) -> str:
+    """An answer as a person reads it on the confirmation and case pages: addresses with their
+    postal code, dates in 和暦 in Japanese (令和8年4月1日) and as 1 April 2026 in English."""
+    if field["type"] == "address":
+        return formschema.address_text(value)
+    if field["type"] == "date" and isinstance(value, str) and value:
+        try:
+            day = date.fromisoformat(value)
+        except ValueError:
+            return value
+        if lang == "en":
+            return f"{day.day} {day:%B} {day.year}"
+        return f"{wareki(day)}（{day.year}年）"
+    if value is None or isinstance(value, list | bool | dict):
+        return ""
+    return str(value)
+
+
+def _accept(field: dict) -> str:
+    kinds = field.get("accept") or list(formschema.FILE_KINDS)
+    return ",".join(formschema.FILE_KINDS[k][1] for k in kinds)
 
 
 def _anchor(fid: str, ftype: str) -> str:
@@ -116,6 +157,11 @@ def answers_from_post(definition: dict, data, *, staff: bool = False) -> dict[st
         elif field["type"] == "yes_no":
             raw = data.get(fid, "")
             answers[fid] = {"yes": True, "no": False}.get(raw)
+        elif field.get("postal_lookup"):
+            answers[fid] = {
+                "postal_code": data.get(f"{fid}.postal_code", ""),
+                "address": data.get(fid, ""),
+            }
         else:
             answers[fid] = data.get(fid, "")
     return answers

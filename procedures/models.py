@@ -61,6 +61,34 @@ class CertificateKind(models.TextChoices):
     TAX = "tax", _("課税証明書")
 
 
+class Category(models.TextChoices):
+    """What kind of procedure it is, as the catalogue groups it for residents."""
+
+    NOTIFICATION = "notification", _("届出")
+    APPLICATION = "application", _("申請・請求")
+    CERTIFICATE = "certificate", _("証明書の交付")
+    REGISTRATION = "registration", _("登録")
+    BOOKING = "booking", _("申込み・予約")
+    OTHER = "other", _("その他")
+
+
+class Channels(models.TextChoices):
+    """Where a procedure may be filed."""
+
+    ONLINE = "online", _("オンラインのみ")
+    COUNTER = "counter", _("窓口のみ")
+    BOTH = "both", _("オンラインと窓口")
+
+
+class FeeRule(models.TextChoices):
+    """How the fee is worked out (procedures.formschema.fee_for)."""
+
+    NONE = "none", _("手数料なし")
+    FIXED = "fixed", _("定額")
+    PER_COPY = "per_copy", _("1通あたりの額 × 通数")
+    BY_CHOICE = "by_choice", _("選んだ項目ごとの額")
+
+
 class IdentityLevel(models.TextChoices):
     """What a resident must show to file a procedure online (本人確認の水準)."""
 
@@ -81,6 +109,9 @@ class Procedure(models.Model):
     name_en = models.CharField(_("名称（英語）"), max_length=150, blank=True)
     description_ja = models.TextField(_("説明"), blank=True)
     description_en = models.TextField(_("説明（英語）"), blank=True)
+    category = models.CharField(
+        _("分類"), max_length=20, choices=Category.choices, default=Category.APPLICATION
+    )
     department = models.CharField(_("業務"), max_length=30, choices=Department.choices)
     life_events = ArrayField(
         models.CharField(max_length=20, choices=LifeEvent.choices),
@@ -88,7 +119,13 @@ class Procedure(models.Model):
         default=list,
         blank=True,
     )
+    fee_rule = models.CharField(
+        _("手数料の決め方"), max_length=20, choices=FeeRule.choices, default=FeeRule.NONE
+    )
+    # The amount of a fixed fee, of one copy, or the base added to the chosen items' fees.
     fee_yen = models.BigIntegerField(_("手数料（円）"), null=True, blank=True)
+    # The revenue (歳入科目, payments.Revenue.code) the fee is collected under.
+    fee_revenue = models.CharField(_("手数料の歳入科目"), max_length=30, blank=True)
     required_attachments = models.JSONField(
         _("必要な添付書類"), default=list, blank=True, help_text=_("書類名の一覧")
     )
@@ -96,7 +133,9 @@ class Procedure(models.Model):
         _("交付する証明書"), max_length=20, choices=CertificateKind.choices, blank=True
     )
     processing_days = models.PositiveSmallIntegerField(_("標準処理期間（開庁日）"), default=5)
-    counter_only = models.BooleanField(_("窓口のみ"), default=False)
+    channels = models.CharField(
+        _("受け付ける方法"), max_length=10, choices=Channels.choices, default=Channels.BOTH
+    )
     # Where and when a counter-only procedure is done (shown on the life-event checklists).
     counter_place_ja = models.CharField(_("受付窓口と時間"), max_length=200, blank=True)
     counter_place_en = models.CharField(_("受付窓口と時間（英語）"), max_length=200, blank=True)
@@ -145,6 +184,14 @@ class Procedure(models.Model):
                 condition=Q(identity_level__in=["account", "linked", "jpki"]),
                 name="procedure_identity_level_known",
             ),
+            models.CheckConstraint(
+                condition=Q(channels__in=["online", "counter", "both"]),
+                name="procedure_channels_known",
+            ),
+            models.CheckConstraint(
+                condition=Q(fee_rule__in=["none", "fixed", "per_copy", "by_choice"]),
+                name="procedure_fee_rule_known",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -155,6 +202,28 @@ class Procedure(models.Model):
 
     def description(self, lang: str = "ja") -> str:
         return self.description_en if lang == "en" and self.description_en else self.description_ja
+
+    @property
+    def counter_only(self) -> bool:
+        return self.channels == Channels.COUNTER
+
+    @counter_only.setter
+    def counter_only(self, value: bool) -> None:
+        # Kept for code written before channels: Procedure(counter_only=True) still works.
+        if value:
+            self.channels = Channels.COUNTER
+        elif self.channels == Channels.COUNTER:
+            self.channels = Channels.BOTH
+
+    @property
+    def online_only(self) -> bool:
+        return self.channels == Channels.ONLINE
+
+    def fee(self, definition: dict, answers: dict) -> int:
+        """The fee for these answers, by the procedure's fee rule."""
+        from .formschema import fee_for
+
+        return fee_for(definition, answers, rule=self.fee_rule, amount=self.fee_yen or 0)
 
     @property
     def needs_signature(self) -> bool:
@@ -185,7 +254,10 @@ def _current_lang() -> str:
 
 
 class FormDefinition(models.Model):
-    """One version of a procedure's form. Published versions are immutable (service + trigger)."""
+    """One version of a procedure's form. Every save of the designer is a new version; what a
+    version holds never changes (a trigger refuses it), and once published nothing about it does.
+    Publishing takes a second person holding publish_formdefinition (four eyes: approved_by is
+    never the one who saved it), now or on a date (publish_on, published by the beat job)."""
 
     procedure = models.ForeignKey(
         Procedure, verbose_name=_("手続"), on_delete=models.PROTECT, related_name="forms"
@@ -193,6 +265,16 @@ class FormDefinition(models.Model):
     version = models.PositiveIntegerField(_("版"))
     definition = models.JSONField(_("定義"))
     published_at = models.DateTimeField(_("公開日時"), null=True, blank=True)
+    publish_on = models.DateField(_("公開予定日"), null=True, blank=True)
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("公開を承認した職員"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    approved_at = models.DateTimeField(_("公開を承認した日時"), null=True, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("作成者"),
@@ -208,12 +290,19 @@ class FormDefinition(models.Model):
         verbose_name = _("申請書様式")
         verbose_name_plural = _("申請書様式")
         ordering = ["procedure", "-version"]
+        permissions = [("publish_formdefinition", _("様式の版を公開する"))]
         constraints = [
             models.UniqueConstraint(fields=["procedure", "version"], name="form_version_unique"),
-            models.UniqueConstraint(
-                fields=["procedure"],
-                condition=Q(published_at__isnull=True),
-                name="one_draft_per_procedure",
+            # Four eyes: the person who saved a version never approves its publication.
+            models.CheckConstraint(
+                condition=Q(approved_by__isnull=True)
+                | Q(created_by__isnull=True)
+                | ~Q(approved_by=models.F("created_by")),
+                name="form_publisher_is_not_author",
+            ),
+            models.CheckConstraint(
+                condition=Q(publish_on__isnull=True) | Q(approved_by__isnull=False),
+                name="form_schedule_is_approved",
             ),
         ]
 
@@ -223,6 +312,10 @@ class FormDefinition(models.Model):
     @property
     def is_published(self) -> bool:
         return self.published_at is not None
+
+    @property
+    def is_scheduled(self) -> bool:
+        return self.published_at is None and self.publish_on is not None
 
 
 class Application(models.Model):

@@ -107,7 +107,7 @@ PROCEDURES: list[dict] = [
         "life_events": ["moving"],
         "fee_yen": None,
         "processing_days": 1,
-        "counter_only": True,
+        "channels": "counter",
         "required_attachments": [
             L(
                 "転出証明書（マイナンバーカードによる転出届の場合は不要）",
@@ -208,6 +208,8 @@ PROCEDURES: list[dict] = [
         "department": "juki",
         "life_events": ["moving", "birth", "child_care", "housing"],
         "fee_yen": 300,
+        "fee_rule": "fixed",
+        "fee_revenue": "fee",
         "certificate_kind": "residence",
         "identity_level": "jpki",
         "processing_days": 2,
@@ -252,6 +254,8 @@ PROCEDURES: list[dict] = [
         "department": "seal",
         "life_events": ["housing", "business", "death"],
         "fee_yen": 300,
+        "fee_rule": "fixed",
+        "fee_revenue": "fee",
         "certificate_kind": "seal",
         "identity_level": "jpki",
         "processing_days": 2,
@@ -278,6 +282,8 @@ PROCEDURES: list[dict] = [
         "department": "individual_tax",
         "life_events": ["tax", "child_care", "housing"],
         "fee_yen": 300,
+        "fee_rule": "fixed",
+        "fee_revenue": "fee",
         "certificate_kind": "tax",
         "identity_level": "jpki",
         "processing_days": 2,
@@ -368,7 +374,7 @@ PROCEDURES: list[dict] = [
         "life_events": ["birth", "child_care"],
         "fee_yen": None,
         "processing_days": 1,
-        "counter_only": True,
+        "channels": "counter",
         "required_attachments": [
             L(
                 "出生証明書（医師・助産師の記入したもの）",
@@ -434,6 +440,8 @@ PROCEDURES: list[dict] = [
         "department": "other",
         "life_events": ["moving", "housing", "death"],
         "fee_yen": None,
+        "fee_rule": "by_choice",
+        "fee_revenue": "fee",
         "processing_days": 5,
         "fields": [
             NAME,
@@ -489,6 +497,8 @@ PROCEDURES: list[dict] = [
         "department": "health",
         "life_events": ["housing"],
         "fee_yen": 3000,
+        "fee_rule": "fixed",
+        "fee_revenue": "fee",
         "processing_days": 5,
         "fields": [
             NAME,
@@ -563,6 +573,18 @@ SEARCH_AND_ORDER = {
     "sodai-gomi": ("ソダイゴミシュウシュウモウシコミ", "粗大ごみ ごみ", 90),
     "inu-toroku": ("イヌノトウロク", "犬 鑑札", 90),
 }
+CATEGORIES = {
+    "tenshutsu": "notification",
+    "tennyu": "notification",
+    "tenkyo": "notification",
+    "shussei": "notification",
+    "juminhyo": "certificate",
+    "inkan-shomei": "certificate",
+    "kazei-shomei": "certificate",
+    "jidou-teate": "application",
+    "sodai-gomi": "booking",
+    "inu-toroku": "registration",
+}
 COUNTER_PLACE = L(
     "市役所本庁舎1階 総合窓口（開庁日の8時30分〜17時15分）",
     "City hall main building, 1st floor, one-stop counter (business days 8:30–17:15)",
@@ -574,7 +596,8 @@ def _ensure_procedure(spec: dict) -> tuple[Procedure, bool]:
     attrs = {k: v for k, v in spec.items() if k not in ("fields", "slug")}
     kana, keywords, order = SEARCH_AND_ORDER.get(spec["slug"], ("", "", 100))
     attrs |= {"name_kana": kana, "keywords": keywords, "checklist_order": order}
-    if attrs.get("counter_only"):
+    attrs.setdefault("category", CATEGORIES.get(spec["slug"], "application"))
+    if attrs.get("channels") == "counter":
         attrs |= {
             "counter_place_ja": COUNTER_PLACE["ja"],
             "counter_place_en": COUNTER_PLACE["en"],

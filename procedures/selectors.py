@@ -5,15 +5,17 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from django.conf import settings
 from django.db.models import Case, Q, QuerySet, Value, When
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from cityhall.japanese import search_key
 from residents.relationships import relationship_label
 from residents.selectors import household_members
 
-from . import search, workflow
+from . import formschema, search, workflow
 from .models import (
     Application,
     Certificate,
@@ -165,7 +167,7 @@ def household_choices(resident) -> list[tuple[str, str]]:
 def dynamic_choices(definition: dict, resident) -> dict[str, list[tuple[str, str]]]:
     """Per-applicant choices of the fields that list the household."""
     out: dict[str, list[tuple[str, str]]] = {}
-    for field in definition["fields"]:
+    for field in formschema.all_fields(definition):
         if field.get("prefill") == "household_members":
             out[field["id"]] = household_choices(resident)
     return out
@@ -175,22 +177,59 @@ def prefill_values(definition: dict, resident) -> dict[str, Any]:
     """Initial answers taken from the resident record (書かない窓口 and the portal alike)."""
     household = resident.household
     address = household.address if household else None
-    sources: dict[str, Any] = {
-        "name": resident.full_name,
-        "name_kana": resident.full_name_kana,
-        "family_name": resident.family_name,
-        "given_name": resident.given_name,
-        "birth_date": resident.birth_date.isoformat(),
-        "sex": resident.sex,
-        "address": address.label if address else "",
-        "postal_code": address.postal_code if address else "",
-        "household_members": [str(resident.pk)],
-    }
-    return {
-        field["id"]: sources[field["prefill"]]
-        for field in definition["fields"]
-        if field.get("prefill") in sources
-    }
+    return _prefill(
+        definition,
+        {
+            "name": resident.full_name,
+            "name_kana": resident.full_name_kana,
+            "family_name": resident.family_name,
+            "given_name": resident.given_name,
+            "birth_date": resident.birth_date.isoformat(),
+            "sex": resident.sex,
+            "address": address.label if address else "",
+            "postal_code": address.postal_code if address else "",
+            "household_members": [str(resident.pk)],
+        },
+        full_address=f"{settings.PREFECTURE}{settings.CITY_NAME}{address.label}" if address else "",
+    )
+
+
+# A fictitious resident for previews with no record chosen (no one's personal data).
+SAMPLE_PERSON = {
+    "name": "見本 太郎",
+    "name_kana": "ミホン タロウ",
+    "family_name": "見本",
+    "given_name": "太郎",
+    "birth_date": "1990-04-01",
+    "sex": "male",
+    "address": "本町1丁目1番1号",
+    "postal_code": "190-0011",
+    "household_members": ["sample-1"],
+}
+
+
+def sample_household() -> list[tuple[str, str]]:
+    return [("sample-1", _("見本 太郎（本人）")), ("sample-2", _("見本 花子（妻）"))]
+
+
+def sample_prefill(definition: dict) -> dict[str, Any]:
+    """Initial answers for a preview without a resident record: the fictitious 見本 太郎."""
+    full = f"{settings.PREFECTURE}{settings.CITY_NAME}{SAMPLE_PERSON['address']}"
+    return _prefill(definition, SAMPLE_PERSON, full_address=full)
+
+
+def _prefill(definition: dict, sources: dict[str, Any], *, full_address: str) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for field in formschema.all_fields(definition):
+        source = field.get("prefill")
+        if source not in sources:
+            continue
+        if field["type"] == "address" and field.get("postal_lookup"):
+            # The lookup fills prefecture and city, so the prefilled address carries them too.
+            out[field["id"]] = {"postal_code": sources["postal_code"], "address": full_address}
+        else:
+            out[field["id"]] = sources[source]
+    return out
 
 
 def visible_events(application: Application) -> QuerySet:
@@ -204,3 +243,97 @@ def fee_paid(application: Application) -> int:
     if not application.fee_yen or application.charge_id is None or application.state in unpaid:
         return 0
     return application.fee_yen
+
+
+# --- the form designer ---------------------------------------------------------------------------
+
+
+def form_versions(procedure: Procedure) -> QuerySet[FormDefinition]:
+    return procedure.forms.select_related("created_by", "approved_by").order_by("-version")
+
+
+def latest_form(procedure: Procedure) -> FormDefinition | None:
+    """The newest version, published or not: what the designer edits next."""
+    return procedure.forms.order_by("-version").first()
+
+
+def publish_checklist(procedure: Procedure, definition: dict) -> list[formschema.Problem]:
+    """Everything that blocks publishing this definition for this procedure: the form's own
+    problems (formschema.publish_problems) and the procedure's (English name, the fee and its
+    revenue, the questions its certificate reads, the signature the law asks for)."""
+    from payments.selectors import fee_revenues
+
+    from .certificates import get as certificate_kind
+    from .models import JPKI_CERTIFICATE_KINDS, FeeRule, IdentityLevel
+
+    problems = list(formschema.publish_problems(definition))
+    add = problems.append
+    settings_problem = "procedure"
+    if not procedure.name_en.strip():
+        add(formschema.Problem(settings_problem, _("手続の英語の名称がありません。")))
+    if not procedure.description_ja.strip():
+        add(formschema.Problem(settings_problem, _("手続の説明がありません。")))
+    elif not procedure.description_en.strip():
+        add(formschema.Problem(settings_problem, _("手続の説明に英語がありません。")))
+    if procedure.fee_rule != FeeRule.NONE:
+        revenues = dict(fee_revenues())
+        if not procedure.fee_revenue:
+            add(formschema.Problem("fee", _("手数料を収める歳入科目が選ばれていません。")))
+        elif procedure.fee_revenue not in revenues:
+            add(
+                formschema.Problem(
+                    "fee",
+                    _("手数料の歳入科目「%(code)s」がありません。")
+                    % {"code": procedure.fee_revenue},
+                )
+            )
+    fields = formschema.all_fields(definition)
+    if procedure.fee_rule in (FeeRule.FIXED, FeeRule.PER_COPY) and not procedure.fee_yen:
+        add(formschema.Problem("fee", _("手数料の額がありません。")))
+    if procedure.fee_rule == FeeRule.PER_COPY and not any(f.get("counts_copies") for f in fields):
+        add(
+            formschema.Problem(
+                "fee", _("1通あたりの手数料には、通数を聞く数の質問（通数として使う）が必要です。")
+            )
+        )
+    if procedure.fee_rule == FeeRule.BY_CHOICE and not any(
+        c.get("fee") for f in fields for c in f.get("choices", [])
+    ):
+        add(formschema.Problem("fee", _("手数料のある選択肢が一つもありません。")))
+    if procedure.certificate_kind:
+        kind = certificate_kind(procedure.certificate_kind)
+        by_id = {f["id"]: f for f in fields}
+        for needed in kind.form_fields:
+            have = by_id.get(needed["id"])
+            if have is None or have["type"] != needed["type"]:
+                add(
+                    formschema.Problem(
+                        "certificate_fields",
+                        _("交付する証明書「%(kind)s」には質問「%(label)s」が必要です。")
+                        % {
+                            "kind": CertificateKind(procedure.certificate_kind).label,
+                            "label": formschema.label(needed["label"], _lang()),
+                        },
+                        field=needed["id"],
+                    )
+                )
+        online = not procedure.counter_only
+        if (
+            online
+            and procedure.certificate_kind in JPKI_CERTIFICATE_KINDS
+            and procedure.identity_level != IdentityLevel.JPKI
+        ):
+            # 住民票の写し等のオンライン請求は電子署名で本人確認する（情報通信技術活用法6条）。
+            add(
+                formschema.Problem(
+                    "procedure",
+                    _(
+                        "オンラインで証明書を請求する手続には、マイナンバーカードの電子署名が必要です。"
+                    ),
+                )
+            )
+    return problems
+
+
+def _lang() -> str:
+    return "en" if (get_language() or "ja").startswith("en") else "ja"

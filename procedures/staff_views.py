@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import date
 
 from django.contrib import messages
@@ -18,18 +17,15 @@ from cityhall import audit
 from cityhall.roles import ADMIN, has_role, is_staff_member
 from residents.selectors import get_resident, search_residents
 
-from . import casekinds, formschema, selectors, services, workflow
+from . import casekinds, selectors, services, workflow
 from .certificates import recovery
 from .forms import (
     CertificatePurposeForm,
     CommentForm,
     CounterStartForm,
-    DefinitionForm,
-    answers_from_post,
-    error_summary,
     field_rows,
 )
-from .models import Application, Attachment, FormDefinition, IdentityLevel, Procedure
+from .models import Application, Attachment, Procedure
 from .views import render_application_form, save_posted_form, serve_certificate, serve_private
 
 # The purposes a staff read is logged with (DESIGN.md §4), the API's too.
@@ -371,23 +367,6 @@ def admin_procedures(request):
     return render(request, "procedures/staff/admin_procedures.html", {"procedures": procedures})
 
 
-def admin_procedure(request, slug: str, *, level_error: str = "", status: int = 200):
-    _admin(request)
-    procedure = get_object_or_404(Procedure, slug=slug)
-    return render(
-        request,
-        "procedures/staff/admin_procedure.html",
-        {
-            "procedure": procedure,
-            "forms": procedure.forms.order_by("-version"),
-            "draft": selectors.draft_form(procedure),
-            "identity_levels": IdentityLevel.choices,
-            "level_error": level_error,
-        },
-        status=status,
-    )
-
-
 @require_POST
 def admin_identity_level(request, slug: str):
     """The form designer sets what a resident must show to file the procedure online."""
@@ -398,86 +377,8 @@ def admin_identity_level(request, slug: str):
             procedure=procedure, level=request.POST.get("identity_level", ""), actor=request.user
         )
     except ValidationError as exc:
-        return admin_procedure(request, slug, level_error=" ".join(exc.messages), status=400)
+        from .designer_views import overview
+
+        return overview(request, slug, level_error=" ".join(exc.messages), status=400)
     messages.success(request, _("オンライン申請に必要な本人確認を変更しました。"))
     return redirect("procedures:admin_procedure", slug=slug)
-
-
-def admin_draft_edit(request, slug: str):
-    """Edit the draft JSON; "validate" only checks, "save" stores. A new draft starts as a copy of
-    the newest version."""
-    _admin(request)
-    procedure = get_object_or_404(Procedure, slug=slug)
-    draft = selectors.draft_form(procedure)
-    latest = draft or selectors.published_form(procedure)
-    problems: list[str] = []
-    if request.method == "POST":
-        form = DefinitionForm(request.POST)
-        if form.is_valid():
-            try:
-                definition = json.loads(form.cleaned_data["definition"])
-            except json.JSONDecodeError as exc:
-                problems = [f"JSON: line {exc.lineno} column {exc.colno}: {exc.msg}"]
-            else:
-                problems = formschema.definition_problems(definition)
-                if not problems and "save" in request.POST:
-                    saved = services.save_draft_form(
-                        procedure=procedure, definition=definition, actor=request.user
-                    )
-                    messages.success(
-                        request, _("下書きを保存しました（第%(v)s版）。") % {"v": saved.version}
-                    )
-                    return redirect("procedures:admin_procedure", slug=slug)
-                if not problems:
-                    messages.success(request, _("定義に問題はありません。"))
-    else:
-        initial = json.dumps(
-            latest.definition if latest else {"fields": []}, ensure_ascii=False, indent=2
-        )
-        form = DefinitionForm(initial={"definition": initial})
-    return render(
-        request,
-        "procedures/staff/admin_draft_edit.html",
-        {"procedure": procedure, "form": form, "problems": problems, "draft": draft},
-        status=400 if problems else 200,
-    )
-
-
-def admin_form_preview(request, pk: int):
-    """The form as a resident sees it, prefilled with a sample record, answers not saved."""
-    _admin(request)
-    form_version = get_object_or_404(FormDefinition.objects.select_related("procedure"), pk=pk)
-    definition = form_version.definition
-    answers = answers_from_post(definition, request.POST) if request.method == "POST" else {}
-    errors = {}
-    if request.method == "POST":
-        _cleaned, errors = formschema.validate_answers(definition, answers)
-    rows = field_rows(
-        definition,
-        answers,
-        errors,
-        dynamic={
-            f["id"]: [("1", _("本人（見本）"))]
-            for f in definition["fields"]
-            if f.get("prefill") == "household_members"
-        },
-    )
-    return render(
-        request,
-        "procedures/staff/admin_form_preview.html",
-        {"form_version": form_version, "rows": rows, "errors": error_summary(errors, rows)},
-    )
-
-
-@require_POST
-def admin_form_publish(request, pk: int):
-    _admin(request)
-    form_version = get_object_or_404(FormDefinition.objects.select_related("procedure"), pk=pk)
-    try:
-        services.publish_form(form=form_version, actor=request.user)
-    except ValidationError as exc:
-        for message in exc.messages:
-            messages.error(request, message)
-    else:
-        messages.success(request, _("第%(v)s版を公開しました。") % {"v": form_version.version})
-    return redirect("procedures:admin_procedure", slug=form_version.procedure.slug)

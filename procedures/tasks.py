@@ -43,3 +43,12 @@ def retry_stuck_certificates() -> dict[str, int]:
     """Beat job: queue again the certificates of approved applications that did not come out,
     and flag the cases that still fail for clerks (DESIGN.md §6)."""
     return recovery.retry_stuck_certificates()
+
+
+@shared_task(name="procedures.publish_due_forms")
+def publish_due_forms() -> dict[str, int]:
+    """Beat job: form versions scheduled for today (or a day missed while the beat was down)
+    go live; see services.publish_due_forms."""
+    from . import services
+
+    return services.publish_due_forms()

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import signing, staff_views, views
+from . import designer_views, signing, staff_views, views
 
 app_name = "procedures"
 urlpatterns = [
@@ -74,26 +74,115 @@ urlpatterns = [
     ),
     path("staff/admin/procedures/", staff_views.admin_procedures, name="admin_procedures"),
     path(
-        "staff/admin/procedures/<slug:slug>/", staff_views.admin_procedure, name="admin_procedure"
+        "staff/admin/procedures/new/",
+        designer_views.procedure_new,
+        name="designer_procedure_new",
     ),
+    path("staff/admin/procedures/<slug:slug>/", designer_views.overview, name="admin_procedure"),
     path(
         "staff/admin/procedures/<slug:slug>/identity/",
         staff_views.admin_identity_level,
         name="admin_identity_level",
     ),
     path(
-        "staff/admin/procedures/<slug:slug>/draft/",
-        staff_views.admin_draft_edit,
-        name="admin_draft_edit",
+        "staff/admin/procedures/<slug:slug>/settings/",
+        designer_views.procedure_settings,
+        name="designer_settings",
     ),
     path(
+        "staff/admin/procedures/<slug:slug>/questions/",
+        designer_views.questions,
+        name="designer_questions",
+    ),
+    path(
+        "staff/admin/procedures/<slug:slug>/questions/add/",
+        designer_views.question_add,
+        name="designer_question_add",
+    ),
+    path(
+        "staff/admin/procedures/<slug:slug>/questions/<slug:fid>/",
+        designer_views.question_edit,
+        name="designer_question",
+    ),
+    path(
+        "staff/admin/procedures/<slug:slug>/questions/<slug:fid>/delete/",
+        designer_views.question_delete,
+        name="designer_question_delete",
+    ),
+    path(
+        "staff/admin/procedures/<slug:slug>/questions/<slug:fid>/move/",
+        designer_views.question_move,
+        name="designer_question_move",
+    ),
+    path(
+        "staff/admin/procedures/<slug:slug>/questions/<slug:fid>/break/",
+        designer_views.question_break,
+        name="designer_question_break",
+    ),
+    path(
+        "staff/admin/procedures/<slug:slug>/order/",
+        designer_views.reorder,
+        name="designer_reorder",
+    ),
+    path(
+        "staff/admin/procedures/<slug:slug>/pages/add/",
+        designer_views.page_add,
+        name="designer_page_add",
+    ),
+    path(
+        "staff/admin/procedures/<slug:slug>/pages/<slug:page_id>/",
+        designer_views.page_edit,
+        name="designer_page",
+    ),
+    path(
+        "staff/admin/procedures/<slug:slug>/pages/<slug:page_id>/join/",
+        designer_views.page_join,
+        name="designer_page_join",
+    ),
+    path(
+        "staff/admin/procedures/<slug:slug>/certificate-fields/",
+        designer_views.certificate_fields,
+        name="designer_certificate_fields",
+    ),
+    path(
+        "staff/admin/procedures/<slug:slug>/versions/",
+        designer_views.versions,
+        name="designer_versions",
+    ),
+    path(
+        "staff/admin/procedures/<slug:slug>/versions/compare/",
+        designer_views.compare,
+        name="designer_compare",
+    ),
+    path(
+        "staff/admin/procedures/<slug:slug>/draft/",
+        designer_views.import_json,
+        name="admin_draft_edit",
+    ),
+    path("staff/admin/forms/<int:pk>/", designer_views.version_detail, name="designer_version"),
+    path(
         "staff/admin/forms/<int:pk>/preview/",
-        staff_views.admin_form_preview,
+        designer_views.preview,
         name="admin_form_preview",
     ),
     path(
+        "staff/admin/forms/<int:pk>/preview/frame/",
+        designer_views.preview_frame,
+        name="designer_preview_frame",
+    ),
+    path(
         "staff/admin/forms/<int:pk>/publish/",
-        staff_views.admin_form_publish,
+        designer_views.publish,
         name="admin_form_publish",
+    ),
+    path(
+        "staff/admin/forms/<int:pk>/unschedule/",
+        designer_views.unschedule,
+        name="designer_unschedule",
+    ),
+    path(
+        "staff/admin/forms/<int:pk>/export.json",
+        designer_views.export_json,
+        name="designer_export",
     ),
 ]

@@ -11,7 +11,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -223,8 +223,9 @@ def application_detail(request, pk: int):
 
 
 def render_application_form(
-    request, application, *, errors=None, template, staff=False, extra=None
+    request, application, *, errors=None, template, staff=False, extra=None, page_id=""
 ):
+    """The form, or one page of it (`page_id`, for a form of several pages filed online)."""
     definition = application.form.definition
     rows = field_rows(
         definition,
@@ -234,29 +235,61 @@ def render_application_form(
         dynamic=selectors.dynamic_choices(definition, application.applicant),
         attachments=list(application.attachments.all()),
     )
+    paging = {}
+    if page_id:
+        on_page = {f["id"] for f in formschema.page_fields(definition, page_id, staff=staff)}
+        rows = [row for row in rows if row["id"] in on_page]
+        paging = _paging(application, page_id)
+        errors = {fid: msgs for fid, msgs in (errors or {}).items() if fid in on_page}
     context = {
         "application": application,
         "rows": rows,
         "errors": error_summary(errors or {}, rows),
         "attachment_form": AttachmentForm(),
+        "paging": paging,
     } | (extra or {})
     return render(request, template, context, status=400 if errors else 200)
+
+
+def _paging(application, page_id: str) -> dict:
+    """Where a page is on the resident's way through the form (routes followed)."""
+    definition = application.form.definition
+    path = formschema.page_path(definition, application.answers)
+    position = path.index(page_id) if page_id in path else 0
+    page = next(p for p in formschema.pages_of(definition) if p["id"] == page_id)
+    lang = "en" if (translation.get_language() or "ja").startswith("en") else "ja"
+    return {
+        "page_id": page_id,
+        "number": position + 1,
+        "count": len(path),
+        "title": formschema.label(page.get("title"), lang),
+        "back": path[position - 1] if position > 0 else "",
+        "last": position == len(path) - 1,
+    }
 
 
 def _errors_of(exc: ValidationError) -> dict[str, list[str]]:
     return exc.message_dict if hasattr(exc, "error_dict") else {"__all__": exc.messages}
 
 
-def save_posted_form(request, application, *, staff: bool = False) -> dict[str, list[str]]:
+def save_posted_form(
+    request, application, *, staff: bool = False, page_id: str = ""
+) -> dict[str, list[str]]:
     """Store every posted answer and every chosen file before anything is checked, so that an
     invalid field never costs the person what they typed or the file they picked (the draft is
-    saved first). Returns the messages of refused files."""
+    saved first). Returns the messages of refused files. With `page_id` only that page's
+    answers are taken (the other pages keep theirs)."""
     definition = application.form.definition
+    posted = (
+        {"fields": formschema.page_fields(definition, page_id, staff=staff)}
+        if page_id
+        else definition
+    )
     upload_errors = services.save_draft_with_files(
         application=application,
-        answers=answers_from_post(definition, request.POST, staff=staff),
+        answers=answers_from_post(posted, request.POST, staff=staff),
         actor=request.user,
-        uploads=uploads_from_request(definition, request.FILES, staff=staff),
+        uploads=uploads_from_request(posted, request.FILES, staff=staff),
         remove_attachment_ids=[
             int(v) for v in request.POST.getlist("remove_attachment") if v.isdigit()
         ],
@@ -265,11 +298,22 @@ def save_posted_form(request, application, *, staff: bool = False) -> dict[str, 
     return upload_errors
 
 
+def _multi_page(application) -> bool:
+    return len(formschema.pages_of(application.form.definition)) > 1
+
+
+def page_of(application, field_id: str) -> str:
+    """The page a question is on ("" for a form of one page)."""
+    if not _multi_page(application):
+        return ""
+    return formschema.page_of_field(application.form.definition).get(field_id, "")
+
+
 @login_required
 def application_edit(request, pk: int):
     """The form. "Check your answers" saves everything posted, then shows the errors beside their
     fields (values kept) or moves on to the confirmation page (確認画面); nothing is submitted
-    from here."""
+    from here. A form of several pages goes page by page ("次へ"), following its routes."""
     application = _own_application(request, pk)
     kind = casekinds.for_application(application)
     if kind is not None:
@@ -277,27 +321,48 @@ def application_edit(request, pk: int):
     if application.state not in (workflow.DRAFT, workflow.CORRECTION_REQUESTED):
         return redirect("procedures:application_detail", pk=pk)
     template = "procedures/application_form.html"
+    page_id = ""
+    if _multi_page(application):
+        path = formschema.page_path(application.form.definition, application.answers)
+        page_id = request.POST.get("page") or request.GET.get("page") or path[0]
+        if page_id not in {p["id"] for p in formschema.pages_of(application.form.definition)}:
+            raise Http404
     if request.method == "POST":
-        upload_errors = save_posted_form(request, application)
-        if "check" in request.POST or "submit" in request.POST:
+        upload_errors = save_posted_form(request, application, page_id=page_id)
+        if "check" in request.POST or "submit" in request.POST or "next" in request.POST:
             _cleaned, errors = services.check_answers(
                 application=application, answers=application.answers
             )
             for fid, msgs in upload_errors.items():
                 errors.setdefault(fid, []).extend(msgs)
+            if page_id:
+                on_page = {
+                    f["id"]
+                    for f in formschema.page_fields(
+                        application.form.definition, page_id, staff=False
+                    )
+                }
+                errors = {fid: msgs for fid, msgs in errors.items() if fid in on_page}
             if errors:
                 return render_application_form(
-                    request, application, errors=errors, template=template
+                    request, application, errors=errors, template=template, page_id=page_id
                 )
+            if page_id:
+                path = formschema.page_path(application.form.definition, application.answers)
+                following = path[path.index(page_id) + 1 :] if page_id in path else []
+                if following:
+                    url = reverse("procedures:application_edit", args=[pk])
+                    return redirect(f"{url}?page={following[0]}")
             return redirect("procedures:application_confirm", pk=pk)
         if upload_errors:
             return render_application_form(
-                request, application, errors=upload_errors, template=template
+                request, application, errors=upload_errors, template=template, page_id=page_id
             )
         if "save" in request.POST:
             messages.success(request, _("下書きを保存しました。あとで続きから入力できます。"))
-        return redirect("procedures:application_edit", pk=pk)
-    return render_application_form(request, application, template=template)
+        url = reverse("procedures:application_edit", args=[pk])
+        return redirect(f"{url}?page={page_id}" if page_id else url)
+    return render_application_form(request, application, template=template, page_id=page_id)
 
 
 @login_required
@@ -316,18 +381,24 @@ def application_confirm(request, pk: int):
             services.submit_application(application=application, actor=request.user)
         except ValidationError as exc:
             application.refresh_from_db()
+            errors = _errors_of(exc)
             return render_application_form(
                 request,
                 application,
-                errors=_errors_of(exc),
+                errors=errors,
                 template="procedures/application_form.html",
+                page_id=_first_page_with(application, errors),
             )
         messages.success(request, _("申請しました。"))
         return redirect("procedures:application_detail", pk=pk)
     _cleaned, errors = services.check_answers(application=application, answers=application.answers)
     if errors:
         return render_application_form(
-            request, application, errors=errors, template="procedures/application_form.html"
+            request,
+            application,
+            errors=errors,
+            template="procedures/application_form.html",
+            page_id=_first_page_with(application, errors),
         )
     rows = field_rows(
         definition,
@@ -341,11 +412,20 @@ def application_confirm(request, pk: int):
         {
             "application": application,
             "rows": rows,
-            "fee": formschema.fee_for(
-                definition, application.answers, base_fee=application.procedure.fee_yen or 0
-            ),
+            "fee": application.procedure.fee(definition, application.answers),
         },
     )
+
+
+def _first_page_with(application, errors: dict) -> str:
+    """The first page on the way that has an error ("" for a form of one page)."""
+    if not _multi_page(application):
+        return ""
+    definition = application.form.definition
+    pages = formschema.page_of_field(definition)
+    path = formschema.page_path(definition, application.answers)
+    with_errors = {pages.get(fid) for fid in errors}
+    return next((p for p in path if p in with_errors), path[0])
 
 
 @login_required

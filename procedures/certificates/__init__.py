@@ -23,6 +23,9 @@ class CertificateKindBase:
     key: ClassVar[str]
     title: ClassVar[str]
     template: ClassVar[str]
+    # The questions `build` reads from the answers, as form fields: publishing a form of a
+    # procedure that issues this kind needs each (same id and type); the designer adds them.
+    form_fields: ClassVar[tuple[dict[str, Any], ...]] = ()
 
     def build(self, application) -> tuple[dict[str, Any], dict[str, Any]]:
         raise NotImplementedError

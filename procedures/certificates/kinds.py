@@ -99,6 +99,35 @@ class ResidenceCertificate(CertificateKindBase):
     key = "residence"
     title = "住民票の写し"
     template = "procedures/certificates/residence.html"
+    form_fields = (
+        {
+            "id": "members",
+            "type": "multi_choice",
+            "label": {"ja": "記載する人", "en": "Whose record"},
+            "required": True,
+            "prefill": "household_members",
+        },
+        {
+            "id": "include",
+            "type": "multi_choice",
+            "label": {
+                "ja": "記載する項目（必要な場合のみ）",
+                "en": "Optional items (only if needed)",
+            },
+            "choices": [
+                {"value": INCLUDE_RELATIONSHIP, "label": {"ja": "続柄", "en": "Relationship"}},
+                {
+                    "value": INCLUDE_DOMICILE,
+                    "label": {"ja": "本籍・筆頭者", "en": "Registered domicile and its head"},
+                },
+                {
+                    "value": INCLUDE_RESIDENT_CODE,
+                    "label": {"ja": "住民票コード", "en": "Resident code"},
+                },
+                {"value": INCLUDE_MYNUMBER, "label": {"ja": "個人番号", "en": "My Number"}},
+            ],
+        },
+    )
 
     def build(self, application) -> tuple[dict[str, Any], dict[str, Any]]:
         applicant = application.applicant
@@ -231,6 +260,17 @@ class TaxCertificate(CertificateKindBase):
     key = "tax"
     title = "課税証明書"
     template = "procedures/certificates/tax.html"
+    form_fields = (
+        {
+            "id": "fiscal_year",
+            "type": "number",
+            "label": {"ja": "年度", "en": "Fiscal year"},
+            "required": True,
+            "min_value": 2015,
+            "max_value": 2100,
+            "help": {"ja": "例: 2026", "en": "e.g. 2026"},
+        },
+    )
 
     def build(self, application) -> tuple[dict[str, Any], dict[str, Any]]:
         from payments.selectors import tax_summary

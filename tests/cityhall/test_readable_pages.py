@@ -60,7 +60,9 @@ def _cases(resident, clerk, on_commit) -> list:
     from procedures.models import Procedure
 
     made = []
-    procedures = Procedure.objects.filter(is_active=True, counter_only=False).order_by("slug")
+    procedures = (
+        Procedure.objects.filter(is_active=True).exclude(channels="counter").order_by("slug")
+    )
     # This crawl is about what pages print, not about identity: the certificate requests (which
     # need a マイナンバーカード signature online, tests/identity) are filed here on a linked
     # account so that cases reach every state.

@@ -31,3 +31,15 @@ def other_resident(db, other_resident_user):
 @pytest.fixture
 def residence_procedure(db):
     return make_procedure(slug="juminhyo", certificate_kind="residence")
+
+
+@pytest.fixture
+def publisher(db):
+    """A second admin (admin group, not a superuser): publishes what another admin saved."""
+    from allauth.mfa.totp.internal.auth import TOTP
+
+    from factories import TOTP_SECRET, UserFactory
+
+    user = UserFactory(role="admin")
+    TOTP.activate(user, TOTP_SECRET)
+    return user

@@ -119,6 +119,13 @@ RESIDENCE_FORM = {
 }
 
 
+def _fee_rule(definition: dict, fee_yen: int | None) -> str:
+    fields = definition.get("fields") or [f for p in definition["pages"] for f in p["fields"]]
+    if any("fee" in choice for field in fields for choice in field.get("choices", [])):
+        return "by_choice"
+    return "fixed" if fee_yen else "none"
+
+
 def make_procedure(
     *,
     slug: str | None = None,
@@ -129,6 +136,7 @@ def make_procedure(
     admin=None,
     life_events: list[str] | None = None,
     counter_only: bool = False,
+    fee_rule: str | None = None,
 ) -> Procedure:
     procedure = services.save_procedure(
         procedure=Procedure(
@@ -140,6 +148,9 @@ def make_procedure(
             department="juki",
             life_events=life_events or ["moving"],
             fee_yen=fee_yen,
+            # As migration 0013 read the rows from before the designer.
+            fee_rule=fee_rule or _fee_rule(definition or RESIDENCE_FORM, fee_yen),
+            fee_revenue="fee",
             certificate_kind=certificate_kind,
             processing_days=3,
             counter_only=counter_only,

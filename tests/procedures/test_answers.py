@@ -153,5 +153,5 @@ def test_fee_adds_the_price_of_each_chosen_item():
             }
         ]
     }
-    assert formschema.fee_for(definition, {"items": ["sofa", "desk"]}, base_fee=0) == 1200
-    assert formschema.fee_for(definition, {"items": ["desk"]}, base_fee=100) == 500
+    assert formschema.fee_for(definition, {"items": ["sofa", "desk"]}, amount=0) == 1200
+    assert formschema.fee_for(definition, {"items": ["desk"]}, amount=100) == 500

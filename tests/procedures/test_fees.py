@@ -30,6 +30,7 @@ def test_fee_charge_then_settlement_moves_the_case_to_review(
     fee_revenue, resident, residence_procedure
 ):
     residence_procedure.fee_yen = 300
+    residence_procedure.fee_rule = "fixed"
     residence_procedure.save()
     application = services.start_application(
         procedure=residence_procedure, resident=resident, user=resident.user
@@ -55,6 +56,7 @@ def test_fee_flow_against_the_real_payments_app(
     fee_revenue, resident, residence_procedure, clerk, django_capture_on_commit_callbacks
 ):
     residence_procedure.fee_yen = 300
+    residence_procedure.fee_rule = "fixed"
     residence_procedure.save()
     application = services.start_application(
         procedure=residence_procedure, resident=resident, user=resident.user
