@@ -101,7 +101,7 @@ INSERT INTO notices_delivery (
     not_before, attempts, last_error, history, created_at, updated_at)
 SELECT %(send)s, seg.uid, seg.rid, ch.channel,
        CASE ch.channel WHEN 'email' THEN u.email WHEN 'line' THEN ll.line_user_id ELSE '' END,
-       coalesce(p.language, 'ja'),
+       coalesce(p.language, nullif(u.language, ''), 'ja'),
        %(shared)s::jsonb || seg.personalisation::jsonb,
        CASE WHEN ch.channel = 'inbox' THEN 'delivered' ELSE 'created' END,
        CASE WHEN ch.channel = 'inbox' OR %(emergency)s OR p.quiet_start IS NULL THEN %(now)s

@@ -10,7 +10,7 @@ from cityhall.events import Event
 
 from . import delivery, services
 from .eventtypes import DISTRICT, EVENT_TYPES
-from .models import EventRecord, Send, Template
+from .models import EventRecord, Send, Template, TemplateVersion
 
 
 def receive(event: Event) -> None:
@@ -51,6 +51,26 @@ def _recipient_user_id(record: EventRecord) -> int | None:
     return None
 
 
+def builtin_template(event_type) -> Template:
+    """The template of an event for which the city has not written its own words yet: the
+    built-in texts (eventtypes.py). A city that turned its template off (active=False) keeps it
+    off; one that never made one still tells residents, e.g. that their application changed."""
+    template, created = Template.objects.get_or_create(
+        key=event_type.key.replace(".", "-").replace("_", "-"),
+        defaults={"name": event_type.name, "topic": event_type.topic, "event_key": event_type.key},
+    )
+    if created:
+        TemplateVersion.objects.create(
+            template=template,
+            number=1,
+            subject_ja=event_type.subject_ja,
+            subject_en=event_type.subject_en,
+            body_ja=event_type.body_ja,
+            body_en=event_type.body_en,
+        )
+    return template
+
+
 def handle(record_id: int) -> Send | None:
     """Turn one event into a send and start it. Handling twice does nothing more."""
     with transaction.atomic():
@@ -59,6 +79,8 @@ def handle(record_id: int) -> Send | None:
             return None
         record.handled_at = timezone.now()
         event_type = EVENT_TYPES[record.key]
+        if not Template.objects.filter(event_key=record.key).exists():
+            builtin_template(event_type)
         template = Template.objects.filter(event_key=record.key, active=True).first()
         version = template.latest_version() if template else None
         if version is None:

@@ -96,10 +96,13 @@ _PYTHON_LEAKS = [
 ]
 # On a Japanese page "None" is Python's; on an English page it is also a word ("Attachments: None").
 _NONE = re.compile(r"\bNone\b")
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 
 
 def leaks(text: str, *, lang: str = "ja") -> list[str]:
     """What in `text` a person should not have to read."""
+    # An e-mail address ("resident@demo.machiba.jp") is data the person typed, not a code.
+    text = _EMAIL.sub(" ", text)
     patterns = _PYTHON_LEAKS + ([(_NONE, "a Python value (None)")] if lang != "en" else [])
     found = [f"{why}: …{m.group(0)}…" for pattern, why in patterns if (m := pattern.search(text))]
     for code in sorted(state_codes()):

@@ -498,7 +498,11 @@ def test_a_scheduled_version_goes_live_on_its_date_and_not_before(
     assert selectors.published_form(procedure).version == 2
     # run again: nothing more to do (the beat job is idempotent)
     assert services.publish_due_forms(today=today + timedelta(days=3)).get("published", 0) == 0
-    assert "procedures-publish-due-forms" in settings.CELERY_BEAT_SCHEDULE
+    from cityhall.celery import app
+
+    assert app.conf.beat_schedule["procedures-publish-due-forms"]["task"] == (
+        "procedures.publish_due_forms"
+    )
 
 
 def test_a_date_in_the_past_is_refused_beside_the_date(client, admin_user, publisher):

@@ -119,6 +119,7 @@ def test_a_provisional_konbini_record_does_not_release_the_case_until_it_is_fina
     """速報 (01) pays the fee on the statement at once, but the case waits for the 確報 (02);
     a 速報取消 (03) leaves the case waiting for payment and the charge open (issue 11.3)."""
     residence_procedure.fee_yen = 300
+    residence_procedure.fee_rule = "fixed"
     residence_procedure.save()
     application = services.start_application(
         procedure=residence_procedure, resident=resident, user=resident.user
