@@ -16,6 +16,14 @@ EXPECTED = {
     "payments-sync-pending-payments": "payments.sync_pending_payments",
     "payments-resume-orphaned-batches": "payments.resume_orphaned_batches",
     "procedures-retry-stuck": "procedures.retry_stuck_certificates",
+    "taxes-resume-orphaned-runs": "taxes.resume_orphaned_runs",
+    "facilities-expire-holds": "facilities.expire_holds",
+    "facilities-lapse-unpaid": "facilities.lapse_unpaid",
+    "facilities-advance-rounds": "facilities.advance_rounds",
+    "facilities-expire-registrations": "facilities.expire_registrations",
+    "payments-announce-due-installments": "payments.announce_due_installments",
+    "notices-tick": "notices.tick",
+    "procedures-publish-due-forms": "procedures.publish_due_forms",
 }
 
 
