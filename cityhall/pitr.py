@@ -148,7 +148,12 @@ class RestoredCluster:
 
 
 def restore_to_time(
-    *, target: datetime, databases: list[str], folder: Path | None = None, port: int | None = None
+    *,
+    target: datetime,
+    databases: list[str],
+    folder: Path | None = None,
+    port: int | None = None,
+    backup_set: str = "",
 ) -> RestoredCluster:
     """Restore the private cluster as it was at `target` into a NEW data folder and start it on
     another port; returns once it is promoted (out of recovery) and answers queries.
@@ -156,7 +161,9 @@ def restore_to_time(
     Only `databases` (and PostgreSQL's own) are restored; pgBackRest writes the others as empty
     sparse files, which keeps a drill quick on a cluster that also holds test databases. The
     restored cluster archives nothing (`--archive-mode=off`): it must not write into the
-    repository of the cluster it came from.
+    repository of the cluster it came from. `backup_set` names the base backup to start from
+    (pgBackRest's `--set`); without it pgBackRest picks one by its stop time, which it keeps in
+    whole seconds, so a backup taken in the second before `target` may be passed over.
     """
     folder = folder or cluster_home() / "drill"
     port = port or free_port()
@@ -177,6 +184,7 @@ def restore_to_time(
         f"--target={timezone.localtime(target).isoformat(sep=' ')}",
         "--target-action=promote",
         "--archive-mode=off",
+        *([f"--set={backup_set}"] if backup_set else []),
         *[f"--db-include={name}" for name in databases],
         timeout=3600,
     )

@@ -120,7 +120,9 @@ def run_drill(*, before: int = 10, after: int = 10, keep: bool = False) -> Drill
         archive_timeout = _seconds(cursor.fetchone()[0])
     pitr.archive_current_wal()
 
-    cluster = pitr.restore_to_time(target=target, databases=[connection.settings_dict["NAME"]])
+    cluster = pitr.restore_to_time(
+        target=target, databases=[connection.settings_dict["NAME"]], backup_set=backup["label"]
+    )
     try:
         restored, all_restored = _restored_payments(cluster, run=run)
     except Exception:
