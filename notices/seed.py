@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from cityhall.seeding import SeedContext, step
 
+from .events import builtin_template
 from .eventtypes import EVENT_TYPES
 from .models import Channel, Send, Template, TemplateVersion, Topic
 
@@ -86,16 +87,7 @@ def demo_notices(ctx: SeedContext) -> None:
 
     with transaction.atomic():
         for event in EVENT_TYPES.values():
-            _ensure(
-                event.key.replace(".", "-").replace("_", "-"),
-                name=event.name,
-                topic=event.topic,
-                event_key=event.key,
-                subject_ja=event.subject_ja,
-                subject_en=event.subject_en,
-                body_ja=event.body_ja,
-                body_en=event.body_en,
-            )
+            builtin_template(event)
         for spec in STAFF_TEMPLATES:
             spec = dict(spec)
             _ensure(spec.pop("key"), **spec)
