@@ -2,7 +2,8 @@
 
 Owns the shared core every business app stands on: accounts and roles, the audit log,
 notifications, base templates, and small helpers for money, Japanese text and dates, and the
-registries the apps above fill (navigation, dashboard panels, events).
+registries the apps above fill (navigation, dashboard panels, events), and the AppendOnly
+migration operation every history table is declared with.
 
 May import: no app of Machiba. Every other app may import it.
 """
