@@ -7,7 +7,7 @@ import os
 os.environ.setdefault("DJANGO_DEBUG", "true")
 
 from .settings import *  # noqa: E402, F403
-from .settings import CACHE_OPTIONS, REDIS_CACHE_URL, VAR_DIR  # noqa: E402
+from .settings import CACHE_OPTIONS, DATABASES, REDIS_CACHE_URL, VAR_DIR  # noqa: E402
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
@@ -25,3 +25,6 @@ CACHES = {
 }
 PRIVATE_STORAGE_ROOT = VAR_DIR / "test-private"
 MEDIA_ROOT = VAR_DIR / "test-media"
+# The suite resets its database between browser tests with TRUNCATE (Django's flush), which the
+# append-only tables refuse unless the connection allows it (cityhall/appendonly.py).
+DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c machiba.allow_truncate=on"

@@ -7,4 +7,7 @@ display must stay up when everything else is busy, and its resident view reads e
 (residents, procedures, payments) through their selectors, so it sits on top of them all and
 nothing depends on it. DESIGN.md placed the counter queue in procedures; the README's
 architecture section records the move.
+
+May import: ``cityhall``, and ``residents``, ``procedures``, ``payments`` through their
+selectors (read-only). Only ``notices`` stands above it, adding its section through ``register_section``.
 """

@@ -1,16 +1,12 @@
-"""The clerk's one view of a resident (住民の総合照会), gathered through the owners' selectors.
-
-Payments lands independently; a section whose selector is not there yet shows as unavailable
-instead of breaking the page, and an empty section is simply empty.
-"""
+"""The clerk's one view of a resident (住民の総合照会), gathered through the owners' selectors."""
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 
 from django.urls import NoReverseMatch, reverse
 
+from payments import selectors as payment_selectors
 from procedures import selectors as procedure_selectors
 from residents import selectors as resident_selectors
 
@@ -26,13 +22,6 @@ def register_section(*, key: str, template: str, context: Callable, order: int =
     _sections[key] = (order, template, context)
 
 
-def _selector(module: str, name: str) -> Callable | None:
-    try:
-        return getattr(importlib.import_module(module), name, None)
-    except ImportError:
-        return None
-
-
 def _resident_url(name: str, resident_id: int) -> str | None:
     """The owner's page for this resident: `name` with a resident_id, or `name`?resident=id."""
     try:
@@ -45,18 +34,9 @@ def _resident_url(name: str, resident_id: int) -> str | None:
         return None
 
 
-def _section(module: str, name: str, resident) -> dict:
-    func = _selector(module, name)
-    if func is None:
-        return {"available": False, "items": []}
-    return {"available": True, "items": list(func(resident) or [])}
-
-
 def resident_overview(resident) -> dict:
     applications = list(procedure_selectors.applications_for_resident(resident)[:SHOWN])
-    installments = _section("payments.selectors", "open_installments_for_resident", resident)
-    payments = _section("payments.selectors", "payments_for_resident", resident)
-    balance_func = _selector("payments.selectors", "balance_for_resident")
+    installments = payment_selectors.open_installments_for_resident(resident)
     return {
         "resident": resident,
         "household": resident_selectors.household_members(resident),
@@ -65,9 +45,8 @@ def resident_overview(resident) -> dict:
         "past_applications": [a for a in applications if not a.is_open],
         "certificates": list(procedure_selectors.certificates_for_resident(resident)[:SHOWN]),
         "installments": installments,
-        "payments": payments,
-        "balance_available": balance_func is not None,
-        "balance": balance_func(resident) if balance_func is not None else None,
+        "payments": list(payment_selectors.payments_for_resident(resident)),
+        "balance": payment_selectors.balance_for_resident(resident, rows=installments),
         "extra_sections": [
             {"template": template, **context(resident)}
             for _order, template, context in sorted(_sections.values(), key=lambda s: s[0])

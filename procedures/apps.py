@@ -1,5 +1,3 @@
-from importlib.util import find_spec
-
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
@@ -79,7 +77,5 @@ class ProceduresConfig(AppConfig):
             "procedures.change_formdefinition",
             "procedures.publish_formdefinition",
         )
-        # The fee flow needs payments' settlement hook; until that module exists fees cannot be
-        # settled (applications stay awaiting_payment).
-        if find_spec("payments.hooks") is not None:
-            from . import payment_hooks  # noqa: F401
+        # A fee charge settled by payments moves its application on (registers the hook).
+        from . import payment_hooks  # noqa: F401

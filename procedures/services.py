@@ -841,6 +841,18 @@ def assign(*, application: Application, clerk, assignee=None) -> Application:
 OWN_DOWNLOAD_PURPOSE = "本人による受け取り"
 
 
+def complete_with_certificate(*, application: Application) -> CaseEvent:
+    """The system completes an application once its certificate is stored (the issuing worker
+    calls this inside its transaction, so the event and the certificate commit together)."""
+    return _move(
+        application,
+        workflow.COMPLETED,
+        actor=None,
+        role=workflow.SYSTEM,
+        comment=gettext_noop("証明書を発行しました"),
+    )
+
+
 def read_certificate(*, certificate: Certificate, reader, purpose: str, request=None) -> bytes:
     """The PDF of an issued certificate, for someone allowed to have it; the read is written to
     the audit log with its purpose and the client's address (every download, resident or staff).

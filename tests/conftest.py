@@ -13,6 +13,10 @@ from hypothesis import settings as hypothesis_settings
 from factories import TOTP_SECRET, UserFactory
 from workers import start_celery_worker, stop_celery_worker
 
+# A missing module of our own fails the run instead of skipping it (see loudimports); pytester
+# runs a small suite through that plugin to prove it.
+pytest_plugins = ["loudimports", "pytester"]
+
 # Playwright's sync API runs an event loop in the test thread; Django's ORM calls from that
 # thread are still synchronous and safe.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")

@@ -15,13 +15,12 @@ from django.db import connection, transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import gettext_noop
 from prometheus_client import Histogram
 from weasyprint import HTML
 
 from cityhall.events import raise_event
 
-from .. import workflow
+from .. import services, workflow
 from ..models import Application, Certificate
 from . import assets, get, storage
 from .kinds import wareki
@@ -122,15 +121,7 @@ def issue_certificate(*, application_id: int) -> Certificate | None:
     except Exception:
         stored.delete(save=False)
         raise
-    from ..services import _move
-
-    _move(
-        application,
-        workflow.COMPLETED,
-        actor=None,
-        role=workflow.SYSTEM,
-        comment=gettext_noop("証明書を発行しました"),
-    )
+    services.complete_with_certificate(application=application)
     recipient = application.user or application.applicant.user
     if recipient is not None:
         raise_event(

@@ -81,22 +81,3 @@ def small_city(db, parcels_layer):
         "far_pipe": far_pipe,
         "district": district,
     }
-
-
-@pytest.fixture
-def charges_selector(monkeypatch):
-    """payments.selectors.charges_for_parcel, which the payments app provides. Until it lands,
-    a stand-in returning no charges lets the GIS pages be tested; the production code always
-    imports the real name."""
-    import importlib
-    import sys
-    import types
-
-    try:
-        module = importlib.import_module("payments.selectors")
-    except ImportError:
-        module = types.ModuleType("payments.selectors")
-        monkeypatch.setitem(sys.modules, "payments.selectors", module)
-    if not hasattr(module, "charges_for_parcel"):
-        monkeypatch.setattr(module, "charges_for_parcel", lambda parcel_key: [], raising=False)
-    return module.charges_for_parcel

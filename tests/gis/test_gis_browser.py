@@ -50,9 +50,7 @@ def test_resident_mistyped_address_is_explained(page, demo_city):
     assert "見つかりません" in error.inner_text()
 
 
-def test_staff_clicks_a_parcel_and_sees_its_lot_number(
-    page, demo_city, clerk, login_in_browser, charges_selector
-):
+def test_staff_clicks_a_parcel_and_sees_its_lot_number(page, demo_city, clerk, login_in_browser):
     login_in_browser(page, clerk.email, PASSWORD, totp_secret=TOTP_SECRET)
     page.goto("/staff/map/")
     page.wait_for_selector("#map[data-ready='1']")

@@ -80,7 +80,7 @@ def test_resident_map_names_places_and_marks_home_in_the_flood_zone(
 
 
 def test_clerk_clicks_beside_the_search_marker_and_the_parcel_is_outlined(
-    page, demo_city, clerk, login_in_browser, charges_selector
+    page, demo_city, clerk, login_in_browser
 ):
     login_in_browser(page, clerk.email, PASSWORD, totp_secret=TOTP_SECRET)
     page.goto("/staff/map/")

@@ -120,7 +120,7 @@ def test_staff_pages_are_closed_to_residents(small_city):
         assert client.get(url).status_code == 403, url
 
 
-def test_staff_map_click_shows_lot_number_and_residents(clerk_client, small_city, charges_selector):
+def test_staff_map_click_shows_lot_number_and_residents(clerk_client, small_city):
     resident_at("本町1丁目1番1号", family_name="筆上")
     services.geocode_resident_addresses()
     assert clerk_client.get("/staff/map/").status_code == 200
