@@ -9,6 +9,7 @@ from datetime import date, timedelta
 
 import pytest
 from conftest import resident_with_account
+from django.db import connection
 from django.utils import timezone
 from helpers import staff
 
@@ -33,6 +34,11 @@ def demo_city(db):
     ctx = SeedContext(residents=400, parcels=800, stdout=io.StringIO())
     for step in (demo_accounts, demo_residents, seed_gis, demo_bills):
         step(ctx)
+    # The city is seeded inside the test's transaction, where autovacuum never sees it: without
+    # statistics the planner takes these tables for empty and nests loops over them, and the
+    # household-and-children segment then runs for hours instead of milliseconds.
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
     return ctx
 
 
