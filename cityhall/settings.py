@@ -476,6 +476,8 @@ NOTICES_EMAIL_BACKEND = env.str("MACHIBA_NOTICES_EMAIL_BACKEND", default=EMAIL_B
 NOTICES_EMAIL_HOST = env.str("MACHIBA_NOTICES_EMAIL_HOST", default=EMAIL_HOST)
 NOTICES_EMAIL_PORT = env.int("MACHIBA_NOTICES_EMAIL_PORT", default=EMAIL_PORT)
 NOTICES_FROM_EMAIL = env.str("MACHIBA_NOTICES_FROM_EMAIL", default=DEFAULT_FROM_EMAIL)
+# SMTP connections one worker keeps open at once while it hands a chunk of notice mail over.
+NOTICES_EMAIL_CONNECTIONS = env.int("MACHIBA_NOTICES_EMAIL_CONNECTIONS", default=4)
 # Per channel: e-mails per second (the relay's allowance) and LINE requests per second.
 NOTICES_RATE_PER_SECOND = {
     "email": env.int("MACHIBA_NOTICES_EMAIL_PER_SECOND", default=100),

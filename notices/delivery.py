@@ -19,9 +19,13 @@
 from __future__ import annotations
 
 import json
+import re
+import secrets
 import time
 from collections import defaultdict
 from datetime import timedelta
+from email.utils import formatdate
+from functools import cache
 
 from django.conf import settings
 from django.core import signing
@@ -43,7 +47,7 @@ from .channels import line as line_channel
 from .formatting import display_values
 from .models import Channel, Delivery, LineBatch, Send, TemplateVersion, Topic
 
-EMAIL_CHUNK = 500
+EMAIL_CHUNK = 1000
 LINE_CLAIM = 5000
 UNSUBSCRIBE_SALT = "notices.unsubscribe"
 # An e-mail left `sending` this long was handed to a worker that died: not sent again.
@@ -159,9 +163,22 @@ def notice_link(send_id: int) -> str:
     return settings.SITE_URL.rstrip("/") + reverse("notices:open_send", args=[send_id])
 
 
+@cache
+def _unsubscribe_prefix(site_url: str) -> tuple[str, str]:
+    before, _token, after = reverse("notices:unsubscribe", args=["TOKEN"]).rpartition("TOKEN")
+    return site_url.rstrip("/") + before, after
+
+
 def unsubscribe_url(user_id: int) -> str:
-    token = signing.dumps({"u": user_id}, salt=UNSUBSCRIBE_SALT, compress=True)
-    return settings.SITE_URL.rstrip("/") + reverse("notices:unsubscribe", args=[token])
+    # A payload this small is never compressed, so the token is what compress=True gave.
+    token = signing.dumps({"u": user_id}, salt=UNSUBSCRIBE_SALT)
+    before, after = _unsubscribe_prefix(settings.SITE_URL)
+    return before + token + after
+
+
+# A field value the e-mail merge may put in as it is: words, spaces inside and a few marks that
+# mean nothing to Markdown or HTML (dates, amounts, names). Others are rendered whole.
+_MERGEABLE = re.compile(r"[^\W_](?:(?:[^\W_]|[ ,:/%¥、，・：／％￥\u3000]){0,198}[^\W_])?")
 
 
 class Renderer:
@@ -184,6 +201,8 @@ class Renderer:
             )
         self._cache: dict[tuple, templating.Rendered] = {}
         self._lines: dict[tuple, str] = {}
+        self._merges: dict[str, tuple[email_channel.Compiled, dict, str, str] | None] = {}
+        self._merge_checked: set[str] = set()
 
     def render(self, language: str, personalisation: dict) -> templating.Rendered:
         language = "en" if (language or "ja").startswith("en") else "ja"
@@ -216,6 +235,84 @@ class Renderer:
             )
             self._lines[key] = text
         return text
+
+    def _merge(self, language: str):
+        """The e-mail of this language built once with a marker in each body field's place
+        (None when it cannot be filled in: then every mail is rendered whole)."""
+        if language not in self._merges:
+            subject, body, line = self.version.texts(language)
+            marks = {
+                name: f"machibafield{i}q{secrets.token_hex(6)}"
+                for i, name in enumerate(templating.fields_in(body))
+            }
+            rendered = templating.render(
+                subject=subject, body=body, line=line, values=marks, link=self.link
+            )
+            compiled = email_channel.compile(text=rendered.text, html=rendered.html, fields=marks)
+            self._merges[language] = (
+                None if compiled is None else (compiled, marks, rendered.text, rendered.html)
+            )
+        return self._merges[language]
+
+    def email(
+        self,
+        language: str,
+        personalisation: dict,
+        *,
+        to: str,
+        user_id: int,
+        delivery_id: int,
+        date: str,
+    ) -> email_channel.Outgoing:
+        """One recipient's mail as bytes: the built message filled in when the values are
+        plain words, else rendered and built whole (the same bytes either way)."""
+        language = "en" if (language or "ja").startswith("en") else "ja"
+        if isinstance(personalisation, str):
+            personalisation = json.loads(personalisation)
+        values = display_values(personalisation, language)
+        merge = self._merge(language)
+        if merge is not None and email_channel.plain_address(to):
+            compiled, marks, text, html = merge
+            used = {name: values.get(name) or "" for name in marks}
+            if all(_MERGEABLE.fullmatch(value) for value in used.values()) and compiled.fits(used):
+                if language not in self._merge_checked and not self._merge_agrees(
+                    language, personalisation, used
+                ):
+                    self._merges[language] = None
+                else:
+                    return email_channel.Outgoing(
+                        to=to,
+                        data=compiled.fill(
+                            to=to,
+                            subject=templating.fill_plain(self.version.texts(language)[0], values),
+                            message_id=_message_id(delivery_id),
+                            unsubscribe_url=unsubscribe_url(user_id),
+                            date=date,
+                            values=used,
+                        ),
+                    )
+        rendered = self.render(language, personalisation)
+        envelope_to, data = email_channel.message_bytes(
+            email_channel.Mail(
+                to=to,
+                subject=rendered.subject,
+                text=rendered.text,
+                html=rendered.html,
+                unsubscribe_url=unsubscribe_url(user_id),
+                message_id=_message_id(delivery_id),
+            )
+        )
+        return email_channel.Outgoing(to=envelope_to, data=data)
+
+    def _merge_agrees(self, language: str, personalisation: dict, used: dict) -> bool:
+        """Once per language, the first filled mail's texts are compared with a whole render of
+        the same values: a template the merge would get wrong is rendered whole from then on."""
+        _compiled, marks, text, html = self._merges[language]
+        rendered = self.render(language, personalisation)
+        for name, mark in marks.items():
+            text, html = text.replace(mark, used[name]), html.replace(mark, used[name])
+        self._merge_checked.add(language)
+        return (text, html) == (rendered.text, rendered.html)
 
 
 _renderers: dict[int, Renderer] = {}
@@ -306,43 +403,27 @@ def _message_id(delivery_id: int) -> str:
 
 
 def dispatch_email(*, send_id: int | None = None, limit: int = EMAIL_CHUNK) -> int:
-    """Send one chunk of due e-mails; returns how many were handed over (0: none due)."""
+    """Send one chunk of due e-mails; returns how many were handed over (0: none due).
+
+    Through an SMTP server, the chunk's messages are built first (filled in, see Renderer.email)
+    and handed over NOTICES_EMAIL_CONNECTIONS connections at once, pipelined; the rows are
+    then marked with one UPDATE per outcome."""
     rows = _claim(Channel.EMAIL, send_id, limit)
     if not rows:
         return 0
+    backend = email_channel.connection()
+    if email_channel.is_smtp(backend):
+        results = _email_over_smtp(rows)
+    else:
+        results = _email_through_backend(rows, backend)
     outcomes: dict[str, list[tuple[int, object]]] = defaultdict(list)
     details: dict[str, str] = {}
     bad_users: list[int] = []
-    conn = email_channel.connection()
-    try:
-        conn.open()
-        for delivery_id, row_send, user_id, address, language, personalisation, created in rows:
-            ratelimit.acquire(Channel.EMAIL, 1)
-            rendered = renderer_for(row_send).render(language, personalisation)
-            outcome = email_channel.send(
-                email_channel.Mail(
-                    to=address,
-                    subject=rendered.subject,
-                    text=rendered.text,
-                    html=rendered.html,
-                    unsubscribe_url=unsubscribe_url(user_id),
-                    message_id=_message_id(delivery_id),
-                ),
-                conn=conn,
-            )
-            outcomes[outcome.kind].append((delivery_id, created))
-            details[outcome.kind] = outcome.detail
-            if outcome.kind == PERMANENT:
-                bad_users.append(user_id)
-    except OSError as exc:
-        handled = {i for group in outcomes.values() for i, _c in group}
-        outcomes[TEMPORARY] += [(r[0], r[6]) for r in rows if r[0] not in handled]
-        details[TEMPORARY] = type(exc).__name__
-    finally:
-        try:
-            conn.close()
-        except OSError:
-            pass
+    for row, outcome in zip(rows, results, strict=True):
+        outcomes[outcome.kind].append((row[0], row[6]))
+        details[outcome.kind] = outcome.detail
+        if outcome.kind == PERMANENT:
+            bad_users.append(row[2])
     _record(outcomes, details)
     if bad_users:
         from .models import Preference
@@ -351,6 +432,58 @@ def dispatch_email(*, send_id: int | None = None, limit: int = EMAIL_CHUNK) -> i
             email_bad_since=timezone.now()
         )
     return len(rows)
+
+
+def _email_over_smtp(rows: list[tuple]) -> list[Outcome]:
+    date = formatdate(localtime=settings.EMAIL_USE_LOCALTIME)
+    messages = [
+        renderer_for(row_send).email(
+            language,
+            personalisation,
+            to=address,
+            user_id=user_id,
+            delivery_id=delivery_id,
+            date=date,
+        )
+        for delivery_id, row_send, user_id, address, language, personalisation, _c in rows
+    ]
+    limited = ratelimit.per_second(Channel.EMAIL) > 0
+    return email_channel.send_many(
+        messages,
+        connections=settings.NOTICES_EMAIL_CONNECTIONS,
+        acquire=(lambda: ratelimit.acquire(Channel.EMAIL, 1)) if limited else (lambda: None),
+    )
+
+
+def _email_through_backend(rows: list[tuple], conn) -> list[Outcome]:
+    """Other mail backends (locmem, console, file): one message at a time."""
+    results: list[Outcome] = []
+    try:
+        conn.open()
+        for delivery_id, row_send, user_id, address, language, personalisation, _c in rows:
+            ratelimit.acquire(Channel.EMAIL, 1)
+            rendered = renderer_for(row_send).render(language, personalisation)
+            results.append(
+                email_channel.send(
+                    email_channel.Mail(
+                        to=address,
+                        subject=rendered.subject,
+                        text=rendered.text,
+                        html=rendered.html,
+                        unsubscribe_url=unsubscribe_url(user_id),
+                        message_id=_message_id(delivery_id),
+                    ),
+                    conn=conn,
+                )
+            )
+    except OSError as exc:
+        results += [Outcome(TEMPORARY, type(exc).__name__)] * (len(rows) - len(results))
+    finally:
+        try:
+            conn.close()
+        except OSError:
+            pass
+    return results
 
 
 def _record(outcomes: dict[str, list[tuple[int, object]]], details: dict[str, str]) -> None:
