@@ -224,6 +224,13 @@ def availability_version() -> int:
     return int(version)
 
 
+def availability_version_now() -> int | None:
+    """The data version as Redis has it now (one GET), or None when absent or unreachable."""
+    from django.core.cache import cache
+
+    return cache.get_counter(AVAILABILITY_VERSION_KEY)
+
+
 def availability_changed() -> None:
     """Call inside the transaction that changed bookings, closures or rounds."""
     from django.core.cache import cache
