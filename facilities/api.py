@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 from collections import OrderedDict
 from datetime import date, datetime, timedelta
 from typing import NamedTuple
@@ -295,10 +296,11 @@ class _Answer(NamedTuple):
     etag: str
 
 
-# The answers this process served last, by parameters: at most this many (a month of a facility
-# type is about 70 kB), the least recently used dropped first.
+# The answers this process made or fetched last, by parameters: at most this many (a month of a
+# facility type is about 70 kB), the oldest dropped first.
 _ANSWERS: OrderedDict[str, _Answer] = OrderedDict()
 _ANSWERS_KEPT = 128
+_ANSWERS_LOCK = threading.Lock()
 
 
 def _availability_asked(query) -> tuple[dict, date, int] | None:
@@ -329,16 +331,7 @@ def _availability_answer(params: dict, first: date, days: int) -> _Answer:
     )
     version = selectors.availability_version_now()
     mine = _ANSWERS.get(key)
-    if (
-        mine is not None
-        and version is not None
-        and (mine.version, mine.minute)
-        == (
-            version,
-            minute,
-        )
-    ):
-        _ANSWERS.move_to_end(key)
+    if mine is not None and version is not None and mine[:2] == (version, minute):
         return mine
     if version is None:
         version = selectors.availability_version() if cache.is_available() else None
@@ -346,15 +339,16 @@ def _availability_answer(params: dict, first: date, days: int) -> _Answer:
     if shared is not None and len(shared) == 4 and tuple(shared[:2]) == (version, minute):
         answer = _Answer(*shared)
     else:
-        body = json.dumps(_availability(params, first, days, moment), ensure_ascii=False).encode()
+        body = _availability(params, first, days, moment)
         answer = _Answer(version or 0, minute, body, f'"{hashlib.sha256(body).hexdigest()[:32]}"')
         if version is None:
             return answer
         cache.set(key, tuple(answer), timeout=120)
-    _ANSWERS[key] = answer
-    _ANSWERS.move_to_end(key)
-    while len(_ANSWERS) > _ANSWERS_KEPT:
-        _ANSWERS.popitem(last=False)
+    with _ANSWERS_LOCK:  # threaded servers share the dict
+        _ANSWERS[key] = answer
+        _ANSWERS.move_to_end(key)
+        while len(_ANSWERS) > _ANSWERS_KEPT:
+            _ANSWERS.popitem(last=False)
     return answer
 
 
@@ -368,37 +362,19 @@ def _availability_response(request, answer: _Answer) -> HttpResponse:
     return get_conditional_response(request, etag=answer.etag, response=response) or response
 
 
-def _availability(params: dict, first: date, days: int, moment: datetime) -> list[dict]:
+def _availability(params: dict, first: date, days: int, moment: datetime) -> bytes:
+    """The answer's JSON, made by PostgreSQL in one query (selectors.availability_json)."""
     units = selectors.search_units(kind=params["kind"], area=params["area"])
     if params["facility"]:
         units = units.filter(facility__code=params["facility"])
-    units = selectors.units_with_plan(units)
-    cells = selectors.availability(
+    return selectors.availability_json(
         units,
         first=first,
         last=first + timedelta(days=days - 1),
         rules=rules(),
         today=today(),
         now=moment,
-    )
-    return [
-        {
-            "facility": unit.facility.code,
-            "unit": unit.code,
-            "name_ja": unit.name_ja,
-            "name_en": unit.name_en,
-            "slots": [
-                {
-                    "start": c.slot.start_at.isoformat(),
-                    "end": c.slot.end_at.isoformat(),
-                    "period": c.slot.period_code,
-                    "status": c.status,
-                }
-                for c in cells[unit.pk]
-            ],
-        }
-        for unit in units
-    ]
+    ).encode()
 
 
 class RoundSerializer(serializers.ModelSerializer):
