@@ -90,3 +90,24 @@ class DegradingRedisCache(RedisCache):
 
     def clear(self):
         return self._call("clear", False)
+
+    def get_counter(self, key, version=None) -> int | None:
+        """An integer written by set()/add()/incr() (stored as plain digits, not pickled), read
+        through one client kept per cache object, or None when absent or Redis is away.
+
+        For reads on every request (facilities' availability version): Django's get() makes a
+        new client object, with its ~170 response callbacks, on each call, which costs as much
+        CPU as the round trip. The kept client's pool reconnects after a fork."""
+        if time.monotonic() < self._down_until:
+            return None
+        key = self.make_and_validate_key(key, version=version)
+        try:
+            client = self._counter_client
+        except AttributeError:
+            client = self._counter_client = self._cache.get_client(key)
+        try:
+            value = client.get(key)
+        except UNREACHABLE as exc:
+            self._mark_down(exc)
+            return None
+        return int(value) if value is not None else None

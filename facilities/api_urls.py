@@ -6,7 +6,7 @@ from . import api
 
 urlpatterns = [
     path("facilities/", api.facility_list, name="facilities_api_list"),
-    path("facilities/availability/", api.availability, name="facilities_api_availability"),
+    # facilities/availability/ is routed in cityhall/urls.py, ahead of the pages (its speed).
     path("facilities/rounds/", api.round_list, name="facilities_api_rounds"),
     path("facilities/rounds/<str:code>/", api.round_detail, name="facilities_api_round"),
     path("facilities/rounds/<str:code>/entries/", api.enter, name="facilities_api_enter"),

@@ -209,6 +209,133 @@ def availability(
     return out
 
 
+# The availability API's answer, built by PostgreSQL in one statement: the slots come from
+# generate_series over the days (and the hours of hourly units), each slot's state from an index
+# probe of the bookings (the exclusion constraint's GiST index) and of the closures, and the JSON
+# from json_agg, so no slot becomes a Python object. The rules are availability()'s (above) and
+# slots.slots_for_day's; tests compare the two on the same data. National holidays come from
+# jpholiday (the law changes; PostgreSQL has no calendar of them) as a parameter. Asia/Tokyo has
+# had no daylight saving since 1951, so a local time is written with +09:00.
+_AVAILABILITY_SQL = """
+WITH u AS (
+    SELECT u.id, u.code, u.name_ja, u.name_en, u.slot_mode, u.slot_minutes, u.lottery,
+           f.id AS facility_id, f.code AS facility_code, f.months_ahead,
+           f.closed_on_holidays, f.year_end_closed,
+           row_number() OVER (ORDER BY f."order", f.code, u."order", u.code) AS rn
+      FROM facilities_unit u JOIN facilities_facility f ON f.id = u.facility_id
+     WHERE u.id IN ({units})
+), open_day AS (
+    SELECT u.id AS unit_id, d.day::date AS day, h.opens, h.closes
+      FROM u
+     CROSS JOIN generate_series(%s::date, %s::date, interval '1 day') AS d(day)
+      JOIN facilities_openinghours h
+        ON h.facility_id = u.facility_id AND h.weekday = extract(isodow FROM d.day)::int - 1
+     WHERE NOT (u.year_end_closed AND (to_char(d.day, 'MMDD') >= '1229'
+                                       OR to_char(d.day, 'MMDD') <= '0103'))
+       AND NOT (u.closed_on_holidays AND d.day::date = ANY(%s::date[]))
+), slot AS (
+    SELECT o.unit_id, o.day, o.day + p.starts AS starts, o.day + p.ends AS ends, p.code AS period
+      FROM open_day o JOIN u ON u.id = o.unit_id JOIN facilities_period p ON p.unit_id = u.id
+     WHERE u.slot_mode = 'fixed' AND o.opens <= p.starts AND p.ends <= o.closes
+    UNION ALL
+    SELECT o.unit_id, o.day, t.starts, t.starts + make_interval(mins => u.slot_minutes), ''
+      FROM open_day o JOIN u ON u.id = o.unit_id
+     CROSS JOIN LATERAL generate_series(
+           o.day + o.opens,
+           o.day + o.closes - make_interval(mins => u.slot_minutes),
+           make_interval(mins => u.slot_minutes)) AS t(starts)
+     WHERE u.slot_mode = 'hourly'
+), span AS (
+    SELECT s.*, tstzrange(s.starts AT TIME ZONE 'Asia/Tokyo', s.ends AT TIME ZONE 'Asia/Tokyo',
+                          '[)') AS during
+      FROM slot s
+), window_booking AS MATERIALIZED (
+    -- The window's active bookings in one scan, each once per local day it touches; a slot
+    -- (always within one day) then finds its own by a hash join on unit and day with the
+    -- overlap as filter (a GiST probe per slot cost several times more).
+    SELECT b.unit_id, b.during, d.day::date AS day
+      FROM facilities_booking b
+     CROSS JOIN LATERAL generate_series(
+           (lower(b.during) AT TIME ZONE 'Asia/Tokyo')::date,
+           ((upper(b.during) - interval '1 microsecond') AT TIME ZONE 'Asia/Tokyo')::date,
+           interval '1 day') AS d(day)
+     WHERE b.unit_id IN (SELECT id FROM u) AND b.state IN %s
+       AND b.during && tstzrange(%s::date::timestamp AT TIME ZONE 'Asia/Tokyo',
+                                 (%s::date + 1)::timestamp AT TIME ZONE 'Asia/Tokyo', '[)')
+), booked AS (
+    SELECT DISTINCT s.unit_id, s.starts
+      FROM span s
+      JOIN window_booking b
+        ON b.unit_id = s.unit_id AND b.day = s.day AND b.during && s.during
+), closed AS (
+    SELECT DISTINCT s.unit_id, s.starts
+      FROM span s
+      JOIN u ON u.id = s.unit_id
+      JOIN facilities_closure c
+        ON c.facility_id = u.facility_id AND (c.unit_id IS NULL OR c.unit_id = s.unit_id)
+       AND c.during && s.during
+), cell AS (
+    SELECT s.unit_id, s.starts, s.ends, s.period,
+           CASE
+             WHEN bk.unit_id IS NOT NULL THEN 'booked'
+             WHEN cl.unit_id IS NOT NULL THEN 'closed'
+             WHEN s.day < %s::date THEN 'past'
+             WHEN u.lottery AND r.state IS NOT NULL AND r.state NOT IN ('published', 'finished')
+               THEN 'lottery'
+             WHEN NOT (u.lottery AND r.state IS NOT NULL) AND s.day > %s::date THEN 'not_yet'
+             WHEN s.starts AT TIME ZONE 'Asia/Tokyo' <= %s THEN 'past'
+             ELSE 'free'
+           END AS status
+      FROM span s JOIN u ON u.id = s.unit_id
+      LEFT JOIN booked bk ON bk.unit_id = s.unit_id AND bk.starts = s.starts
+      LEFT JOIN closed cl ON cl.unit_id = s.unit_id AND cl.starts = s.starts
+      LEFT JOIN facilities_lotteryround r
+        ON u.lottery AND r.month >= %s::date
+       AND r.month = (date_trunc('month', s.day) - make_interval(months => u.months_ahead))::date
+), by_unit AS (
+    SELECT unit_id,
+           json_agg(json_build_object(
+               'start', to_char(starts, 'YYYY-MM-DD"T"HH24:MI:SS"+09:00"'),
+               'end', to_char(ends, 'YYYY-MM-DD"T"HH24:MI:SS"+09:00"'),
+               'period', period,
+               'status', status) ORDER BY starts, period) AS slots
+      FROM cell GROUP BY unit_id
+)
+SELECT coalesce(json_agg(json_build_object(
+           'facility', u.facility_code, 'unit', u.code, 'name_ja', u.name_ja,
+           'name_en', u.name_en, 'slots', coalesce(b.slots, '[]'::json)) ORDER BY u.rn),
+       '[]'::json)::text
+  FROM u LEFT JOIN by_unit b ON b.unit_id = u.id
+"""
+
+
+def availability_json(
+    units: QuerySet[Unit], *, first: date, last: date, rules: Rules, today: date, now: datetime
+) -> str:
+    """The availability API's answer (a JSON list, per unit its slots with their status) for
+    ``units`` from ``first`` to ``last``, made by PostgreSQL in one query."""
+    import jpholiday
+
+    unit_sql, unit_params = units.order_by().values("pk").query.sql_with_params()
+    holidays = [day for day, _name in jpholiday.between(first, last)]
+    params = [
+        *unit_params,
+        first,
+        last,
+        holidays,
+        tuple(ACTIVE_STATES),
+        first,
+        last,
+        today,
+        today + timedelta(days=rules.first_come_days_ahead),
+        now,
+        add_months(today.replace(day=1), -13),
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(_AVAILABILITY_SQL.format(units=unit_sql), params)
+        return cursor.fetchone()[0]
+
+
 # The availability API is read far more than bookings change: its answers are cached under a
 # version that every change of a booking, a closure or a round raises (after the commit).
 AVAILABILITY_VERSION_KEY = "facilities:availability:version"
@@ -222,6 +349,13 @@ def availability_version() -> int:
         cache.add(AVAILABILITY_VERSION_KEY, 1, timeout=None)
         version = cache.get(AVAILABILITY_VERSION_KEY) or 1
     return int(version)
+
+
+def availability_version_now() -> int | None:
+    """The data version as Redis has it now (one GET), or None when absent or unreachable."""
+    from django.core.cache import cache
+
+    return cache.get_counter(AVAILABILITY_VERSION_KEY)
 
 
 def availability_changed() -> None:

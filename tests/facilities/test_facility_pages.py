@@ -506,3 +506,46 @@ def test_the_cached_availability_answer_changes_as_soon_as_a_booking_commits(
             registration=person, user=person.representative, unit=unit, starts_at=at(day, 9)
         )
     assert statuses() == {"am": "booked", "pm": "free", "night": "free"}
+
+
+def test_the_availability_answer_carries_a_validator_and_answers_304_until_a_booking_commits(
+    client, django_capture_on_commit_callbacks, django_assert_num_queries
+):
+    unit = make_unit(make_facility())
+    person = individual()
+    day = timezone.localdate() + timedelta(days=6)
+    url = "/api/facilities/availability/"
+    query = {"facility": unit.facility.code, "from": day.isoformat(), "days": 1}
+
+    first = client.get(url, query)
+    assert first.status_code == 200
+    etag = first["ETag"]
+    assert re.fullmatch(r'"[0-9a-f]{32}"', etag)
+    # Public data, no person in it: a browser or proxy may keep it but must ask each time.
+    assert first["Cache-Control"] == "public, no-cache"
+    assert "Accept-Language" in first["Vary"]
+    # The same answer again: from this process's copy, no query at all; the body is unchanged.
+    with django_assert_num_queries(0):
+        again = client.get(url, query)
+    assert again.content == first.content and again["ETag"] == etag
+    with django_assert_num_queries(0):
+        unchanged = client.get(url, query, HTTP_IF_NONE_MATCH=etag)
+    assert unchanged.status_code == 304 and unchanged.content == b""
+    assert unchanged["ETag"] == etag
+
+    with django_capture_on_commit_callbacks(execute=True):
+        bookings.hold_first_come(
+            registration=person, user=person.representative, unit=unit, starts_at=at(day, 13)
+        )
+    changed = client.get(url, query, HTTP_IF_NONE_MATCH=etag)
+    assert changed.status_code == 200 and changed["ETag"] != etag
+    assert [s["status"] for s in changed.json()[0]["slots"]] == ["free", "booked", "free"]
+
+
+def test_a_bad_availability_query_still_gets_the_apis_field_error(client):
+    refused = client.get("/api/facilities/availability/", {"days": "0"})
+    assert refused.status_code == 400 and refused.json() == {"days": "1–31"}
+    refused = client.get("/api/facilities/availability/", {"from": "2026-13-01"})
+    assert refused.status_code == 400 and refused.json() == {"from": "YYYY-MM-DD"}
+    schema = client.get("/api/schema/", {"format": "json"}).json()
+    assert "/api/facilities/availability/" in schema["paths"]

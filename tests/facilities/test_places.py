@@ -201,3 +201,104 @@ def test_the_facility_page_shows_capacity_fees_equipment_photos_and_access_in_bo
     for text in ("North Gym", "Meeting room 1", "Wheelchair parking", "The arena", "Projector"):
         assert text in page, text
     assert "車いす用の駐車場" not in page
+
+
+@pytest.mark.django_db
+def test_the_apis_one_query_answer_is_the_grids_answer_cell_for_cell():
+    """selectors.availability_json (PostgreSQL makes the API's JSON) and selectors.availability
+    (the grid, the booking checks) say the same of every slot: past days and passed slots,
+    booked (not a cancelled booking), facility and unit closures, national holidays, the
+    year-end closure, lottery months (open round: lottery; published: free) and the first-come
+    horizon, for fixed periods and hourly units."""
+    from django.utils import timezone
+    from psycopg2.extras import DateTimeTZRange
+
+    from facilities.models import Booking, Closure, LotteryRound
+
+    today = date(2026, 12, 20)
+    moment = at(today, 14)  # the morning has passed
+    holidays_closed = make_facility(closed_on_holidays=True)
+    always_open = make_facility(year_end_closed=False, order=1)
+    lottery = make_unit(holidays_closed, lottery=True)
+    hourly = make_unit(holidays_closed, hourly=True)
+    plain = make_unit(always_open)
+    person = individual()
+
+    def book(unit, day, start, end, state="reserved"):
+        Booking.objects.create(
+            reference=f"T{unit.pk}{day:%m%d}{start:02d}",
+            unit=unit,
+            during=DateTimeTZRange(at(day, start), at(day, end), "[)"),
+            kind="first_come",
+            state=state,
+            registration=person,
+            rate=person.rate,
+        )
+
+    book(lottery, today, 13, 17)
+    book(hourly, date(2027, 1, 5), 10, 12)  # two hourly slots
+    book(plain, date(2027, 1, 6), 9, 12, state="cancelled")
+    book(plain, date(2027, 1, 6), 18, 21)
+    Closure.objects.create(
+        facility=holidays_closed,
+        kind="maintenance",
+        during=DateTimeTZRange(at(date(2027, 1, 20), 10), at(date(2027, 1, 20), 15), "[)"),
+    )
+    Closure.objects.create(
+        facility=always_open,
+        unit=plain,
+        kind="closed",
+        during=DateTimeTZRange(at(date(2027, 1, 21), 0), at(date(2027, 1, 22), 0), "[)"),
+    )
+    now = timezone.now()
+    for month, state in ((date(2026, 11, 1), "published"), (date(2026, 12, 1), "open")):
+        LotteryRound.objects.create(
+            code=f"{month:%Y-%m}",
+            month=month,
+            state=state,
+            opens_at=now - timedelta(days=3),
+            closes_at=now - timedelta(days=2),
+            results_at=now - timedelta(days=1),
+            confirm_by=now + timedelta(days=1),
+            seed_sha256="0" * 64,
+            max_entries_per_applicant=5,
+            max_wins_per_applicant=2,
+            max_choices_per_entry=3,
+        )
+
+    units = selectors.search_units().filter(facility__in=[holidays_closed, always_open])
+    first, last = today - timedelta(days=2), date(2027, 2, 28)
+    made = json.loads(
+        selectors.availability_json(
+            units, first=first, last=last, rules=rules(), today=today, now=moment
+        )
+    )
+    planned = selectors.units_with_plan(units)
+    cells = selectors.availability(
+        planned, first=first, last=last, rules=rules(), today=today, now=moment
+    )
+    expected = [
+        {
+            "facility": unit.facility.code,
+            "unit": unit.code,
+            "name_ja": unit.name_ja,
+            "name_en": unit.name_en,
+            "slots": [
+                {
+                    "start": c.slot.start_at.isoformat(),
+                    "end": c.slot.end_at.isoformat(),
+                    "period": c.slot.period_code,
+                    "status": c.status,
+                }
+                for c in cells[unit.pk]
+            ],
+        }
+        for unit in planned
+    ]
+    assert [u["unit"] for u in made] == [plain.code, lottery.code, hourly.code]
+    assert made == expected
+    seen = {s["status"] for u in made for s in u["slots"]}
+    assert seen == {"past", "free", "booked", "closed", "lottery", "not_yet"}
+    hourly_days = {s["start"][:10] for s in made[2]["slots"]}
+    assert "2027-01-11" not in hourly_days and "2026-12-31" not in hourly_days  # 成人の日, 年末
+    assert "2026-12-31" in {s["start"][:10] for s in made[0]["slots"]}
