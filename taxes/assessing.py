@@ -61,6 +61,9 @@ from .models import (
 logger = logging.getLogger(__name__)
 
 CHUNK = 5_000
+# Taxpayers per 普通徴収 billing file in an overlapped run: big enough that payments' set-based
+# statements pay off (ten files for 200,000 taxpayers), small enough to bill behind the writer.
+BILL_EVERY = 20_000
 RUN_LOCK_CLASS = 72_013  # first key of the two-key advisory lock: "taxes assessment run"
 REVENUE = "resident_tax"
 
@@ -206,12 +209,18 @@ def _execute(run_id: int, *, today: date) -> None:
                     break
                 counts = _assess_chunk(run, ids, today=today)
                 _advance(run, ids, counts)
+        billing_runs = []
     else:
-        _execute_overlapped(run_id, today=today)
+        billing_runs = _execute_overlapped(run_id, today=today)
     run = AssessmentRun.objects.get(pk=run_id)
     if run.kind == AssessmentRun.Kind.INITIAL and not run.billed:
-        _bill_initial(run)
-        AssessmentRun.objects.filter(pk=run.pk).update(billed=True)
+        # Everything (one by one), or what the overlapped billing left (a resumed run's first
+        # chunks, else nothing).
+        billing_runs.append(_bill_initial(run))
+        AssessmentRun.objects.filter(pk=run.pk).update(
+            billed=True,
+            params={**run.params, "billing_runs": [pk for pk in billing_runs if pk]},
+        )
 
 
 def _next_ids(run: AssessmentRun, after: int) -> list[int]:
@@ -253,30 +262,62 @@ def _commit_chunk(run_id: int, plan: _Plan, *, today: date) -> None:
         _advance(run, plan.ids, counts)
 
 
-def _execute_overlapped(run_id: int, *, today: date) -> None:
+def _execute_overlapped(run_id: int, *, today: date) -> list[int | None]:
     """The chunks of a run with the calculation of chunk N+1 (Python, in this thread) overlapping
     the write of chunk N (COPY, index and foreign-key work, commit: in the PostgreSQL server
     process, the writer thread waits with the GIL released). The writer has its own connection
     and commits each chunk with the run's cursor, exactly as the one-by-one loop does, so a
     worker that dies leaves the run at the last committed chunk. Chunks touch disjoint
-    residents, so planning N+1 never reads what N writes; at most one chunk waits."""
+    residents, so planning N+1 never reads what N writes; at most one chunk waits.
+
+    A 当初課税's 普通徴収 is billed the same way, behind the writer: every ``BILL_EVERY``
+    committed taxpayers go to payments' billing run as one file, in a third thread with its own
+    connection (charges and installments are payments' tables, apart from the writer's). What a
+    dying worker left unbilled is billed by the run's last step (see :func:`_bill_initial`).
+    Returns the billing runs' ids."""
     run = AssessmentRun.objects.get(pk=run_id)
+    billing = run.kind == AssessmentRun.Kind.INITIAL and not run.billed and run.fiscal_year != 2024
     after = run.cursor
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="taxes-writer") as writer:
+    group: list[int] = []  # [first, last] resident of the committed chunks not billed yet
+    group_size = 0
+    bills: list[Future] = []
+    with (
+        ThreadPoolExecutor(max_workers=1, thread_name_prefix="taxes-writer") as writer,
+        ThreadPoolExecutor(max_workers=1, thread_name_prefix="taxes-biller") as biller,
+    ):
         pending: Future | None = None
+        pending_ids: list[int] = []
+
+        def committed(ids: list[int], *, last: bool = False) -> None:
+            nonlocal group, group_size
+            if not billing:
+                return
+            if ids:
+                group = [group[0] if group else ids[0], ids[-1]]
+                group_size += len(ids)
+            if group and (group_size >= BILL_EVERY or last):
+                bills.append(biller.submit(_bill_initial, run, (group[0], group[1])))
+                group, group_size = [], 0
+            for bill in bills:
+                if bill.done():
+                    bill.result()  # a billing error stops the run here
+
         try:
             while ids := _next_ids(run, after):
                 plan = _plan_chunk(run, ids, after=after)
                 if pending is not None:
                     pending.result()  # the previous chunk's error stops the run here
+                    committed(pending_ids)
                 pending = writer.submit(_commit_chunk, run_id, plan, today=today)
-                after = ids[-1]
+                pending_ids, after = ids, ids[-1]
             if pending is not None:
                 pending.result()
+            committed(pending_ids, last=True)
+            return [bill.result() for bill in bills]
         finally:
-            if pending is not None:
-                wait([pending])
+            wait([f for f in [pending, *bills] if f is not None])
             writer.submit(connections.close_all).result()
+            biller.submit(connections.close_all).result()
 
 
 # --- one chunk ---------------------------------------------------------------------------------
@@ -667,20 +708,41 @@ def _regular_dates(fiscal_year: int) -> list[date]:
     return [date(fiscal_year + (m < 4), m, d) for m, d in _revenue().schedule]
 
 
-def _bill_initial(run: AssessmentRun) -> None:
-    """The 普通徴収 of the run's first assessments, through payments' billing run: a CSV in its
-    documented layout (assessment_key, resident_code, revenue_code, fiscal_year, amount), one
-    line per taxpayer, submitted and executed like any billing file (same file, same run)."""
+def _bill_initial(run: AssessmentRun, span: tuple[int, int] | None = None) -> int | None:
+    """The 普通徴収 of the run's first assessments (those of residents ``span`` when given) not
+    billed yet, through payments' billing run: a CSV in its documented layout (assessment_key,
+    resident_code, revenue_code, fiscal_year, amount), one line per taxpayer, submitted and
+    executed like any billing file (same file, same run). Returns the billing run's id, or None
+    when there was nothing left to bill.
+
+    What is billed is linked (TaxCharge) right after, and what is linked is left out of the
+    next file: a resumed run bills only what its first attempt did not (a crash between the
+    billing and the links files the same lines again: payments returns that run as it is, and
+    its charges are unique by origin anyway)."""
     fiscal_year = run.fiscal_year
+    if fiscal_year == 2024:
+        return None  # billed one by one in the chunk (the 定額減税 split)
     billed = Assessment.objects.filter(
         run=run,
         kind=Assessment.Kind.INITIAL,
         collection=Assessment.Collection.ORDINARY,
         total__gt=0,
     )
-    if fiscal_year == 2024:
-        return  # billed one by one in the chunk (the 定額減税 split)
+    linked = TaxCharge.objects.filter(
+        fiscal_year=fiscal_year, origin__startswith=f"assessment:{REVENUE}:{fiscal_year}:taxes-"
+    )
+    if span is not None:
+        billed = billed.filter(resident_id__gte=span[0], resident_id__lte=span[1])
+        linked = linked.filter(resident_id__gte=span[0], resident_id__lte=span[1])
     _revenue()  # a clear error, before any file is written, when the revenue is missing
+    done = set(linked.values_list("resident_id", flat=True))
+    rows = [
+        (resident_id, total)
+        for resident_id, total in billed.order_by("resident_id").values_list("resident_id", "total")
+        if resident_id not in done
+    ]
+    if not rows:
+        return None
     codes = dict(
         residents_on(date(fiscal_year, 1, 1))
         .filter(pk__in=billed.values("resident_id"))
@@ -689,13 +751,11 @@ def _bill_initial(run: AssessmentRun) -> None:
     lines = ["assessment_key,resident_code,revenue_code,fiscal_year,amount,parcel_key"]
     links = []
     now = timezone.now().isoformat()
-    for resident_id, total in billed.order_by("resident_id").values_list("resident_id", "total"):
+    for resident_id, total in rows:
         lines.append(f"taxes-{resident_id},{codes[resident_id]},{REVENUE},{fiscal_year},{total},")
         links.append(
             (resident_id, fiscal_year, initial_origin(fiscal_year, resident_id), "ordinary", now)
         )
-    if not links:
-        return
     billing = payment_batches.submit(
         kind="billing", data=("\n".join(lines) + "\n").encode(), actor=run.created_by, queue=False
     )
@@ -707,17 +767,12 @@ def _bill_initial(run: AssessmentRun) -> None:
             _("普通徴収の調定で%(n)s件が請求できませんでした（収納バッチ #%(id)s）。")
             % {"n": billing.failed_count, "id": billing.pk}
         )
-    with transaction.atomic():
-        # Once: a resumed run finds the links of its first attempt.
-        if not TaxCharge.objects.filter(origin=links[0][2]).exists():
-            _copy(
-                "taxes_taxcharge",
-                ("resident_id", "fiscal_year", "origin", "purpose", "created_at"),
-                _copy_text(links),
-            )
-    AssessmentRun.objects.filter(pk=run.pk).update(
-        params={**AssessmentRun.objects.get(pk=run.pk).params, "billing_run": billing.pk}
+    _copy(
+        "taxes_taxcharge",
+        ("resident_id", "fiscal_year", "origin", "purpose", "created_at"),
+        _copy_text(links),
     )
+    return billing.pk
 
 
 def charge_installments(resident, fiscal_year: int) -> list[dict]:

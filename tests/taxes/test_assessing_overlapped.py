@@ -16,10 +16,12 @@ from factories_taxes import report_row, reports_csv, taxpayer
 from hypothesis import given, settings
 from test_residenttax import declarations, options
 
+from payments import selectors as payment_selectors
 from taxes import assessing, residenttax, services
 from taxes.models import Assessment, AssessmentRun, TaxCharge
 
 
+@pytest.mark.timeout(900)  # a flushed database's setup and teardown are slow under load
 @pytest.mark.django_db(transaction=True)
 def test_overlapped_run_commits_per_chunk_in_a_writer_thread_and_resumes(
     supervisor, clerk, monkeypatch
@@ -33,8 +35,17 @@ def test_overlapped_run_commits_per_chunk_in_a_writer_thread_and_resumes(
     services.import_salary_reports(data=reports_csv(rows), file_name="o.csv", actor=clerk)
     run = assessing.submit_run(fiscal_year=2025, kind="initial", actor=supervisor, queue=False)
     monkeypatch.setattr(assessing, "CHUNK", 2)
+    monkeypatch.setattr(assessing, "BILL_EVERY", 2)  # every committed chunk billed behind it
     real = assessing._write_chunk
+    real_bill = assessing._bill_initial
     writers: list[str] = []
+    billers: list[str] = []
+
+    def billing(run, span=None):
+        billers.append(threading.current_thread().name)
+        return real_bill(run, span)
+
+    monkeypatch.setattr(assessing, "_bill_initial", billing)
 
     def dying(run, plan, *, today):
         writers.append(threading.current_thread().name)
@@ -54,16 +65,25 @@ def test_overlapped_run_commits_per_chunk_in_a_writer_thread_and_resumes(
         people[0].pk,
         people[1].pk,
     }
-    assert not partial.billed and TaxCharge.objects.count() == 0
+    # The committed chunk was billed in the billing thread before the run stopped.
+    assert billers == ["taxes-biller_0"] and not partial.billed
+    assert set(TaxCharge.objects.values_list("resident_id", flat=True)) == {
+        people[0].pk,
+        people[1].pk,
+    }
 
     monkeypatch.setattr(assessing, "_write_chunk", real)
     done = assessing.execute_run(run.pk, today=date(2025, 5, 20))
     assert done.state == "succeeded" and done.processed == 5 and done.assessed_count == 5
+    # Chunks 2 and 3 billed behind the writer (chunk 1 by the first attempt), nothing left.
+    assert done.billed and len(done.params["billing_runs"]) == 2
     assert Assessment.objects.count() == 5 and TaxCharge.objects.count() == 5
     for person in people:
         a = Assessment.objects.get(resident=person)
         d = residenttax.declaration_from_dict(a.inputs)
         assert a.result == residenttax.assess(d).as_dict()
+        charge = payment_selectors.charge_for_origin(assessing.initial_origin(2025, person.pk))
+        assert charge.amount == a.total > 0
     again = assessing.execute_run(run.pk)
     assert again.assessed_count == 5 and Assessment.objects.count() == 5
 
