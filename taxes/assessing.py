@@ -29,11 +29,15 @@ import io
 import json
 import logging
 from collections import defaultdict
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
 from datetime import date
 
+import orjson
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import connection, transaction
-from django.db.models import F, Q
+from django.db import connection, connections, transaction
+from django.db.models import F, Q, TextField
+from django.db.models.functions import Cast
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -57,6 +61,9 @@ from .models import (
 logger = logging.getLogger(__name__)
 
 CHUNK = 5_000
+# Taxpayers per 普通徴収 billing file in an overlapped run: big enough that payments' set-based
+# statements pay off (ten files for 200,000 taxpayers), small enough to bill behind the writer.
+BILL_EVERY = 20_000
 RUN_LOCK_CLASS = 72_013  # first key of the two-key advisory lock: "taxes assessment run"
 REVENUE = "resident_tax"
 
@@ -191,36 +198,126 @@ def _execute(run_id: int, *, today: date) -> None:
             run.total = _stage(run)
             run.params = {**run.params, "staged": True}
             run.save(update_fields=["total", "params"])
-    while True:
-        with transaction.atomic():
-            run = AssessmentRun.objects.select_for_update().get(pk=run_id)
-            ids = list(
-                RunTaxpayer.objects.filter(run=run, resident_id__gt=run.cursor)
-                .order_by("resident_id")
-                .values_list("resident_id", flat=True)[:CHUNK]
-            )
-            if not ids:
-                break
-            counts = _assess_chunk(run, ids, today=today)
-            AssessmentRun.objects.filter(pk=run.pk).update(
-                cursor=ids[-1],
-                processed=F("processed") + len(ids),
-                assessed_count=F("assessed_count") + counts["assessed"],
-                changed_count=F("changed_count") + counts["changed"],
-                unchanged_count=F("unchanged_count") + counts["unchanged"],
-                exempt_count=F("exempt_count") + counts["exempt"],
-                failed_count=F("failed_count") + len(counts["problems"]),
-                levy_total=F("levy_total") + counts["levy"],
-            )
-            if counts["problems"]:
-                run.refresh_from_db(fields=["problems"])
-                AssessmentRun.objects.filter(pk=run.pk).update(
-                    problems=(run.problems + counts["problems"])[-500:]
-                )
+    if connection.in_atomic_block:
+        # Inside a caller's transaction (a shell, a test) no second connection would see its
+        # rows: each chunk is read, assessed and written here, one after the other.
+        while True:
+            with transaction.atomic():
+                run = AssessmentRun.objects.select_for_update().get(pk=run_id)
+                ids = _next_ids(run, run.cursor)
+                if not ids:
+                    break
+                counts = _assess_chunk(run, ids, today=today)
+                _advance(run, ids, counts)
+        billing_runs = []
+    else:
+        billing_runs = _execute_overlapped(run_id, today=today)
     run = AssessmentRun.objects.get(pk=run_id)
     if run.kind == AssessmentRun.Kind.INITIAL and not run.billed:
-        _bill_initial(run)
-        AssessmentRun.objects.filter(pk=run.pk).update(billed=True)
+        # Everything (one by one), or what the overlapped billing left (a resumed run's first
+        # chunks, else nothing).
+        billing_runs.append(_bill_initial(run))
+        AssessmentRun.objects.filter(pk=run.pk).update(
+            billed=True,
+            params={**run.params, "billing_runs": [pk for pk in billing_runs if pk]},
+        )
+
+
+def _next_ids(run: AssessmentRun, after: int) -> list[int]:
+    return list(
+        RunTaxpayer.objects.filter(run=run, resident_id__gt=after)
+        .order_by("resident_id")
+        .values_list("resident_id", flat=True)[:CHUNK]
+    )
+
+
+def _advance(run: AssessmentRun, ids: list[int], counts: dict) -> None:
+    """Move the run's cursor past a chunk with its counters (in the chunk's transaction)."""
+    AssessmentRun.objects.filter(pk=run.pk).update(
+        cursor=ids[-1],
+        processed=F("processed") + len(ids),
+        assessed_count=F("assessed_count") + counts["assessed"],
+        changed_count=F("changed_count") + counts["changed"],
+        unchanged_count=F("unchanged_count") + counts["unchanged"],
+        exempt_count=F("exempt_count") + counts["exempt"],
+        failed_count=F("failed_count") + len(counts["problems"]),
+        levy_total=F("levy_total") + counts["levy"],
+    )
+    if counts["problems"]:
+        run.refresh_from_db(fields=["problems"])
+        AssessmentRun.objects.filter(pk=run.pk).update(
+            problems=(run.problems + counts["problems"])[-500:]
+        )
+
+
+def _commit_chunk(run_id: int, plan: _Plan, *, today: date) -> None:
+    """Write one planned chunk and move the cursor, in one transaction (the writer thread)."""
+    with transaction.atomic():
+        run = AssessmentRun.objects.select_for_update().get(pk=run_id)
+        if run.cursor != plan.after:
+            # Only the holder of the run's advisory lock moves the cursor: a plan made for
+            # another cursor would write a chunk twice or skip one.
+            raise RuntimeError(f"run {run_id}: cursor {run.cursor}, plan after {plan.after}")
+        counts = _write_chunk(run, plan, today=today)
+        _advance(run, plan.ids, counts)
+
+
+def _execute_overlapped(run_id: int, *, today: date) -> list[int | None]:
+    """The chunks of a run with the calculation of chunk N+1 (Python, in this thread) overlapping
+    the write of chunk N (COPY, index and foreign-key work, commit: in the PostgreSQL server
+    process, the writer thread waits with the GIL released). The writer has its own connection
+    and commits each chunk with the run's cursor, exactly as the one-by-one loop does, so a
+    worker that dies leaves the run at the last committed chunk. Chunks touch disjoint
+    residents, so planning N+1 never reads what N writes; at most one chunk waits.
+
+    A 当初課税's 普通徴収 is billed the same way, behind the writer: every ``BILL_EVERY``
+    committed taxpayers go to payments' billing run as one file, in a third thread with its own
+    connection (charges and installments are payments' tables, apart from the writer's). What a
+    dying worker left unbilled is billed by the run's last step (see :func:`_bill_initial`).
+    Returns the billing runs' ids."""
+    run = AssessmentRun.objects.get(pk=run_id)
+    billing = run.kind == AssessmentRun.Kind.INITIAL and not run.billed and run.fiscal_year != 2024
+    after = run.cursor
+    group: list[int] = []  # [first, last] resident of the committed chunks not billed yet
+    group_size = 0
+    bills: list[Future] = []
+    with (
+        ThreadPoolExecutor(max_workers=1, thread_name_prefix="taxes-writer") as writer,
+        ThreadPoolExecutor(max_workers=1, thread_name_prefix="taxes-biller") as biller,
+    ):
+        pending: Future | None = None
+        pending_ids: list[int] = []
+
+        def committed(ids: list[int], *, last: bool = False) -> None:
+            nonlocal group, group_size
+            if not billing:
+                return
+            if ids:
+                group = [group[0] if group else ids[0], ids[-1]]
+                group_size += len(ids)
+            if group and (group_size >= BILL_EVERY or last):
+                bills.append(biller.submit(_bill_initial, run, (group[0], group[1])))
+                group, group_size = [], 0
+            for bill in bills:
+                if bill.done():
+                    bill.result()  # a billing error stops the run here
+
+        try:
+            while ids := _next_ids(run, after):
+                plan = _plan_chunk(run, ids, after=after)
+                if pending is not None:
+                    pending.result()  # the previous chunk's error stops the run here
+                    committed(pending_ids)
+                pending = writer.submit(_commit_chunk, run_id, plan, today=today)
+                pending_ids, after = ids, ids[-1]
+            if pending is not None:
+                pending.result()
+            committed(pending_ids, last=True)
+            return [bill.result() for bill in bills]
+        finally:
+            wait([f for f in [pending, *bills] if f is not None])
+            writer.submit(connections.close_all).result()
+            biller.submit(connections.close_all).result()
 
 
 # --- one chunk ---------------------------------------------------------------------------------
@@ -242,16 +339,25 @@ REPORT_FIELDS = (
     "left_on",
     "line_no",
 )
+# The JSON columns of a salary report, read as text and parsed by orjson (Django's JSONField
+# parses with the standard library's json, several times slower on a run's volume).
+REPORT_JSON_FIELDS = ("life_insurance", "spouse", "dependants", "personal")
+
+
+def _as_text(name: str) -> Cast:
+    return Cast(name, output_field=TextField())
 
 
 def _inputs_for(run: AssessmentRun, ids: list[int]) -> dict[int, dict]:
     """Per resident: birth date, counted declaration (id, data), salary reports as dicts (read
     once per chunk, as plain values: model instances cost more than the calculation). Each read
     takes the chunk's id range (an index range scan, not a list of thousands of parameters); the
-    residents of the range who are not in the run are dropped here."""
+    residents of the range who are not in the run are dropped here. JSON arrives as text and is
+    parsed with orjson."""
     fiscal_year = run.fiscal_year
     wanted = set(ids)
     span = (ids[0], ids[-1])
+    loads = orjson.loads
     out: dict[int, dict] = {
         pk: {"birth_date": born, "declaration": None, "reports": []}
         for pk, born in residents_on(date(fiscal_year, 1, 1))
@@ -264,16 +370,20 @@ def _inputs_for(run: AssessmentRun, ids: list[int]) -> dict[int, dict]:
         status__in=Declaration.COUNTED,
         resident_id__gte=span[0],
         resident_id__lte=span[1],
-    ).values_list("resident_id", "pk", "data"):
+    ).values_list("resident_id", "pk", _as_text("data")):
         if resident_id in out:
-            out[resident_id]["declaration"] = (pk, data)
-    for report in (
+            out[resident_id]["declaration"] = (pk, loads(data))
+    plain = [f for f in REPORT_FIELDS if f not in REPORT_JSON_FIELDS]
+    for values in (
         SalaryReport.objects.filter(
             income_year=fiscal_year - 1, resident_id__gte=span[0], resident_id__lte=span[1]
         )
         .order_by("line_no", "pk")
-        .values(*REPORT_FIELDS)
+        .values_list(*plain, *(_as_text(f) for f in REPORT_JSON_FIELDS))
     ):
+        report = dict(zip(plain, values, strict=False))
+        for name, text in zip(REPORT_JSON_FIELDS, values[len(plain) :], strict=True):
+            report[name] = None if text is None else loads(text)
         if report["resident_id"] in out:
             out[report["resident_id"]]["reports"].append(report)
     return out
@@ -344,11 +454,15 @@ SPECIAL_COLUMNS = (
 )
 
 
-# One encoder for the run: json.dumps with options builds a new JSONEncoder on every call, and a
-# chunk encodes three documents per taxpayer.
-_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+def _json(value) -> str:
+    """JSON text for a jsonb column, by orjson: compact, UTF-8 as is (no \\u escapes), and
+    dataclasses field by field — residenttax's Declaration and Assessment serialise to exactly
+    ``declaration_to_dict`` and ``Assessment.as_dict`` (a test holds this), without building
+    the dicts first."""
+    return orjson.dumps(value).decode()
 
 
+NULL = "\\N"  # COPY's text format for NULL
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
 
@@ -365,23 +479,45 @@ def _cell(value) -> str:
     return text.translate(_COPY_ESCAPES)
 
 
-def _copy(table: str, columns: tuple[str, ...], rows: list[tuple]) -> None:
-    """COPY rows into a table: set-based, what a chunk of a batch run writes."""
-    if not rows:
+def _json_cell(value) -> str:
+    """JSON in COPY's text format: orjson escapes every control character inside strings, so
+    the text has no tab or line break of its own and only backslashes need doubling."""
+    text = orjson.dumps(value).decode()
+    return text.replace("\\", "\\\\") if "\\" in text else text
+
+
+def _copy_text(rows: list[tuple]) -> str:
+    return "".join("\t".join(map(_cell, row)) + "\n" for row in rows)
+
+
+def _copy(table: str, columns: tuple[str, ...], text: str) -> None:
+    """COPY rows (already in COPY's text format) into a table: set-based, what a chunk of a
+    batch run writes. One megabyte per write: fewer round trips into the C library."""
+    if not text:
         return
-    buffer = io.StringIO()
-    for row in rows:
-        buffer.write("\t".join(map(_cell, row)))
-        buffer.write("\n")
-    buffer.seek(0)
     with connection.cursor() as cursor:
-        cursor.cursor.copy_expert(f"COPY {table} ({', '.join(columns)}) FROM STDIN", buffer)
+        cursor.cursor.copy_expert(
+            f"COPY {table} ({', '.join(columns)}) FROM STDIN", io.StringIO(text), size=1 << 20
+        )
 
 
-def _assess_chunk(run: AssessmentRun, ids: list[int], *, today: date) -> dict:
-    """Assess a chunk of residents and write what changed: new versions with ``COPY`` (set-based:
-    a batch of ORM instances costs more than the calculation), the replaced versions flagged in
-    one UPDATE, new 特別徴収 schedules with ``COPY``; a 更正's collection follows one by one."""
+@dataclass
+class _Plan:
+    """A chunk assessed but not written: what :func:`_write_chunk` needs, the new assessment
+    rows already in COPY's text format (built in the calculating thread)."""
+
+    ids: list[int]
+    after: int  # the run's cursor this chunk starts after
+    text: str  # taxes_assessment rows, COPY text
+    written: list[tuple[int, int]]  # (resident_id, version) of each new row
+    specials: dict[int, tuple[int, list[int]]]  # resident_id: (employer_id, twelve months)
+    replaced: list[int]  # ids of the versions the new rows replace
+    counts: dict
+
+
+def _plan_chunk(run: AssessmentRun, ids: list[int], *, after: int) -> _Plan:
+    """Read and assess a chunk of residents, writing nothing: the rows of every new version
+    (当初課税 the first time, 更正 when the result changed) and the versions they replace."""
     fiscal_year = run.fiscal_year
     data = _inputs_for(run, ids)
     old_rows = {
@@ -395,11 +531,21 @@ def _assess_chunk(run: AssessmentRun, ids: list[int], *, today: date) -> dict:
     }
     options = season.city_options()
     counts = {"assessed": 0, "changed": 0, "unchanged": 0, "exempt": 0, "levy": 0, "problems": []}
-    now = timezone.now().isoformat()
-    reason = run.params.get("reason", "")
-    rows: list[tuple] = []
+    # The cells every row of the run shares, formatted once.
+    now = _cell(timezone.now().isoformat())
+    reason = _cell(run.params.get("reason", ""))
+    shared = f"{run.pk}"
+    city = f"{options['grade']}\t{_cell(options['designated_city'])}"
+    created_by = _cell(run.created_by_id)
+    lines: list[str] = []
+    written: list[tuple[int, int]] = []
     specials: dict[int, tuple[int, list[int]]] = {}
     replaced: list[int] = []
+    ORDINARY, SPECIAL, NONE = (
+        Assessment.Collection.ORDINARY.value,
+        Assessment.Collection.SPECIAL.value,
+        Assessment.Collection.NONE.value,
+    )
     for resident_id in ids:
         item = data.get(resident_id)
         if item is None:
@@ -415,71 +561,70 @@ def _assess_chunk(run: AssessmentRun, ids: list[int], *, today: date) -> dict:
         except ValueError as error:
             counts["problems"].append({"resident_id": resident_id, "reason": str(error)[:300]})
             continue
-        result_dict = result.as_dict()
         old = old_rows.get(resident_id)
-        if old is not None and old["result"] == result_dict:
+        if old is not None and old["result"] == result.as_dict():
             counts["unchanged"] += 1
             continue
-        employer_id = _special_employer(item["reports"]) if result.total else None
-        method = (
-            Assessment.Collection.NONE
-            if not result.total
-            else Assessment.Collection.SPECIAL
-            if employer_id
-            else Assessment.Collection.ORDINARY
-        )
+        total = result.total
+        employer_id = _special_employer(item["reports"]) if total else None
+        method = NONE if not total else SPECIAL if employer_id else ORDINARY
         if old is not None:
             # A 更正 keeps the way the tax is collected (the employer was notified in May).
-            if old["collection"] != Assessment.Collection.NONE:
+            if old["collection"] != NONE:
                 method = old["collection"]
-            employer_id = old["employer_id"] if method == Assessment.Collection.SPECIAL else None
-            if method == Assessment.Collection.NONE and result.total:
-                method = Assessment.Collection.ORDINARY
+            employer_id = old["employer_id"] if method == SPECIAL else None
+            if method == NONE and total:
+                method = ORDINARY
             replaced.append(old["pk"])
             counts["changed"] += 1
         schedule = _schedule(result, method, fiscal_year)
-        if method == Assessment.Collection.SPECIAL and old is None:
+        if method == SPECIAL and old is None:
             specials[resident_id] = (employer_id, schedule["special"])
-        rows.append(
-            (
-                resident_id,
-                fiscal_year,
-                old["version"] + 1 if old else 1,
-                Assessment.Kind.CORRECTION if old else Assessment.Kind.INITIAL,
-                True,
-                reason if old else "",
-                run.pk,
-                declaration[0] if declaration else None,
-                result.rule_version,
-                options["grade"],
-                options["designated_city"],
-                _json(residenttax.declaration_to_dict(d)),
-                _json(result_dict),
-                result.total_income,
-                result.taxable,
-                result.income_levy,
-                result.per_capita,
-                result.forest_tax,
-                result.total,
-                result.exempt_income_levy,
-                result.exempt_per_capita,
-                method,
-                employer_id,
-                _json(schedule),
-                run.created_by_id,
-                now,
-            )
+        version = old["version"] + 1 if old else 1
+        written.append((resident_id, version))
+        # ASSESSMENT_COLUMNS, in order.
+        lines.append(
+            f"{resident_id}\t{fiscal_year}\t{version}\t"
+            f"{'correction' if old else 'initial'}\tt\t{reason if old else ''}\t{shared}\t"
+            f"{declaration[0] if declaration else NULL}\t{_cell(result.rule_version)}\t{city}\t"
+            f"{_json_cell(d)}\t{_json_cell(result)}\t"
+            f"{result.total_income}\t{result.taxable}\t{result.income_levy}\t"
+            f"{result.per_capita}\t{result.forest_tax}\t{total}\t"
+            f"{'t' if result.exempt_income_levy else 'f'}\t"
+            f"{'t' if result.exempt_per_capita else 'f'}\t{method}\t"
+            f"{NULL if employer_id is None else employer_id}\t{_json_cell(schedule)}\t"
+            f"{created_by}\t{now}\n"
         )
         counts["assessed"] += 1
         counts["exempt"] += int(result.exempt_per_capita)
-        counts["levy"] += result.total
-    if replaced:
-        Assessment.objects.filter(pk__in=replaced).update(is_current=False)
-    _copy("taxes_assessment", ASSESSMENT_COLUMNS, rows)
-    follow_up = {row[0] for row in rows if row[2] > 1 or run.kind == AssessmentRun.Kind.RECOMPUTE}
+        counts["levy"] += total
+    return _Plan(
+        ids=ids,
+        after=after,
+        text="".join(lines),
+        written=written,
+        specials=specials,
+        replaced=replaced,
+        counts=counts,
+    )
+
+
+def _write_chunk(run: AssessmentRun, plan: _Plan, *, today: date) -> dict:
+    """Write a planned chunk: the replaced versions flagged in one UPDATE, the new versions with
+    ``COPY`` (set-based: a batch of ORM instances costs more than the calculation), new 特別徴収
+    schedules with ``COPY``; a 更正's collection follows one by one."""
+    fiscal_year = run.fiscal_year
+    ids = plan.ids
+    if plan.replaced:
+        Assessment.objects.filter(pk__in=plan.replaced).update(is_current=False)
+    _copy("taxes_assessment", ASSESSMENT_COLUMNS, plan.text)
+    follow_up = {
+        rid for rid, version in plan.written
+        if version > 1 or run.kind == AssessmentRun.Kind.RECOMPUTE
+    }  # fmt: skip
     if fiscal_year == 2024:
-        follow_up |= {row[0] for row in rows}
-    wanted = set(specials) | follow_up
+        follow_up |= {rid for rid, _version in plan.written}
+    wanted = set(plan.specials) | follow_up
     new_ids = (
         {
             resident_id: pk
@@ -495,24 +640,27 @@ def _assess_chunk(run: AssessmentRun, ids: list[int], *, today: date) -> dict:
         if wanted
         else {}
     )
+    now = timezone.now().isoformat()
     _copy(
         "taxes_specialcollection",
         SPECIAL_COLUMNS,
-        [
-            (
-                rid,
-                fiscal_year,
-                employer_id,
-                new_ids[rid],
-                "{" + ",".join(map(str, months)) + "}",
-                None,
-                "",
-                now,
-            )
-            for rid, (employer_id, months) in specials.items()
-        ],
+        _copy_text(
+            [
+                (
+                    rid,
+                    fiscal_year,
+                    employer_id,
+                    new_ids[rid],
+                    "{" + ",".join(map(str, months)) + "}",
+                    None,
+                    "",
+                    now,
+                )
+                for rid, (employer_id, months) in plan.specials.items()
+            ]
+        ),
     )
-    changed = {row[0] for row in rows if row[2] > 1}
+    changed = {rid for rid, version in plan.written if version > 1}
     for assessment in Assessment.objects.filter(pk__in=[new_ids[rid] for rid in follow_up]):
         if assessment.resident_id in changed:
             apply_correction(assessment=assessment, actor=run.created_by, today=today)
@@ -524,7 +672,13 @@ def _assess_chunk(run: AssessmentRun, ids: list[int], *, today: date) -> dict:
                 today=today,
                 regular=run.kind == AssessmentRun.Kind.INITIAL,
             )
-    return counts
+    return plan.counts
+
+
+def _assess_chunk(run: AssessmentRun, ids: list[int], *, today: date) -> dict:
+    """Assess a chunk of residents and write what changed (one after the other, in the
+    caller's transaction)."""
+    return _write_chunk(run, _plan_chunk(run, ids, after=run.cursor), today=today)
 
 
 def _schedule(result: residenttax.Assessment, method: str, fiscal_year: int) -> dict:
@@ -554,20 +708,41 @@ def _regular_dates(fiscal_year: int) -> list[date]:
     return [date(fiscal_year + (m < 4), m, d) for m, d in _revenue().schedule]
 
 
-def _bill_initial(run: AssessmentRun) -> None:
-    """The 普通徴収 of the run's first assessments, through payments' billing run: a CSV in its
-    documented layout (assessment_key, resident_code, revenue_code, fiscal_year, amount), one
-    line per taxpayer, submitted and executed like any billing file (same file, same run)."""
+def _bill_initial(run: AssessmentRun, span: tuple[int, int] | None = None) -> int | None:
+    """The 普通徴収 of the run's first assessments (those of residents ``span`` when given) not
+    billed yet, through payments' billing run: a CSV in its documented layout (assessment_key,
+    resident_code, revenue_code, fiscal_year, amount), one line per taxpayer, submitted and
+    executed like any billing file (same file, same run). Returns the billing run's id, or None
+    when there was nothing left to bill.
+
+    What is billed is linked (TaxCharge) right after, and what is linked is left out of the
+    next file: a resumed run bills only what its first attempt did not (a crash between the
+    billing and the links files the same lines again: payments returns that run as it is, and
+    its charges are unique by origin anyway)."""
     fiscal_year = run.fiscal_year
+    if fiscal_year == 2024:
+        return None  # billed one by one in the chunk (the 定額減税 split)
     billed = Assessment.objects.filter(
         run=run,
         kind=Assessment.Kind.INITIAL,
         collection=Assessment.Collection.ORDINARY,
         total__gt=0,
     )
-    if fiscal_year == 2024:
-        return  # billed one by one in the chunk (the 定額減税 split)
+    linked = TaxCharge.objects.filter(
+        fiscal_year=fiscal_year, origin__startswith=f"assessment:{REVENUE}:{fiscal_year}:taxes-"
+    )
+    if span is not None:
+        billed = billed.filter(resident_id__gte=span[0], resident_id__lte=span[1])
+        linked = linked.filter(resident_id__gte=span[0], resident_id__lte=span[1])
     _revenue()  # a clear error, before any file is written, when the revenue is missing
+    done = set(linked.values_list("resident_id", flat=True))
+    rows = [
+        (resident_id, total)
+        for resident_id, total in billed.order_by("resident_id").values_list("resident_id", "total")
+        if resident_id not in done
+    ]
+    if not rows:
+        return None
     codes = dict(
         residents_on(date(fiscal_year, 1, 1))
         .filter(pk__in=billed.values("resident_id"))
@@ -576,13 +751,11 @@ def _bill_initial(run: AssessmentRun) -> None:
     lines = ["assessment_key,resident_code,revenue_code,fiscal_year,amount,parcel_key"]
     links = []
     now = timezone.now().isoformat()
-    for resident_id, total in billed.order_by("resident_id").values_list("resident_id", "total"):
+    for resident_id, total in rows:
         lines.append(f"taxes-{resident_id},{codes[resident_id]},{REVENUE},{fiscal_year},{total},")
         links.append(
             (resident_id, fiscal_year, initial_origin(fiscal_year, resident_id), "ordinary", now)
         )
-    if not links:
-        return
     billing = payment_batches.submit(
         kind="billing", data=("\n".join(lines) + "\n").encode(), actor=run.created_by, queue=False
     )
@@ -594,17 +767,12 @@ def _bill_initial(run: AssessmentRun) -> None:
             _("普通徴収の調定で%(n)s件が請求できませんでした（収納バッチ #%(id)s）。")
             % {"n": billing.failed_count, "id": billing.pk}
         )
-    with transaction.atomic():
-        # Once: a resumed run finds the links of its first attempt.
-        if not TaxCharge.objects.filter(origin=links[0][2]).exists():
-            _copy(
-                "taxes_taxcharge",
-                ("resident_id", "fiscal_year", "origin", "purpose", "created_at"),
-                links,
-            )
-    AssessmentRun.objects.filter(pk=run.pk).update(
-        params={**AssessmentRun.objects.get(pk=run.pk).params, "billing_run": billing.pk}
+    _copy(
+        "taxes_taxcharge",
+        ("resident_id", "fiscal_year", "origin", "purpose", "created_at"),
+        _copy_text(links),
     )
+    return billing.pk
 
 
 def charge_installments(resident, fiscal_year: int) -> list[dict]:
