@@ -13,6 +13,8 @@ from __future__ import annotations
 from django.http import HttpResponseBadRequest, JsonResponse
 from django.utils.translation import gettext as _
 from django.views import defaults
+from rest_framework.exceptions import ParseError
+from rest_framework.parsers import JSONParser
 
 UTF8 = {"ensure_ascii": False}
 
@@ -37,3 +39,14 @@ def page_not_found(request, exception=None):
     if request.path.startswith("/api/"):
         return JsonResponse({"detail": _("見つかりません。")}, status=404, json_dumps_params=UTF8)
     return defaults.page_not_found(request, exception)
+
+
+class ObjectJSONParser(JSONParser):
+    """Every request body of the API is a JSON object (the schema says so); a list or a bare
+    value is a 400 here rather than an AttributeError in a view that reads `request.data.get`."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        data = super().parse(stream, media_type, parser_context)
+        if not isinstance(data, dict):
+            raise ParseError(_("本文は JSON のオブジェクト（{…}）で送ってください。"))
+        return data

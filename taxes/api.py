@@ -8,11 +8,11 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema
 from rest_framework import serializers
 from rest_framework.decorators import api_view, parser_classes, permission_classes
 from rest_framework.exceptions import NotFound, PermissionDenied
-from rest_framework.parsers import JSONParser
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 
 from cityhall import audit
+from cityhall.api_errors import ObjectJSONParser
 from cityhall.roles import is_staff_member
 from residents.selectors import get_resident, resident_for_user
 
@@ -111,7 +111,7 @@ def _steps(d, result) -> list[dict]:
 @api_view(["POST"])
 @permission_classes([AllowAny])
 # JSON only: a form post cannot say null, and the declaration's optional choices may be null.
-@parser_classes([JSONParser])
+@parser_classes([ObjectJSONParser])
 def simulate(request):
     serializer = DeclarationSerializer(data=request.data)
     serializer.is_valid(raise_exception=True)

@@ -304,3 +304,10 @@ def test_a_missing_booking_is_a_json_404(client, resident_user):
 def test_the_tax_simulation_takes_json_only(client):
     form = client.post("/api/taxes/simulate/", {"fiscal_year": "2025", "age": "40"})
     assert form.status_code == 415
+
+
+def test_a_body_that_is_not_a_json_object_is_400_not_500(client, clerk):
+    client.force_login(clerk)
+    response = client.post("/api/facilities/staff/blocks/", [1, 2], content_type="application/json")
+    assert response.status_code == 400
+    assert response.json()["detail"] == "本文は JSON のオブジェクト（{…}）で送ってください。"
