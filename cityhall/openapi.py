@@ -4,8 +4,8 @@ operation by drf-spectacular postprocessing hooks (SPECTACULAR_SETTINGS["POSTPRO
 - Error responses. Every API answer of DRF's exception handler has the same shape (`{"detail":
   …}`, or field → messages for a 400), so the statuses a client must handle are documented here
   instead of on each view: 403 everywhere, 401 where the operation needs a session, 404 where the
-  path or a written body names a row, 400 where the client sends parameters or a body, 409 where a
-  write can meet a state that forbids it. A view that documents a status itself keeps its own description.
+  path, a parameter or a written body names a row, 400 where the client sends parameters or a
+  body, 409 where a write can meet a state that forbids it. A view that documents a status itself keeps its own description.
 - Clock times. The API writes the local time of day of the city hall ("08:30" or "08:30:00",
   Asia/Tokyo, no offset). JSON Schema's `format: time` is RFC 3339's full-time, which requires
   an offset, so those fields are documented as a pattern instead.
@@ -58,7 +58,8 @@ def error_statuses(path: str, method: str, operation: dict[str, Any]) -> dict[st
     # Also an open operation can refuse: a write without the CSRF token of a signed-in session,
     # staff without MFA or outside the office networks (cityhall.middleware).
     statuses["403"] = _response("許可されていない / not allowed", ERROR_COMPONENT)
-    if "{" in path or method in WRITE_METHODS:
+    # A row named by the path, by a query parameter (?resident=) or in a written body.
+    if parameters or method in WRITE_METHODS:
         statuses["404"] = _response("見つからない / not found", ERROR_COMPONENT)
     if method in WRITE_METHODS:
         statuses["409"] = _response(
