@@ -1,12 +1,12 @@
 from django.apps import apps
 from django.conf import settings
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from facilities import api as facilities_api
 
-from . import api, metrics, views
+from . import api, api_errors, metrics, views
 
 # allauth's rate limits render through this (see cityhall.views.too_many_requests).
 handler429 = views.too_many_requests
@@ -51,6 +51,8 @@ urlpatterns = [
     path("api/", include("notices.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api_schema"), name="api_docs"),
+    # Any other /api/ URL: the API's JSON 404 (also with DEBUG, where handler404 is not used).
+    re_path(r"^api/", api_errors.page_not_found),
 ]
 
 if apps.is_installed("payments.sandbox"):
@@ -60,3 +62,6 @@ if settings.DEBUG:
     from django.contrib.staticfiles.urls import staticfiles_urlpatterns
 
     urlpatterns += staticfiles_urlpatterns()
+
+# JSON under /api/, the usual page elsewhere (cityhall/api_errors.py).
+handler404 = "cityhall.api_errors.page_not_found"

@@ -16,7 +16,6 @@ from typing import NamedTuple
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponse
-from django.shortcuts import get_object_or_404
 from django.utils.cache import get_conditional_response, patch_cache_control
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -26,6 +25,8 @@ from drf_spectacular.utils import (
 )
 from rest_framework import serializers, status
 from rest_framework.decorators import api_view, authentication_classes, permission_classes
+from rest_framework.exceptions import NotFound
+from rest_framework.generics import get_object_or_404
 from rest_framework.permissions import AllowAny, BasePermission, IsAuthenticated
 from rest_framework.response import Response
 
@@ -161,7 +162,7 @@ class EquipmentSerializer(serializers.Serializer):
     name_en = serializers.CharField()
     fee = serializers.IntegerField()
     quantity = serializers.IntegerField()
-    unit = serializers.CharField(source="unit.code", default=None, read_only=True)
+    unit = serializers.CharField(source="unit.code", default=None, read_only=True, allow_null=True)
 
 
 class FacilityDetailSerializer(FacilitySerializer):
@@ -234,7 +235,7 @@ class AvailabilityUnitSerializer(serializers.Serializer):
 
 def _date_param(request, name: str, default: date) -> date:
     value = request.query_params.get(name)
-    if not value:
+    if value is None:
         return default
     try:
         return date.fromisoformat(value)
@@ -248,7 +249,11 @@ def _date_param(request, name: str, default: date) -> date:
         OpenApiParameter("area", str, description="地区 (Japanese name)"),
         OpenApiParameter("facility", str, description="施設コード"),
         OpenApiParameter("from", date, description="first day (default today)"),
-        OpenApiParameter("days", int, description=f"number of days, 1–{MAX_DAYS} (default 7)"),
+        OpenApiParameter(
+            "days",
+            {"type": "integer", "minimum": 1, "maximum": MAX_DAYS},
+            description=f"number of days, 1–{MAX_DAYS} (default 7)",
+        ),
     ],
     responses=AvailabilityUnitSerializer(many=True),
     summary="空き状況 / availability (fees: the facility's detail, by period)",
@@ -586,7 +591,7 @@ def my_bookings(request):
 def my_booking(request, pk: int):
     booking = selectors.booking_of(request.user, pk)
     if booking is None:
-        return Response(status=status.HTTP_404_NOT_FOUND)
+        raise NotFound
     return Response(BookingSerializer(booking).data)
 
 
@@ -606,7 +611,7 @@ BOOKING_ACTIONS = ("pay-later", "cancel", "confirm-win", "pay-online")
 def my_booking_action(request, pk: int, action: str):
     booking = selectors.booking_of(request.user, pk)
     if booking is None or action not in BOOKING_ACTIONS:
-        return Response(status=status.HTTP_404_NOT_FOUND)
+        raise NotFound
     try:
         if action == "pay-later":
             bookings.pay_later(booking=booking, user=request.user)
@@ -628,7 +633,7 @@ class EntrySerializer(serializers.ModelSerializer):
     round = serializers.SlugRelatedField(slug_field="code", read_only=True)
     facility = serializers.SlugRelatedField(slug_field="code", read_only=True)
     choices = serializers.SerializerMethodField()
-    won_slot = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    won_slot = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
 
     class Meta:
         model = Entry
@@ -830,7 +835,7 @@ STAFF_BOOKING_ACTIONS = {
 def staff_booking_action(request, pk: int, action: str):
     booking = get_object_or_404(Booking, pk=pk)
     if action not in STAFF_BOOKING_ACTIONS:
-        return Response(status=status.HTTP_404_NOT_FOUND)
+        raise NotFound
     try:
         STAFF_BOOKING_ACTIONS[action](booking, request)
     except (ValidationError, PermissionDenied) as error:
@@ -871,7 +876,7 @@ def staff_round_action(request, code: str, action: str):
         "publish": lambda: lottery.publish(round_=round_, clerk=request.user),
     }
     if action not in steps:
-        return Response(status=status.HTTP_404_NOT_FOUND)
+        raise NotFound
     try:
         steps[action]()
     except (ValidationError, PermissionDenied) as error:
@@ -1023,7 +1028,7 @@ def staff_refund_action(request, pk: int, action: str):
         "pay": lambda: billing.pay_refund(refund=refund, clerk=request.user),
     }
     if action not in steps:
-        return Response(status=status.HTTP_404_NOT_FOUND)
+        raise NotFound
     try:
         steps[action]()
     except (ValidationError, PermissionDenied) as error:

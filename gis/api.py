@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
-from django.http import Http404, HttpResponse
-from django.shortcuts import get_object_or_404
+import math
+import re
+
+from django.http import HttpResponse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    inline_serializer,
+)
 from rest_framework import serializers
 from rest_framework.decorators import api_view, permission_classes
 from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.generics import get_object_or_404
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
@@ -38,13 +47,29 @@ class LayerSerializer(serializers.ModelSerializer):
         ]
 
 
+NUMBER = r"-?[0-9]+(\.[0-9]+)?"
+# Empty: the whole layer.
+BBOX_PATTERN = rf"^({NUMBER},{NUMBER},{NUMBER},{NUMBER})?$"
+
+
 def _float(request, name: str) -> float:
     try:
-        return float(request.query_params[name])
+        value = float(request.query_params[name])
     except (KeyError, ValueError) as exc:
-        raise ValidationError(
-            {name: f"{name} は数値で指定してください / {name} must be a number"}
-        ) from exc
+        raise ValidationError({name: _("数値で指定してください。")}) from exc
+    if not math.isfinite(value):
+        raise ValidationError({name: _("数値で指定してください。")})
+    return value
+
+
+def _bbox(value: str) -> tuple[float, float, float, float] | None:
+    """Four numbers; the corners may come in either order (the box is the same)."""
+    if not value:
+        return None
+    if not re.fullmatch(BBOX_PATTERN, value):
+        raise ValidationError({"bbox": _("bbox は 西,南,東,北 の4つの数です。")})
+    west, south, east, north = (float(part) for part in value.split(","))
+    return min(west, east), min(south, north), max(west, east), max(south, north)
 
 
 @extend_schema(responses=LayerSerializer(many=True))
@@ -57,7 +82,11 @@ def layers(request):
 
 @extend_schema(
     parameters=[
-        OpenApiParameter("bbox", str, description="west,south,east,north (EPSG:6668 lon/lat)"),
+        OpenApiParameter(
+            "bbox",
+            {"type": "string", "pattern": BBOX_PATTERN},
+            description="west,south,east,north (EPSG:6668 lon/lat)",
+        ),
         OpenApiParameter("limit", int, description=f"at most {MAX_FEATURES}"),
     ],
     responses={(200, "application/geo+json"): OpenApiTypes.OBJECT},
@@ -69,16 +98,11 @@ def features(request, slug: str):
     layer = get_object_or_404(Layer, slug=slug)
     if not selectors.can_see_layer(request.user, layer):
         raise PermissionDenied
-    from .views import parse_bbox
-
-    try:
-        bbox = parse_bbox(request.query_params.get("bbox", ""))
-    except Http404 as exc:
-        raise ValidationError({"bbox": "west,south,east,north"}) from exc
+    bbox = _bbox(request.query_params.get("bbox", ""))
     try:
         limit = min(int(request.query_params.get("limit", MAX_FEATURES)), MAX_FEATURES)
     except ValueError as exc:
-        raise ValidationError({"limit": "integer"}) from exc
+        raise ValidationError({"limit": _("整数で指定してください。")}) from exc
     text, _count = selectors.layer_geojson(layer, bbox=bbox, limit=max(limit, 0))
     return HttpResponse(text, content_type="application/geo+json")
 
@@ -124,16 +148,19 @@ def point(request):
 
 @extend_schema(
     parameters=[OpenApiParameter("address", str, required=True)],
-    responses=inline_serializer(
-        "Geocode",
-        {
-            "address_key": serializers.CharField(),
-            "lon": serializers.FloatField(),
-            "lat": serializers.FloatField(),
-            "parcel_key": serializers.CharField(),
-            "garbage_district": serializers.DictField(allow_null=True),
-        },
-    ),
+    responses={
+        200: inline_serializer(
+            "Geocode",
+            {
+                "address_key": serializers.CharField(),
+                "lon": serializers.FloatField(),
+                "lat": serializers.FloatField(),
+                "parcel_key": serializers.CharField(),
+                "garbage_district": serializers.DictField(allow_null=True),
+            },
+        ),
+        404: OpenApiResponse(description="その住所は見つかりません / address not found"),
+    },
 )
 @api_view(["GET"])
 @permission_classes([AllowAny])
@@ -143,10 +170,7 @@ def geocode(request):
     found = selectors.address_point(key)
     if found is None:
         return Response(
-            {
-                "detail": "その住所は見つかりません。町名・丁目・番・号を確かめてください / "
-                "Address not found; check town, chome, block and lot"
-            },
+            {"detail": _("その住所は見つかりません。町名・丁目・番・号を確かめてください。")},
             status=404,
         )
     district = selectors.garbage_district_at(found.point)

@@ -4,9 +4,8 @@ reconciliation report; the providers' webhook endpoint."""
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_noop
+from django.utils.translation import gettext_lazy, gettext_noop
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -18,6 +17,7 @@ from rest_framework.decorators import (
     permission_classes,
 )
 from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
+from rest_framework.generics import get_object_or_404
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -35,9 +35,9 @@ from .webhooks import InvalidSignature
 def _resident_for(request: Request):
     """Staff may name ``?resident=<id>``; anyone else gets their own linked record."""
     wanted = request.query_params.get("resident")
+    if wanted is not None and not (wanted.isascii() and wanted.isdigit()):
+        raise ValidationError({"resident": _("住民のIDを数値で指定してください。")})
     if wanted and is_staff_member(request.user) and request.user.has_perm("payments.view_charge"):
-        if not wanted.isdigit():
-            raise ValidationError({"resident": _("住民のIDを数値で指定してください。")})
         resident = get_resident(int(wanted))
         if resident is None:
             raise NotFound
@@ -149,7 +149,14 @@ class PaymentCreateSerializer(serializers.Serializer):
         child=serializers.IntegerField(min_value=1), min_length=1, max_length=100
     )
     provider = serializers.ChoiceField(choices=[], required=False)
-    return_url = serializers.CharField(required=False, max_length=500, default="/my/statement/")
+    # A path of this site (never another host: "//host" and "/\\host" are both off-site).
+    return_url = serializers.RegexField(
+        r"^/(?![/\\])",
+        required=False,
+        max_length=500,
+        default="/my/statement/",
+        error_messages={"invalid": gettext_lazy("このサイト内のパスを指定してください。")},
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -216,8 +223,6 @@ class PaymentViewSet(viewsets.ViewSet):
             and Payment.objects.filter(idempotency_key=f"api:{request.user.pk}:{key}").exists()
         )
         return_url = body.validated_data["return_url"]
-        if not return_url.startswith("/") or return_url.startswith("//"):
-            raise ValidationError({"return_url": _("このサイト内のパスを指定してください。")})
         try:
             payment, url = online.start_online_payment(
                 payer=resident,

@@ -3,21 +3,24 @@ change goes through procedures.services)."""
 
 from __future__ import annotations
 
+import re
+
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
+    OpenApiResponse,
     extend_schema,
     extend_schema_field,
     extend_schema_view,
 )
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
+from rest_framework.exceptions import APIException, NotFound, PermissionDenied, ValidationError
+from rest_framework.generics import get_object_or_404
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -142,9 +145,13 @@ class AnswersSerializer(serializers.Serializer):
     answers = serializers.DictField(child=serializers.JSONField())
 
 
+@extend_schema_field({"type": "string", "enum": list(workflow.STATES)})
+class StateNameField(serializers.CharField):
+    """One of Application.state's values, documented as such (not a second enum component)."""
+
+
 class TransitionSerializer(serializers.Serializer):
-    # A plain string (not a second enum of the same states): one of Application.state's values.
-    to = serializers.CharField(help_text="draft, submitted, … completed (see Application.state)")
+    to = StateNameField(help_text="draft, submitted, … completed (see Application.state)")
 
     def validate_to(self, value: str) -> str:
         if value not in workflow.STATES:
@@ -154,7 +161,23 @@ class TransitionSerializer(serializers.Serializer):
     comment = serializers.CharField(required=False, allow_blank=True, default="")
 
 
-def _drf_error(exc: DjangoValidationError) -> ValidationError:
+# Service refusals that are about the case as it stands, not about what the client sent: the
+# same request can succeed on another case, so they answer 409 Conflict rather than 400.
+STATE_CONFLICT_CODES = {"not_editable", "counter_only"}
+
+
+class Conflict(APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "conflict"
+
+
+def _drf_error(exc: DjangoValidationError) -> APIException:
+    codes = set() if hasattr(exc, "error_dict") else {e.code for e in exc.error_list}
+    if codes & STATE_CONFLICT_CODES:
+        return Conflict(exc.messages[0])
+    # An account with no resident record may not file as a resident (staff file at the counter).
+    if "not_resident" in codes:
+        return PermissionDenied(exc.messages[0])
     return ValidationError(
         exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}
     )
@@ -174,6 +197,12 @@ class ProcedureViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = ProcedureSerializer
     permission_classes = [AllowAny]
     lookup_field = "slug"
+
+    def list(self, request, *args, **kwargs):
+        life_event = request.query_params.get("life_event")
+        if life_event is not None and life_event not in LifeEvent.values:
+            raise ValidationError({"life_event": [_("選べない値です。")]})
+        return super().list(request, *args, **kwargs)
 
     def get_queryset(self):
         return selectors.search_procedures(
@@ -281,14 +310,20 @@ class FormDefinitionViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewS
         return Response(FormDefinitionSerializer(form).data)
 
 
+class ApplicationFilterSerializer(serializers.Serializer):
+    """The list's filters (staff; a resident's list is always their own applications)."""
+
+    state = serializers.ChoiceField(choices=list(workflow.STATES), required=False)
+    procedure = serializers.CharField(required=False)
+    assignee = serializers.RegexField(
+        r"^(me|none|[0-9]+)$", required=False, help_text="'me', 'none' or a user id"
+    )
+
+
 @extend_schema_view(
     list=extend_schema(
         summary="申請の一覧（住民は自分の申請、職員はすべて） / Applications",
-        parameters=[
-            OpenApiParameter("state", OpenApiTypes.STR, enum=list(workflow.STATES)),
-            OpenApiParameter("procedure", OpenApiTypes.STR),
-            OpenApiParameter("assignee", OpenApiTypes.STR, description="'me', 'none' or a user id"),
-        ],
+        parameters=[ApplicationFilterSerializer],
     ),
     retrieve=extend_schema(summary="申請 / One application"),
 )
@@ -296,6 +331,8 @@ class ApplicationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
     serializer_class = ApplicationSerializer
 
     def list(self, request, *args, **kwargs):
+        filters = ApplicationFilterSerializer(data=request.query_params.dict())
+        filters.is_valid(raise_exception=True)
         response = super().list(request, *args, **kwargs)
         rows = response.data.get("results", []) if isinstance(response.data, dict) else []
         audit.record_read(
@@ -384,7 +421,12 @@ class ApplicationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
     @extend_schema(
         summary="マイナンバーカードで署名して申請する / Sign with the My Number Card and submit",
         request=None,
-        responses={200: SigningStartSerializer, 400: OpenApiTypes.OBJECT, 403: OpenApiTypes.OBJECT},
+        responses={
+            200: SigningStartSerializer,
+            400: OpenApiTypes.OBJECT,
+            403: OpenApiTypes.OBJECT,
+            409: OpenApiResponse(description="the procedure needs no signature"),
+        },
     )
     @action(detail=True, methods=["post"])
     def signing(self, request, pk=None):
@@ -396,7 +438,7 @@ class ApplicationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
         if application.user_id != request.user.pk:
             raise PermissionDenied(services.MSG_NOT_YOURS)
         if not services.needs_signature(application):
-            raise ValidationError({"detail": [_("この申請に電子署名は要りません。")]})
+            raise Conflict(_("この申請に電子署名は要りません。"))
         try:
             payload = services.prepare_for_signing(application=application, actor=request.user)
             url = identity_services.begin_signing(
@@ -413,7 +455,8 @@ class ApplicationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
         return Response(SigningStartSerializer({"authorization_url": url}).data)
 
     @extend_schema(summary="処理履歴 / Case events", responses=CaseEventSerializer(many=True))
-    @action(detail=True, methods=["get"])
+    # The whole history at once (a case has a handful of events): a list, not a page.
+    @action(detail=True, methods=["get"], pagination_class=None)
     def events(self, request, pk=None):
         application = self.get_object()
         events = (
@@ -472,6 +515,10 @@ class PostalCodeSerializer(serializers.Serializer):
     places = PlaceSerializer(many=True)
 
 
+# Seven digits (half or full width) as people type them: 〒, hyphens and spaces between.
+POSTAL_CODE_PATTERN = r"^[〒\s]*([0-9０-９][-ー－‐\s]*){7}$"
+
+
 class PostalCodeView(APIView):
     """The towns of a postal code, from the bundled table made from Japan Post's KEN_ALL data
     (the city's prefecture; the city's own towns first). Public: it is the post office's list."""
@@ -480,6 +527,14 @@ class PostalCodeView(APIView):
 
     @extend_schema(
         summary="郵便番号から住所 / Address from a postal code",
+        parameters=[
+            OpenApiParameter(
+                "code",
+                {"type": "string", "pattern": POSTAL_CODE_PATTERN},
+                OpenApiParameter.PATH,
+                description="190-0011, １９０００１１, 〒190-0011",
+            )
+        ],
         responses={200: PostalCodeSerializer},
     )
     def get(self, request, code: str):
@@ -487,7 +542,7 @@ class PostalCodeView(APIView):
 
         from . import postal
 
-        digits = postal.normalise(code)
+        digits = postal.normalise(code) if re.fullmatch(POSTAL_CODE_PATTERN, code) else None
         if digits is None:
             raise ValidationError({"postal_code": [_("郵便番号は7桁の数字で入力してください。")]})
         places = postal.lookup(digits, city_first=settings.CITY_NAME)

@@ -337,11 +337,11 @@ def start_application(*, procedure: Procedure, resident, user, filed_by=None) ->
     `filed_by` is the clerk when the application is made at the counter (書かない窓口).
     """
     if resident is None or resident.status != "current":
-        raise ValidationError(MSG_NOT_RESIDENT)
+        raise ValidationError(MSG_NOT_RESIDENT, code="not_resident")
     if filed_by is not None:
         _require_staff(filed_by)
     elif procedure.counter_only:
-        raise ValidationError(MSG_COUNTER_ONLY)
+        raise ValidationError(MSG_COUNTER_ONLY, code="counter_only")
     if filed_by is not None and procedure.online_only:
         raise ValidationError(MSG_ONLINE_ONLY)
     form = selectors.published_form(procedure)
@@ -463,7 +463,7 @@ def save_draft(*, application: Application, answers: dict, actor) -> Application
     if not _may_act_as_applicant(application, actor):
         raise PermissionDenied(MSG_NOT_YOURS)
     if application.state not in (workflow.DRAFT, workflow.CORRECTION_REQUESTED):
-        raise ValidationError(MSG_NOT_EDITABLE)
+        raise ValidationError(MSG_NOT_EDITABLE, code="not_editable")
     _store_answers(
         application, answers, staff=is_staff_member(actor) and application.is_counter_filing
     )
@@ -601,7 +601,7 @@ def prepare_for_signing(*, application: Application, actor, answers: dict | None
     if application.user_id is None or application.user_id != getattr(actor, "pk", None):
         raise PermissionDenied(MSG_NOT_YOURS)
     if application.state not in (workflow.DRAFT, workflow.CORRECTION_REQUESTED):
-        raise ValidationError(MSG_NOT_EDITABLE)
+        raise ValidationError(MSG_NOT_EDITABLE, code="not_editable")
     _clean_for_submission(application, answers, staff=False)
     application.save(update_fields=["answers", "updated_at"])
     return signing_payload(application, signed_at=timezone.localtime().isoformat())
@@ -717,7 +717,7 @@ def confirm_at_counter(
     _require_staff(clerk)
     application = _lock(application)
     if not application.is_counter_filing:
-        raise ValidationError(MSG_NOT_EDITABLE)
+        raise ValidationError(MSG_NOT_EDITABLE, code="not_editable")
     application.counter_confirmed_at = timezone.now()
     application.save(update_fields=["counter_confirmed_at", "updated_at"])
     audit.record(action="procedures.counter_confirmed", actor=clerk, obj=application)
@@ -898,7 +898,7 @@ def add_attachment(*, application: Application, field_id: str, upload, actor) ->
     if not _may_act_as_applicant(application, actor) and not is_staff_member(actor):
         raise PermissionDenied(MSG_NOT_YOURS)
     if application.state not in (workflow.DRAFT, workflow.CORRECTION_REQUESTED):
-        raise ValidationError(MSG_NOT_EDITABLE)
+        raise ValidationError(MSG_NOT_EDITABLE, code="not_editable")
     fields = {
         f["id"]: f
         for f in formschema.all_fields(application.form.definition)
@@ -946,7 +946,7 @@ def remove_attachment(*, attachment: Attachment, actor) -> None:
     if not _may_act_as_applicant(application, actor):
         raise PermissionDenied(MSG_NOT_YOURS)
     if application.state not in (workflow.DRAFT, workflow.CORRECTION_REQUESTED):
-        raise ValidationError(MSG_NOT_EDITABLE)
+        raise ValidationError(MSG_NOT_EDITABLE, code="not_editable")
     attachment.file.delete(save=False)
     attachment.delete()
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 from drf_spectacular.types import OpenApiTypes
@@ -19,6 +18,7 @@ from drf_spectacular.utils import (
 from rest_framework import mixins, permissions, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
+from rest_framework.generics import get_object_or_404
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -173,6 +173,20 @@ class StaffResidentSerializer(ResidentDetailSerializer):
         return services.mask_of(obj)
 
 
+class ResidentRecordSerializer(ResidentDetailSerializer):
+    """The schema of GET /api/residents/{id}/: a resident reading their own record gets
+    ResidentDetail; staff get the same plus the fields below (so they are not required)."""
+
+    registered_domicile = serializers.CharField(required=False, help_text="本籍 (staff only)")
+    domicile_head = serializers.CharField(required=False, help_text="筆頭者 (staff only)")
+    mynumber_masked = serializers.CharField(
+        required=False, help_text="個人番号（マスク済み）(staff only)"
+    )
+
+    class Meta(ResidentDetailSerializer.Meta):
+        fields = StaffResidentSerializer.Meta.fields
+
+
 class MovementSerializer(serializers.ModelSerializer):
     kind_display = serializers.CharField(source="get_kind_display", read_only=True)
     household_number = serializers.CharField(source="household.number", default="", read_only=True)
@@ -240,7 +254,7 @@ PURPOSE_PARAMETER = OpenApiParameter(
     retrieve=extend_schema(
         summary="住民記録 (staff: with purpose; resident: own record only, else 404)",
         parameters=[PURPOSE_PARAMETER],
-        responses={200: StaffResidentSerializer, 404: OpenApiResponse(description="not found")},
+        responses={200: ResidentRecordSerializer, 404: OpenApiResponse(description="not found")},
     ),
 )
 class ResidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -258,10 +272,13 @@ class ResidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
 
     def list(self, request: Request) -> Response:
         birth_date = None
-        if request.query_params.get("birth_date"):
-            birth_date = serializers.DateField().to_internal_value(
-                request.query_params["birth_date"]
-            )
+        if "birth_date" in request.query_params:
+            try:
+                birth_date = serializers.DateField().to_internal_value(
+                    request.query_params["birth_date"]
+                )
+            except ValidationError as error:
+                raise ValidationError({"birth_date": error.detail}) from None
         results = selectors.search_residents(
             request.query_params.get("q", ""),
             birth_date=birth_date,
@@ -274,6 +291,9 @@ class ResidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     def retrieve(self, request: Request, pk=None) -> Response:
         resident = self.get_object()
         if _is_staff_reader(request.user):
+            # Staff may not read a record without saying why (DESIGN.md §4): refused, not invalid.
+            if not request.query_params.get("purpose"):
+                raise PermissionDenied(services.MSG_PURPOSE_REQUIRED)
             try:
                 services.record_resident_view(
                     resident=resident,

@@ -4,14 +4,15 @@ calculation through residenttax."""
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers
-from rest_framework.decorators import api_view, permission_classes
+from rest_framework.decorators import api_view, parser_classes, permission_classes
 from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 
 from cityhall import audit
+from cityhall.api_errors import ObjectJSONParser
 from cityhall.roles import is_staff_member
 from residents.selectors import get_resident, resident_for_user
 
@@ -38,10 +39,15 @@ class LifeInsuranceSerializer(serializers.Serializer):
     old_annuity = serializers.IntegerField(min_value=0, default=0)
 
 
+@extend_schema_field({"type": "integer", "enum": residenttax.known_fiscal_years()})
+class FiscalYearField(serializers.IntegerField):
+    """A fiscal year the module has rules for, documented as the list of those years."""
+
+
 class DeclarationSerializer(serializers.Serializer):
     """FORMATS.md §8's Declaration (yen as integers, ages at 31 Dec of the income year)."""
 
-    fiscal_year = serializers.IntegerField()
+    fiscal_year = FiscalYearField()
     age = serializers.IntegerField(min_value=0, max_value=130)
     salary_revenue = serializers.IntegerField(min_value=0, default=0)
     pension_revenue = serializers.IntegerField(min_value=0, default=0)
@@ -104,6 +110,8 @@ def _steps(d, result) -> list[dict]:
 )
 @api_view(["POST"])
 @permission_classes([AllowAny])
+# JSON only: a form post cannot say null, and the declaration's optional choices may be null.
+@parser_classes([ObjectJSONParser])
 def simulate(request):
     serializer = DeclarationSerializer(data=request.data)
     serializer.is_valid(raise_exception=True)

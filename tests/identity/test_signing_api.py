@@ -58,7 +58,7 @@ def test_the_api_refuses_to_sign_what_needs_no_signature(client, hanako):
     application = _draft(make_procedure(slug="inu", name_ja="犬の登録"), hanako)
     client.force_login(hanako.user)
     response = client.post(f"/api/applications/{application.pk}/signing/")
-    assert response.status_code == 400
+    assert response.status_code == 409
 
 
 def test_staff_cannot_sign_for_a_resident(client, hanako, clerk):
