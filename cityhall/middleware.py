@@ -184,10 +184,6 @@ class RequestSizeMiddleware:
     Django's DATA_UPLOAD_MAX_MEMORY_SIZE caps form fields only once a view reads them, and not
     uploaded files; gunicorn has no body limit of its own. A body sent without a length
     (chunked) cannot be checked up front and is refused with 411.
-
-    A query string carrying a NUL character (%00) is refused with 400 here too: PostgreSQL
-    cannot store or compare NUL in text, so no search or filter could answer it, and refusing it
-    once at the door keeps every view from failing on it with a server error.
     """
 
     def __init__(self, get_response):
@@ -201,8 +197,6 @@ class RequestSizeMiddleware:
             size = int(length or 0)
         except ValueError:
             return HttpResponse(_("送信データの長さが正しくありません。"), status=400)
-        if "%00" in request.META.get("QUERY_STRING", ""):
-            return HttpResponse(_("検索条件に使えない文字（NUL）が含まれています。"), status=400)
         if size > settings.MAX_REQUEST_BYTES:
             return HttpResponse(
                 _("送信データが大きすぎます（%(mb)d MBまで）。")
