@@ -16,6 +16,7 @@ import time
 import urllib.request
 
 from _common import ROOT, bench_database, emit
+from _profile import profile_request
 
 CONCURRENCY = 16
 SERVER_ENV = {
@@ -68,7 +69,11 @@ def page_urls() -> dict[str, tuple[str, bool]]:
     """Figure name → (path, needs login). Pages of apps not installed are left out."""
     from django.urls import NoReverseMatch, reverse
 
-    pages = {"bare_ok_view": ("/livez", False), "resident_dashboard": ("/my/", True)}
+    pages = {
+        "bare_ok_view": ("/livez", False),
+        "anonymous_home": ("/", False),
+        "resident_dashboard": ("/my/", True),
+    }
     for name in ("procedures:search", "procedures:catalogue", "procedures:procedure_list"):
         try:
             pages["procedure_search"] = (reverse(name) + "?q=%E4%BD%8F%E6%B0%91%E7%A5%A8", False)
@@ -78,10 +83,83 @@ def page_urls() -> dict[str, tuple[str, bool]]:
     return pages
 
 
+def run_server(args, *, workers: int, worker_class: str, threads: int, cookie: str, clients):
+    """Start gunicorn of one kind, put each page under wrk, then profile each page once."""
+    server_kind = f"{workers}x{worker_class}" + (f"x{threads}t" if threads > 1 else "")
+    port = free_port()
+    env = dict(os.environ)
+    (ROOT / "var" / "static").mkdir(parents=True, exist_ok=True)
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "cityhall.wsgi:application",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(workers),
+            "--worker-class",
+            worker_class,
+            "--threads",
+            str(threads),
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        wait_until_up(base + "/livez")
+        wanted = {name for name in args.pages.split(",") if name}
+        for name, (path, needs_login) in page_urls().items():
+            if wanted and name not in wanted and name != "bare_ok_view":
+                continue
+            request = urllib.request.Request(base + path)
+            if needs_login:
+                request.add_header("Cookie", cookie)
+            with urllib.request.urlopen(request, timeout=10) as response:
+                if response.status != 200 or response.url != base + path:
+                    raise RuntimeError(f"{path} answered {response.status} at {response.url}")
+            run_wrk(base + path, cookie=cookie if needs_login else None, seconds=2)  # warm-up
+            result = run_wrk(
+                base + path, cookie=cookie if needs_login else None, seconds=args.seconds
+            )
+            seconds = result["duration_us"] / 1e6
+            scale = f"c{CONCURRENCY} {server_kind}"
+            emit(
+                f"portal.{name}.throughput",
+                result["requests"] / seconds,
+                "req/s",
+                scale,
+                errors=result["errors"],
+                non2xx=result["non2xx"],
+            )
+            emit(f"portal.{name}.p50", result["p50_us"] / 1000, "ms", scale)
+            emit(f"portal.{name}.p95", result["p95_us"] / 1000, "ms", scale)
+            if clients is None:
+                continue
+            # Where the time goes: one request in this process after the load (same database
+            # and settings as the server), its queries and top functions.
+            client, anonymous = clients
+            profile = profile_request(client if needs_login else anonymous, path)
+            emit(f"portal.{name}.queries", profile.queries, "queries", "one request")
+            for line in profile.lines():
+                print(f"# {line}", flush=True)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--residents", type=int, default=2000)
+    # gunicorn kinds to measure, workers:class:threads each; the first is the one deploy/ and
+    # the Procfile run (bench/README.md says how it was chosen).
+    parser.add_argument("--servers", default="4:sync:1")
+    parser.add_argument("--pages", default="", help="comma-separated figure names (default all)")
     args = parser.parse_args()
     # The benchmark process and the server share these production-like settings (and so the
     # secret key that signs the session the load generator uses).
@@ -95,57 +173,22 @@ def main() -> int:
         call_command(
             "seed_demo", residents=args.residents, parcels=2000, stdout=open(os.devnull, "w")
         )
-        client = Client()
+        # The server accepts only its own address as host (DJANGO_ALLOWED_HOSTS).
+        client = Client(HTTP_HOST="127.0.0.1")
         client.force_login(User.objects.get(email="resident@demo.machiba.jp"))
         cookie = f"sessionid={client.cookies['sessionid'].value}"
-        port = free_port()
-        env = dict(os.environ)
-        (ROOT / "var" / "static").mkdir(parents=True, exist_ok=True)
-        server = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "cityhall.wsgi:application",
-                "--bind",
-                f"127.0.0.1:{port}",
-                "--workers",
-                "4",
-                "--log-level",
-                "warning",
-            ],
-            cwd=ROOT,
-            env=env,
-        )
-        try:
-            base = f"http://127.0.0.1:{port}"
-            wait_until_up(base + "/livez")
-            for name, (path, needs_login) in page_urls().items():
-                request = urllib.request.Request(base + path)
-                if needs_login:
-                    request.add_header("Cookie", cookie)
-                with urllib.request.urlopen(request, timeout=10) as response:
-                    if response.status != 200 or response.url != base + path:
-                        raise RuntimeError(f"{path} answered {response.status} at {response.url}")
-                run_wrk(base + path, cookie=cookie if needs_login else None, seconds=2)  # warm-up
-                result = run_wrk(
-                    base + path, cookie=cookie if needs_login else None, seconds=args.seconds
-                )
-                seconds = result["duration_us"] / 1e6
-                scale = f"c{CONCURRENCY}"
-                emit(
-                    f"portal.{name}.throughput",
-                    result["requests"] / seconds,
-                    "req/s",
-                    scale,
-                    errors=result["errors"],
-                    non2xx=result["non2xx"],
-                )
-                emit(f"portal.{name}.p50", result["p50_us"] / 1000, "ms", scale)
-                emit(f"portal.{name}.p95", result["p95_us"] / 1000, "ms", scale)
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
+        anonymous = Client(HTTP_HOST="127.0.0.1")
+        specs = [spec.split(":") for spec in args.servers.split(",") if spec]
+        for index, (workers, worker_class, threads) in enumerate(specs):
+            run_server(
+                args,
+                workers=int(workers),
+                worker_class=worker_class,
+                threads=int(threads),
+                cookie=cookie,
+                # One profile per page is enough (the same process answers it for every kind).
+                clients=(client, anonymous) if index == 0 else None,
+            )
     return 0
 
 

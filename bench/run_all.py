@@ -35,6 +35,9 @@ def main() -> int:
             if line.startswith("{"):
                 print(line, flush=True)
                 figures.append(json.loads(line))
+            elif line.startswith("# "):
+                # Notes a script prints for the reader (the pages' profiles).
+                print(line, flush=True)
         if proc.returncode != 0:
             failed.append(script.name)
             print(proc.stderr[-3000:], file=sys.stderr)

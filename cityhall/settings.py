@@ -138,7 +138,9 @@ CACHES = {
         "OPTIONS": CACHE_OPTIONS,
     }
 }
-SESSION_ENGINE = "django.contrib.sessions.backends.db"
+# Sessions are read from Redis and written through to PostgreSQL (issue 17): no table read per
+# request, and a Redis restart loses no one's sign-in (a miss falls back to the table).
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 
 AUTH_USER_MODEL = "cityhall.User"
 AUTHENTICATION_BACKENDS = [

@@ -12,11 +12,13 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from .dashboard import panels_for
+from .dashboard import dashboard
 from .health import run_checks
 from .models import Notification
+from .pagecache import anonymous_page_cache
 
 
+@anonymous_page_cache(600)
 def home(request):
     return render(request, "home.html")
 
@@ -55,11 +57,7 @@ def staff_dashboard(request):
 @login_required
 def my_dashboard(request):
     """The resident's own page: what to do, what to pay and what happened, from every app."""
-    panels = [
-        {"template": panel.template, "context": context}
-        for panel, context in panels_for(request.user)
-    ]
-    unread = Notification.objects.filter(user=request.user, read_at__isnull=True).count()
+    unread, panels = dashboard(request)
     return render(request, "cityhall/my_dashboard.html", {"panels": panels, "unread": unread})
 
 

@@ -12,7 +12,7 @@ class FacilitiesConfig(AppConfig):
         from cityhall.roles import ADMIN, CLERK, SUPERVISOR, grant
 
         from . import payment_hooks  # noqa: F401 - registers the settlement hook
-        from .views import dashboard_panel
+        from .views import dashboard_fingerprint, dashboard_panel
 
         clerk = (
             "facilities.view_facility",
@@ -70,5 +70,6 @@ class FacilitiesConfig(AppConfig):
                 template="facilities/_dashboard_panel.html",
                 context=dashboard_panel,
                 order=55,
+                fingerprint=dashboard_fingerprint(),
             )
         )

@@ -755,3 +755,17 @@ def entry_withdraw(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         messages.success(request, _("抽選の申込を取り下げました。"))
     return redirect("facilities:my_bookings")
+
+
+def dashboard_fingerprint() -> str:
+    """The rows the facilities panel shows (cityhall.dashboard): the registrations the account
+    represents and their bookings."""
+    from cityhall.dashboard import fingerprint_of, rows_version
+
+    from .models import Booking, Registration
+
+    mine = f"SELECT id FROM {Registration._meta.db_table} WHERE representative_id = %(user)s"
+    return fingerprint_of(
+        rows_version(Registration._meta.db_table, "t.representative_id = %(user)s"),
+        rows_version(Booking._meta.db_table, f"t.registration_id IN ({mine})"),
+    )

@@ -66,8 +66,14 @@ class GisConfig(AppConfig):
                 allowed=can_see_staff_layers,
             )
         )
-        from .views import dashboard_panel
+        from .views import dashboard_fingerprint, dashboard_panel
 
         register_panel(
-            Panel(key="garbage", template="gis/panel.html", context=dashboard_panel, order=60)
+            Panel(
+                key="garbage",
+                template="gis/panel.html",
+                context=dashboard_panel,
+                order=60,
+                fingerprint=dashboard_fingerprint(),
+            )
         )

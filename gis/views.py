@@ -397,3 +397,26 @@ def garbage_ics(request, code: str):
     response["Content-Disposition"] = f'inline; filename="garbage-{district.code}.ics"'
     response["Cache-Control"] = "public, max-age=3600"
     return response
+
+
+def dashboard_fingerprint() -> str:
+    """The rows the garbage panel shows (cityhall.dashboard): the account's resident record and
+    household (a move changes them), the address, and the city's districts and schedules (a
+    few hundred rows at most)."""
+    from cityhall.dashboard import fingerprint_of, rows_version
+    from residents.models import Address, Household, Resident
+
+    from .models import GarbageDistrict, GarbageSchedule
+
+    resident = Resident._meta.db_table
+    mine = f"SELECT household_id FROM {resident} WHERE user_id = %(user)s"
+    return fingerprint_of(
+        rows_version(resident, "t.user_id = %(user)s"),
+        rows_version(Household._meta.db_table, f"t.id IN ({mine})"),
+        rows_version(
+            Address._meta.db_table,
+            f"t.id IN (SELECT address_id FROM {Household._meta.db_table} WHERE id IN ({mine}))",
+        ),
+        rows_version(GarbageDistrict._meta.db_table, "TRUE"),
+        rows_version(GarbageSchedule._meta.db_table, "TRUE"),
+    )

@@ -43,6 +43,7 @@ class NoticesConfig(AppConfig):
                 template="notices/_dashboard_panel.html",
                 context=selectors.dashboard_panel,
                 order=15,
+                fingerprint=selectors.dashboard_fingerprint(),
             )
         )
         register_section(

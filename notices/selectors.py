@@ -154,3 +154,18 @@ def statistics(*, days: int = 30) -> dict:
         .order_by("state")
     ]
     return {"days": days, "by_channel": by_channel, "sends_by_state": sends_by_state}
+
+
+def dashboard_fingerprint() -> str:
+    """The rows the notices panel shows (cityhall.dashboard): the account's deliveries and their
+    sends."""
+    from cityhall.dashboard import fingerprint_of, rows_version
+
+    delivery = Delivery._meta.db_table
+    return fingerprint_of(
+        rows_version(delivery, "t.user_id = %(user)s"),
+        rows_version(
+            Send._meta.db_table,
+            f"t.id IN (SELECT send_id FROM {delivery} WHERE user_id = %(user)s)",
+        ),
+    )

@@ -20,7 +20,7 @@ class PaymentsConfig(AppConfig):
         )
         from .metrics import batch_run_metrics
         from .providers import stripe_checkout  # noqa: F401 - registers the provider
-        from .views import dashboard_panel
+        from .views import dashboard_fingerprint, dashboard_panel
 
         latecharge.add_rates(latecharge.parse_rates(settings.PAYMENTS_LATE_CHARGE_RATES))
 
@@ -105,5 +105,11 @@ class PaymentsConfig(AppConfig):
         )
         register_collector(batch_run_metrics)
         register_panel(
-            Panel(key="payments", template="payments/panel.html", context=dashboard_panel, order=20)
+            Panel(
+                key="payments",
+                template="payments/panel.html",
+                context=dashboard_panel,
+                order=20,
+                fingerprint=dashboard_fingerprint(),
+            )
         )

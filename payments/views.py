@@ -450,3 +450,26 @@ def staff_batch_output(request: HttpRequest, pk: int) -> HttpResponse:
     response = HttpResponse(bytes(run.output), content_type="application/octet-stream")
     response["Content-Disposition"] = f'attachment; filename="{run.output_name or run.pk}"'
     return response
+
+
+def dashboard_fingerprint() -> str:
+    """The rows the payments panel shows (cityhall.dashboard): the charges of the account's
+    resident, their installments and allocations, the resident's credit, and the revenues'
+    names. Money moved by a batch's SQL changes these rows as surely as a card payment does."""
+    from cityhall.dashboard import fingerprint_of, rows_version
+    from residents.models import Resident
+
+    from .models import Allocation, Charge, Credit, Installment, Revenue
+
+    residents = (
+        f"SELECT id FROM {Resident._meta.db_table} WHERE user_id = %(user)s AND status = 'current'"
+    )
+    charges = f"SELECT id FROM {Charge._meta.db_table} WHERE payer_id IN ({residents})"
+    installments = f"SELECT id FROM {Installment._meta.db_table} WHERE charge_id IN ({charges})"
+    return fingerprint_of(
+        rows_version(Charge._meta.db_table, f"t.id IN ({charges})"),
+        rows_version(Installment._meta.db_table, f"t.id IN ({installments})"),
+        rows_version(Allocation._meta.db_table, f"t.installment_id IN ({installments})"),
+        rows_version(Credit._meta.db_table, f"t.resident_id IN ({residents})"),
+        rows_version(Revenue._meta.db_table, "TRUE"),
+    )

@@ -13,7 +13,7 @@ class ProceduresConfig(AppConfig):
 
         from .certificates import storage  # noqa: F401 - registers its key-rotation hook
         from .signing import register as register_signing
-        from .views import dashboard_panel
+        from .views import dashboard_fingerprint, dashboard_panel
 
         register_signing()
 
@@ -53,7 +53,15 @@ class ProceduresConfig(AppConfig):
                 allowed=lambda user: has_role(user, ADMIN),
             )
         )
-        register_panel(Panel("procedures", "procedures/_dashboard_panel.html", dashboard_panel, 25))
+        register_panel(
+            Panel(
+                "procedures",
+                "procedures/_dashboard_panel.html",
+                dashboard_panel,
+                25,
+                fingerprint=dashboard_fingerprint(),
+            )
+        )
 
         grant("resident", "procedures.view_procedure", "procedures.add_application")
         staff_read = (

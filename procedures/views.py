@@ -16,6 +16,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from cityhall.pagecache import anonymous_page_cache
 from residents.selectors import resident_for_user
 
 from . import casekinds, formschema, selectors, services, signing, workflow
@@ -70,6 +71,7 @@ def dashboard_panel(user) -> dict | None:
     return {"applications": [_next_step(a) for a in open_apps], "certificates": ready}
 
 
+@anonymous_page_cache(600, version=selectors.catalogue_version)
 def catalogue(request):
     form = SearchForm(request.GET or None)
     query = life_event = ""
@@ -87,7 +89,9 @@ def catalogue(request):
             "query": query,
             "life_events": LifeEvent.choices,
             "searched": searched,
-            "groups": [] if searched else selectors.catalogue_by_department(),
+            # Read only when the cached fragment is missing (the template calls it).
+            "groups": (lambda: []) if searched else selectors.catalogue_by_department,
+            "catalogue_version": selectors.catalogue_version(),
         },
     )
 
@@ -551,4 +555,23 @@ def verify(request, code: str):
             "code": code,
         },
         status=200 if certificate else 404,
+    )
+
+
+def dashboard_fingerprint() -> str:
+    """The rows the procedures panel shows (cityhall.dashboard): the account's applications,
+    their certificates and the procedures' names."""
+    from cityhall.dashboard import fingerprint_of, rows_version
+
+    from .models import Application, Certificate, Procedure
+
+    mine = f"SELECT id FROM {Application._meta.db_table} WHERE user_id = %(user)s"
+    return fingerprint_of(
+        rows_version(Application._meta.db_table, "t.user_id = %(user)s"),
+        rows_version(Certificate._meta.db_table, f"t.application_id IN ({mine})"),
+        rows_version(
+            Procedure._meta.db_table,
+            f"t.id IN (SELECT procedure_id FROM {Application._meta.db_table}"
+            " WHERE user_id = %(user)s)",
+        ),
     )

@@ -11,7 +11,7 @@ class ResidentsConfig(AppConfig):
         from cityhall.navigation import Link, register_portal, register_staff
         from cityhall.roles import grant
 
-        from .views import dashboard_panel
+        from .views import dashboard_fingerprint, dashboard_panel
 
         staff_reads = (
             "residents.view_resident",
@@ -48,5 +48,6 @@ class ResidentsConfig(AppConfig):
                 template="residents/_dashboard_panel.html",
                 context=dashboard_panel,
                 order=10,
+                fingerprint=dashboard_fingerprint(),
             )
         )

@@ -418,3 +418,26 @@ def dashboard_panel(user) -> dict | None:
         "resident": resident,
         "household_size": len(selectors.household_members(resident)),
     }
+
+
+def dashboard_fingerprint() -> str:
+    """What the residents panel shows, as rows (cityhall.dashboard): the account's records, their
+    households and addresses, the household members, and the link tries that can lock linking
+    (their count over the last 24 hours too, so a lock that runs out shows)."""
+    from cityhall.dashboard import fingerprint_of, rows_version
+
+    from .models import Address, Household, LinkAttempt, Resident
+
+    resident = Resident._meta.db_table
+    mine = f"SELECT household_id FROM {resident} WHERE user_id = %(user)s"
+    return fingerprint_of(
+        rows_version(resident, f"t.user_id = %(user)s OR t.household_id IN ({mine})"),
+        rows_version(Household._meta.db_table, f"t.id IN ({mine})"),
+        rows_version(
+            Address._meta.db_table,
+            f"t.id IN (SELECT address_id FROM {Household._meta.db_table} WHERE id IN ({mine}))",
+        ),
+        rows_version(LinkAttempt._meta.db_table, "t.user_id = %(user)s"),
+        f"(SELECT count(*)::text FROM {LinkAttempt._meta.db_table} WHERE user_id = %(user)s"
+        " AND attempted_at > now() - interval '24 hours')",
+    )
