@@ -55,6 +55,28 @@ MOVEMENT_PERMISSION = "residents.add_movement"
 # --- use cases ----------------------------------------------------------------------------------
 
 
+def _joining(household: Household, relationship: str) -> tuple[Household, str]:
+    """Lock a household a new member joins and check the member's relationship to the head."""
+    household = _lock_household(household)
+    if not _current_members(household):
+        raise ValidationError({"household": MSG_HOUSEHOLD_EMPTY})
+    relationship = normalize_name(relationship)
+    if not relationship or relationship == HEAD_RELATIONSHIP:
+        raise ValidationError({"relationship": MSG_RELATIONSHIP_REQUIRED})
+    return household, relationship
+
+
+def _save_new(resident: Resident, *, mynumber: str) -> None:
+    """Save a new resident row with its sealed My Number (when given) and search columns."""
+    if mynumber:
+        for field, value in _mynumber_fields(
+            mynumber, resident_code=resident.resident_code, exclude_pk=None
+        ).items():
+            setattr(resident, field, value)
+    fill_search_fields(resident)
+    resident.save()
+
+
 @transaction.atomic
 def register_move_in(
     *,
@@ -100,12 +122,7 @@ def register_move_in(
         )
         relationship, is_head = HEAD_RELATIONSHIP, True
     else:
-        household = _lock_household(household)
-        if not _current_members(household):
-            raise ValidationError({"household": MSG_HOUSEHOLD_EMPTY})
-        relationship = normalize_name(relationship)
-        if not relationship or relationship == HEAD_RELATIONSHIP:
-            raise ValidationError({"relationship": MSG_RELATIONSHIP_REQUIRED})
+        household, relationship = _joining(household, relationship)
         is_head = False
     resident = Resident(
         resident_code=_new_resident_code(),
@@ -119,13 +136,7 @@ def register_move_in(
         domicile_head=normalize_name(domicile_head),
         **names,
     )
-    if mynumber:
-        for field, value in _mynumber_fields(
-            mynumber, resident_code=resident.resident_code, exclude_pk=None
-        ).items():
-            setattr(resident, field, value)
-    fill_search_fields(resident)
-    resident.save()
+    _save_new(resident, mynumber=mynumber)
     _open_period(resident, effective_on)
     previous = {"address": normalize_name(previous_address)} if previous_address else {}
     return _movement(
@@ -164,12 +175,7 @@ def register_birth(
     _not_future("birth_date", birth_date)
     if sex not in Resident.Sex.values:
         raise ValidationError({"sex": _("性別を選んでください。")})
-    household = _lock_household(household)
-    if not _current_members(household):
-        raise ValidationError({"household": MSG_HOUSEHOLD_EMPTY})
-    relationship = normalize_name(relationship)
-    if not relationship or relationship == HEAD_RELATIONSHIP:
-        raise ValidationError({"relationship": MSG_RELATIONSHIP_REQUIRED})
+    household, relationship = _joining(household, relationship)
     resident = Resident(
         resident_code=_new_resident_code(),
         birth_date=birth_date,
@@ -179,13 +185,7 @@ def register_birth(
         became_resident_on=birth_date,
         **names,
     )
-    if mynumber:
-        for field, value in _mynumber_fields(
-            mynumber, resident_code=resident.resident_code, exclude_pk=None
-        ).items():
-            setattr(resident, field, value)
-    fill_search_fields(resident)
-    resident.save()
+    _save_new(resident, mynumber=mynumber)
     _open_period(resident, birth_date)
     movement = _movement(
         resident=resident,
