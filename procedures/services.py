@@ -1,4 +1,10 @@
-"""Every change of state in procedures: one function per use case, each in one transaction."""
+"""Every change of state in procedures: one function per use case, each in one transaction.
+
+Kept in one file: every use case moves an application through the one state machine (``_move``)
+under the same application lock and audit rules; certificates and the designer's publishing are
+apart (``certificates/``, ``designer``). It is the next candidate for a split by concern
+(catalogue, filing, casework).
+"""
 
 from __future__ import annotations
 
@@ -526,7 +532,7 @@ def _move(
     casekinds.transitioned(application, previous, target, actor)
     recipient = application.user or application.applicant.user
     if recipient is not None and (actor is None or actor.pk != recipient.pk):
-        # Issue 15: the notices app tells the applicant (inbox, e-mail, LINE as they chose).
+        # The notices app tells the applicant (inbox, e-mail, LINE as they chose).
         state = Application.State(target)
         with translation.override("en"):
             status_en = str(state.label)
@@ -773,8 +779,8 @@ def mynumber_approval_problem(application: Application, approver) -> str:
     may).
 
     A request the resident made from their own account sends the number only to them. At the
-    counter the clerk keys the request in, so one clerk alone could obtain anyone's number
-    (issue 11, item 9): there a second staff member approves, one who holds reveal_mynumber and
+    counter the clerk keys the request in, so one clerk alone could obtain anyone's number:
+    there a second staff member approves, one who holds reveal_mynumber and
     who neither filed nor confirmed the request (番号法19条, four eyes).
     """
     if not application.is_counter_filing:
