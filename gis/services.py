@@ -143,7 +143,8 @@ def set_garbage_schedule(*, district: GarbageDistrict, kind: str, rule: str) -> 
         )
         GarbageDistrict.objects.filter(pk=district.pk).update(updated_at=timezone.now())
         if before is not None and before.rule != schedule.rule:
-            # Issue 15: residents of the district are told (notices, through the registry).
+            # Residents of the district are told their new collection days (notices, through the
+            # events registry): a changed day otherwise means bags left out on the wrong day.
             from django.utils import translation
 
             from .garbage import describe_rule
