@@ -1,13 +1,36 @@
-"""API of the shared core: who am I."""
+"""API of the shared core: who am I, and the permission class every app's staff endpoints use."""
 
 from __future__ import annotations
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.decorators import api_view
+from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 
-from .roles import roles_of
+from .middleware import user_has_mfa
+from .roles import is_staff_member, roles_of
+
+
+def staff_with(permission: str) -> type[BasePermission]:
+    """The DRF permission class for a staff endpoint: a staff member holding `permission` who
+    signed in with MFA. The API is outside the /staff/ door, whose middleware asks for MFA on
+    pages, so each endpoint asks here."""
+
+    class StaffWith(BasePermission):
+        def has_permission(self, request, view) -> bool:
+            user = request.user
+            return bool(
+                user
+                and user.is_authenticated
+                and is_staff_member(user)
+                and user.has_perm(permission)
+                and user_has_mfa(user)
+            )
+
+    StaffWith.__name__ = f"Staff_{permission.split('.')[-1]}"
+    StaffWith.__qualname__ = StaffWith.__name__
+    return StaffWith
 
 
 class MeSerializer(serializers.Serializer):

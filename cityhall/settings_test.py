@@ -3,7 +3,7 @@
 import os
 
 # The test suite runs the development settings, said explicitly: without DJANGO_DEBUG the
-# settings are production's (issue 11, item 15). Subprocesses the tests start inherit it.
+# settings are production's, safe by default. Subprocesses the tests start inherit it.
 os.environ.setdefault("DJANGO_DEBUG", "true")
 
 from .settings import *  # noqa: E402, F403

@@ -9,28 +9,16 @@ from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.decorators import api_view, authentication_classes, permission_classes
 from rest_framework.generics import get_object_or_404
-from rest_framework.permissions import AllowAny, BasePermission
+from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
-from cityhall.middleware import user_has_mfa
-from cityhall.roles import is_staff_member
+from cityhall.api import staff_with
 
 from . import selectors, services
 from .models import Counter, Service, Ticket
 
-
-class IsCounterClerk(BasePermission):
-    """Staff with the counter permission and MFA (the API is outside the /staff/ door)."""
-
-    def has_permission(self, request, view) -> bool:
-        user = request.user
-        return bool(
-            user
-            and user.is_authenticated
-            and is_staff_member(user)
-            and user.has_perm("counter.serve_ticket")
-            and user_has_mfa(user)
-        )
+# Staff with the counter permission and MFA.
+IsCounterClerk = staff_with("counter.serve_ticket")
 
 
 class NowServingSerializer(serializers.Serializer):

@@ -19,7 +19,7 @@ from cityhall.events import raise_event
 from .models import Counter, Service, Ticket, TicketEvent
 
 State = Ticket.State
-# A resident whose ticket is this many places from the front is told to come back (issue 15).
+# A resident whose ticket is this many places from the front is told to come back.
 SOON_AHEAD = 2
 
 # Allowed moves; a recall is called → called.

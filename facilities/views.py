@@ -1,6 +1,10 @@
 """Resident pages: search with the availability grid, facility pages, booking with its
 confirmation page, my bookings with iCalendar, registrations, recurring use and the lottery
-(entry, public files, verification)."""
+(entry, public files, verification).
+
+Kept in one file: the resident pages of one app share their lookups, forms and the booking
+confirmation flow; the staff pages are apart (``staff_views``).
+"""
 
 from __future__ import annotations
 

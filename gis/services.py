@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from cityhall import audit
 from cityhall.events import raise_event
+from cityhall.roles import require_permission
 from residents import selectors as resident_selectors
 from residents import services as resident_services
 
@@ -21,6 +22,9 @@ from .coords import JGD2011_GEOGRAPHIC
 from .garbage import parse_rule
 from .geocoding import address_key, address_key_from_text
 from .models import AddressPoint, Feature, GarbageDistrict, GarbageSchedule, Layer
+
+# Placing an address by hand moves where the register's address is on the map.
+PLACE_PERMISSION = "geo.change_addresspoint"
 
 
 def ensure_layer(
@@ -143,7 +147,8 @@ def set_garbage_schedule(*, district: GarbageDistrict, kind: str, rule: str) -> 
         )
         GarbageDistrict.objects.filter(pk=district.pk).update(updated_at=timezone.now())
         if before is not None and before.rule != schedule.rule:
-            # Issue 15: residents of the district are told (notices, through the registry).
+            # Residents of the district are told their new collection days (notices, through the
+            # events registry): a changed day otherwise means bags left out on the wrong day.
             from django.utils import translation
 
             from .garbage import describe_rule
@@ -231,6 +236,7 @@ def geocode_resident_addresses(*, batch_size: int = 5000) -> tuple[int, int]:
 def place_address(*, address_id: int, typed_address: str, actor, request=None) -> AddressPoint:
     """Staff fix for an address the geocoder could not place: point it at the address point
     of a corrected address (e.g. 本町3丁目12番4号)."""
+    require_permission(actor, PLACE_PERMISSION)
     key = address_key_from_text(typed_address)
     found = AddressPoint.objects.filter(address_key=key).first() if key else None
     if found is None:

@@ -9,26 +9,15 @@ from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.decorators import api_view, permission_classes
 from rest_framework.generics import get_object_or_404
-from rest_framework.permissions import BasePermission, IsAuthenticated
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
-from cityhall.middleware import user_has_mfa
-from cityhall.roles import is_staff_member
+from cityhall.api import staff_with
 
 from . import segments, selectors
 from .models import Send
 
-
-class CanCompose(BasePermission):
-    def has_permission(self, request, view) -> bool:
-        user = request.user
-        return bool(
-            user
-            and user.is_authenticated
-            and is_staff_member(user)
-            and user.has_perm("notices.compose_send")
-            and user_has_mfa(user)
-        )
+CanCompose = staff_with("notices.compose_send")
 
 
 class InboxItemSerializer(serializers.Serializer):

@@ -3,6 +3,10 @@ residents' subscriptions, consent and LINE links, and the events other apps rais
 
 Status words follow GOV.UK Notify (created → sending → delivered / permanent-failure /
 temporary-failure / technical-failure); every phrase a person reads comes from these choices.
+
+Kept in one file: Django finds an app's models in ``models``; these fourteen are one schema (a
+send's deliveries, batches and the templates' versions refer to each other), read together with the
+migration that creates them.
 """
 
 from __future__ import annotations

@@ -41,7 +41,8 @@ def _resident_for(request: Request):
         resident = get_resident(int(wanted))
         if resident is None:
             raise NotFound
-        # The same row the staff ledger page writes (issue 11, item 12).
+        # The same audit row the staff ledger page writes: every staff read of personal data is
+        # logged, whichever door it came through.
         audit.record_read(
             request=request,
             action="payments.view_resident_ledger",

@@ -185,7 +185,7 @@ def _notify(notice: Notice) -> None:
 
 
 def _demand_event(notice: Notice) -> dict:
-    """What notices needs for a demand notice or reminder (issue 15: replaces _notify)."""
+    """What notices needs to send a demand notice or reminder (督促状・催告書) for `notice`."""
     installment = notice.installment
     revenue = installment.charge.revenue
     demand = notice.kind == Notice.Kind.DEMAND

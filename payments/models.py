@@ -15,6 +15,10 @@ equal its amount.
 
 One module on purpose: the ledger's tables and the constraints between them are read together
 (the triggers of ``0002_ledger_triggers`` and the checks here state one set of invariants).
+
+Kept in one file: Django finds an app's models in ``models``, and the ledger's tables (charges,
+installments, payments, allocations, credits, events, batch runs) are one schema whose rules the
+migrations' triggers tie together.
 """
 
 from __future__ import annotations

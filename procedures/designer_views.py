@@ -5,6 +5,10 @@ with a diff in words, four-eyes publishing now or on a date, JSON export and imp
 
 Every change is saved as a new draft version (services.save_draft_form) based on the version
 the page showed, so two people editing at once never undo each other silently.
+
+Kept in one file: every view edits the same draft version through the same load-check-save steps (a
+new version per change, based on the version shown); the forms and the pure diff are apart
+(``designer_forms``, ``formdiff``).
 """
 
 from __future__ import annotations

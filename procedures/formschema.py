@@ -18,6 +18,9 @@ Published versions of either format keep rendering: every reader goes through `a
 to be stored at all) and `publish_problems` (what blocks publishing: conditions pointing at
 deleted questions, routes that loop, missing English). Messages for people are in the language
 of the request (gettext, English in locale/en), each naming the question by its label.
+
+Kept in one file: a pure module like the formats; the schema, the semantic checks and answer
+validation read the same definition shapes.
 """
 
 from __future__ import annotations

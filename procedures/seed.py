@@ -1,6 +1,10 @@
 """Demo catalogue: ten real procedures with published forms, and seal registrations for the demo
 residents. Idempotent: procedures are matched by slug, a form is added only to a procedure that
-has none, a seal only to a resident without one."""
+has none, a seal only to a resident without one.
+
+Kept in one file: most of its length is the data of the ten demo procedures (their forms as
+literals), read top to bottom; the code is three functions.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,10 @@
-"""Every change of state in procedures: one function per use case, each in one transaction."""
+"""Every change of state in procedures: one function per use case, each in one transaction.
+
+Kept in one file: every use case moves an application through the one state machine (``_move``)
+under the same application lock and audit rules; certificates and the designer's publishing are
+apart (``certificates/``, ``designer``). It is the next candidate for a split by concern
+(catalogue, filing, casework).
+"""
 
 from __future__ import annotations
 
@@ -20,7 +26,7 @@ from cityhall import audit
 from cityhall.dates import add_business_days
 from cityhall.events import raise_event
 from cityhall.japanese import normalize_text
-from cityhall.roles import ADMIN, CLERK, SUPERVISOR, has_role, is_staff_member
+from cityhall.roles import is_staff_member, require_permission
 from residents import mynumber as mynumber_rules
 from residents.services import register_key_rotation
 
@@ -64,14 +70,17 @@ MSG_CERTIFICATE_NOT_YOURS = gettext_lazy("この証明書をダウンロード�
 MSG_PURPOSE_REQUIRED = gettext_lazy("利用目的を選んでください。")
 
 
-def _require_admin(actor) -> None:
-    if not has_role(actor, ADMIN):
-        raise PermissionDenied(MSG_NOT_ADMIN)
+# The permission each family of use cases needs, held through the role groups.
+MANAGE_FORMS = "procedures.change_formdefinition"
+MANAGE_PROCEDURES = "procedures.change_procedure"
+WORK_CASES = "procedures.change_application"
 
 
-def _require_staff(actor) -> None:
-    if not is_staff_member(actor):
-        raise PermissionDenied(MSG_NOT_STAFF)
+def _require(actor, permission: str, message) -> None:
+    try:
+        require_permission(actor, permission)
+    except PermissionDenied:
+        raise PermissionDenied(message) from None
 
 
 # --- catalogue and forms -------------------------------------------------------------------------
@@ -126,7 +135,7 @@ def save_draft_form(
     `base_version` is the version the person was looking at: when someone else saved a newer
     one meanwhile, the save is refused instead of silently undoing their change.
     """
-    _require_admin(actor)
+    _require(actor, MANAGE_FORMS, MSG_NOT_ADMIN)
     definition = _definition_or_error(definition)
     Procedure.objects.select_for_update().get(pk=procedure.pk)
     latest = procedure.forms.aggregate(v=Max("version"))["v"] or 0
@@ -285,7 +294,7 @@ def save_procedure_settings(*, procedure: Procedure, actor, changed: list[str]) 
     """Create or change a procedure from the designer (/staff/admin/procedures/): what it is
     called, where it is filed, its fee and certificate. A new one stays out of the catalogue
     until its first form version is published."""
-    _require_admin(actor)
+    _require(actor, MANAGE_PROCEDURES, MSG_NOT_ADMIN)
     created = procedure.pk is None
     if created:
         procedure.is_active = False
@@ -304,7 +313,7 @@ def set_identity_level(*, procedure: Procedure, level: str, actor) -> Procedure:
     """What a resident must show to file the procedure online (the form designer sets it)."""
     from .models import IdentityLevel
 
-    _require_admin(actor)
+    _require(actor, MANAGE_PROCEDURES, MSG_NOT_ADMIN)
     if level not in IdentityLevel.values:
         raise ValidationError({"identity_level": [gettext("本人確認の水準を選んでください。")]})
     procedure = Procedure.objects.select_for_update().get(pk=procedure.pk)
@@ -339,7 +348,7 @@ def start_application(*, procedure: Procedure, resident, user, filed_by=None) ->
     if resident is None or resident.status != "current":
         raise ValidationError(MSG_NOT_RESIDENT, code="not_resident")
     if filed_by is not None:
-        _require_staff(filed_by)
+        _require(filed_by, WORK_CASES, MSG_NOT_STAFF)
     elif procedure.counter_only:
         raise ValidationError(MSG_COUNTER_ONLY, code="counter_only")
     if filed_by is not None and procedure.online_only:
@@ -526,7 +535,7 @@ def _move(
     casekinds.transitioned(application, previous, target, actor)
     recipient = application.user or application.applicant.user
     if recipient is not None and (actor is None or actor.pk != recipient.pk):
-        # Issue 15: the notices app tells the applicant (inbox, e-mail, LINE as they chose).
+        # The notices app tells the applicant (inbox, e-mail, LINE as they chose).
         state = Application.State(target)
         with translation.override("en"):
             status_en = str(state.label)
@@ -714,7 +723,7 @@ def confirm_at_counter(
     *, application: Application, clerk, answers: dict | None = None
 ) -> Application:
     """The walk-in resident confirmed the prefilled application on the counter screen."""
-    _require_staff(clerk)
+    _require(clerk, WORK_CASES, MSG_NOT_STAFF)
     application = _lock(application)
     if not application.is_counter_filing:
         raise ValidationError(MSG_NOT_EDITABLE, code="not_editable")
@@ -773,8 +782,8 @@ def mynumber_approval_problem(application: Application, approver) -> str:
     may).
 
     A request the resident made from their own account sends the number only to them. At the
-    counter the clerk keys the request in, so one clerk alone could obtain anyone's number
-    (issue 11, item 9): there a second staff member approves, one who holds reveal_mynumber and
+    counter the clerk keys the request in, so one clerk alone could obtain anyone's number:
+    there a second staff member approves, one who holds reveal_mynumber and
     who neither filed nor confirmed the request (番号法19条, four eyes).
     """
     if not application.is_counter_filing:
@@ -797,8 +806,7 @@ def decide(*, application: Application, target: str, clerk, comment: str = "") -
     clerk has approved (never automatically after payment, because the clerk checks that the
     applicant may receive the optional items such as 本籍), and the case is then completed.
     """
-    if not has_role(clerk, CLERK, SUPERVISOR, ADMIN):
-        raise PermissionDenied(MSG_NOT_STAFF)
+    _require(clerk, WORK_CASES, MSG_NOT_STAFF)
     application = _lock(application)
     if target in (workflow.CORRECTION_REQUESTED, workflow.REJECTED) and not comment.strip():
         raise ValidationError({"comment": [_("理由を書いてください。申請者に届きます。")]})
@@ -819,9 +827,9 @@ def decide(*, application: Application, target: str, clerk, comment: str = "") -
 @transaction.atomic
 def assign(*, application: Application, clerk, assignee=None) -> Application:
     """Assign a case (to the clerk by default). Not a state change, but still written down."""
-    _require_staff(clerk)
+    _require(clerk, WORK_CASES, MSG_NOT_STAFF)
     assignee = assignee or clerk
-    _require_staff(assignee)
+    _require(assignee, WORK_CASES, MSG_NOT_STAFF)
     application = _lock(application)
     application.assignee = assignee
     application.save(update_fields=["assignee", "updated_at"])

@@ -122,7 +122,7 @@ def start(request, slug: str):
     procedure = get_object_or_404(Procedure, slug=slug, is_active=True)
     resident = resident_for_user(request.user)
     if resident is None:
-        # The message links the page it speaks of (issue 12.7).
+        # The message links the page it speaks of, so the resident can act on it at once.
         messages.error(
             request,
             format_html(

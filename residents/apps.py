@@ -19,8 +19,11 @@ class ResidentsConfig(AppConfig):
             "residents.view_movement",
         )
         staff_writes = ("residents.add_movement", "residents.change_resident")
-        grant("clerk", *staff_reads, *staff_writes)
-        grant("supervisor", *staff_reads, *staff_writes, "residents.reveal_mynumber")
+        # Printing a My Number on a certificate the resident asked for (住基法12条5項) is the
+        # counter's work; showing one on screen stays with supervisors.
+        certify = "residents.certify_mynumber"
+        grant("clerk", *staff_reads, *staff_writes, certify)
+        grant("supervisor", *staff_reads, *staff_writes, certify, "residents.reveal_mynumber")
         grant("admin", *staff_reads)
         register_staff(
             Link(

@@ -118,7 +118,10 @@ class Resident(models.Model):
     class Meta:
         verbose_name = _("住民")
         verbose_name_plural = _("住民")
-        permissions = [("reveal_mynumber", _("個人番号を表示できる"))]
+        permissions = [
+            ("reveal_mynumber", _("個人番号を表示できる")),
+            ("certify_mynumber", _("証明書に個人番号を記載できる")),
+        ]
         indexes = [
             GinIndex(fields=["search_name"], name="resident_name_trgm", opclasses=["gin_trgm_ops"]),
             GinIndex(fields=["search_kana"], name="resident_kana_trgm", opclasses=["gin_trgm_ops"]),

@@ -20,6 +20,10 @@ the first time, 更正 after) and the collection follows:
   (過誤納金, refunded or applied by a clerk); an increase after the last due date is a new charge.
 - 特別徴収 lives here (the employer, not the resident, pays it in): twelve monthly amounts per
   employer, re-spread over the months not yet deducted after a 更正.
+
+Kept in one file: the run's machinery (chunks, cursor, advisory lock) and what a run does to the
+bills are one transaction per chunk; splitting them would spread one transaction's rules over two
+files.
 """
 
 from __future__ import annotations

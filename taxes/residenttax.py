@@ -32,6 +32,9 @@ Worked example (FORMATS.md §8, a city's published example, 令和7年度): sala
 with no income 330,000; children 19 (特定 450,000) and 16 (一般 330,000); 基礎 430,000 →
 deductions 1,995,000; 課税標準 1,059,000; computed 63,540 / 42,360; D = 330,000 → 調整控除
 9,900 / 6,600; 所得割 53,600 / 35,700; 均等割 3,000 + 1,000 + 森林環境税 1,000; total 94,300.
+
+Kept in one file: a pure calculation in the order of the statute, like the formats; split, the
+steps of one assessment would be read across files.
 """
 
 from __future__ import annotations

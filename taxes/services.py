@@ -17,7 +17,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from cityhall import audit
-from cityhall.roles import is_staff_member
+from cityhall.roles import is_staff_member, require_permission
 from procedures import casekinds, workflow
 from procedures import services as procedure_services
 from residents.selectors import household_members, search_residents
@@ -56,9 +56,12 @@ _STATUS_FOR_CASE = {
 }
 
 
-def _require_staff(actor) -> None:
-    if not is_staff_member(actor):
-        raise PermissionDenied(MSG_NOT_STAFF)
+def _require(actor, permission: str) -> None:
+    """Refuse an actor whose role lacks `permission` (None too), in the taxes app's words."""
+    try:
+        require_permission(actor, permission)
+    except PermissionDenied:
+        raise PermissionDenied(MSG_NOT_STAFF) from None
 
 
 def _salary_reports(resident, fiscal_year: int) -> list[dict]:
@@ -238,7 +241,7 @@ def case_moved(*, application, target: str) -> None:
 def correct_declaration(*, declaration: Declaration, topic: str, values: dict, reason: str, clerk):
     """A clerk's correction (a figure checked against a receipt, a dependant the register shows):
     kept with the reason and the values before and after; the next run assesses from it."""
-    _require_staff(clerk)
+    _require(clerk, "taxes.add_declarationcorrection")
     if not reason.strip():
         raise ValidationError({"reason": [MSG_REASON]})
     if topic not in inputs.TOPICS:
@@ -322,7 +325,7 @@ def import_salary_reports(*, data: bytes, file_name: str, actor) -> SalaryReport
     """Import a CSV of 給与支払報告書 (layout: ``formats/salary_report.py``). The same file twice
     is one import; a later report for the same employee, employer and year replaces the earlier
     one (a corrected report, 訂正分). Lines that name nobody in the register are listed."""
-    _require_staff(actor)
+    _require(actor, "taxes.add_salaryreportimport")
     digest = hashlib.sha256(data).hexdigest()
     existing = SalaryReportImport.objects.filter(sha256=digest).first()
     if existing is not None:
@@ -414,7 +417,7 @@ def stop_special_collection(
     deducted are collected by 普通徴収 (地方税法321条の7), billed through payments."""
     from . import assessing
 
-    _require_staff(clerk)
+    _require(clerk, "taxes.change_specialcollection")
     if reason not in STOP_REASONS:
         raise ValidationError({"reason": [_("理由を選んでください。")]})
     if not 0 <= months_deducted <= 12:

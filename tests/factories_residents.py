@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 from datetime import date
 
+from cityhall.roles import SYSTEM
 from residents import mynumber, services
 from residents.models import Household, Resident
 
@@ -30,7 +31,7 @@ def move_in(
     household: Household | None = None,
     relationship: str = "",
     mynumber: str = "",
-    clerk=None,
+    clerk=SYSTEM,
 ) -> Resident:
     movement = services.register_move_in(
         family_name=family_name,

@@ -1,5 +1,5 @@
 """A check usable on any page: what a person reads holds no Python dict, no id field, no boolean
-or None, and no raw state code (issue 12 item 4; STYLE.md "What a person reads").
+or None, and no raw state code (STYLE.md "What a person reads").
 
 `visible_text(html)` keeps the text a browser shows (not scripts, styles, the head, `hidden`
 elements or attribute values); `assert_readable(text, lang=...)` fails naming what leaked.

@@ -6,6 +6,10 @@ No double booking is the database's rule: the exclusion constraint ``no_double_b
 (unit, time range) on active bookings. The services check availability first only to give a
 kind message; when two requests race, PostgreSQL makes one of them wait for the other's
 commit and then refuses it, and the refusal becomes the same message.
+
+Kept in one file: holds, payment, cancellation, check-in and the expiry jobs all change bookings
+under the one exclusion constraint and the same lock order; the lottery, registrations and billing
+are apart.
 """
 
 from __future__ import annotations

@@ -14,6 +14,10 @@ this module adds is the bookkeeping around it:
    running it again gives the same winners.
 3. Publication reveals the seed with the results; anyone can re-run the draw from the two
    files and compare.
+
+Kept in one file: every step below changes the same round under the same lock, and the order of the
+steps (close, draw, publish, confirm) is the rule this module keeps; apart, each file would need
+the others' private checks.
 """
 
 from __future__ import annotations

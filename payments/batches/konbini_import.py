@@ -167,8 +167,8 @@ WITH touched AS (
      WHERE c.settled_at IS NULL
        -- Every installment of the charge paid, read through the (charge, number) index. Not
        -- "NOT EXISTS (… allocated < amount)": that matches the partial index of open
-       -- installments, which the planner scanned once per charge on a large ledger (236 s of
-       -- a 1,000,000-record import).
+       -- installments, which the planner scans once per charge on a large ledger (see
+       -- bench/README.md, the konbini import).
        AND (SELECT bool_and(i.allocated >= i.amount) FROM payments_installment i
              WHERE i.charge_id = c.id)
 ), settled AS (

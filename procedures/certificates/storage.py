@@ -3,7 +3,7 @@
 
 A certificate of residence may print 個人番号, and any certificate prints a name, an address and
 a birth date; a PDF on disk, in a backup or on a stolen volume must not be readable without the
-keys (番号法 安全管理措置, issue 11 item 10). Policy, the stricter choice: all certificates are
+keys (番号法 安全管理措置). Policy, the stricter choice: all certificates are
 sealed, not only those with a My Number, so there is one way to store and read them. Files are
 written with mode 0600 (settings.FILE_UPLOAD_PERMISSIONS).
 """

@@ -1,5 +1,4 @@
-"""No page breaks its own Content Security Policy, and every page has the city's icon
-(issue 12 item 12).
+"""No page breaks its own Content Security Policy, and every page has the city's icon.
 
 htmx injects a <style> for its request indicator unless told not to; the CSP (style-src 'self')
 refuses it and Chromium reports the refusal on the console of every page. The pages are opened

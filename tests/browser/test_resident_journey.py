@@ -1,4 +1,4 @@
-"""Issue 12, "done when": the resident journey on a 390 px phone (and a 1366 px desktop), in
+"""The resident journey on a 390 px phone (and a 1366 px desktop), in
 Japanese and in English.
 
 search (by reading or in English) → the form, filed with one wrong field → corrected, nothing else

@@ -1,4 +1,4 @@
-"""Issue 12.6–12.8 in the browser, on a phone, in Japanese and English: the catalogue by area, an
+"""In the browser, on a phone, in Japanese and English: the catalogue by area, an
 ordered life-event checklist, the withdraw question that tells what happens to a paid fee, the
 sign-up errors under their fields, the resident's record, and the statement PDF link that
 appears by itself. Every page: fits 390 px, axe clean, screenshot under var/screenshots/."""

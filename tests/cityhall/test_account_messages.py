@@ -1,4 +1,4 @@
-"""Issue 12.7: e-mails carry the city's name and URL (never example.com), sign-up errors stand
+"""E-mails carry the city's name and URL (never example.com), sign-up errors stand
 under their field, and "link your account" messages link to the page they mean."""
 
 from __future__ import annotations

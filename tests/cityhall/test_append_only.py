@@ -1,4 +1,4 @@
-"""Issue 18.3: every append-only table refuses UPDATE, DELETE and TRUNCATE through the one
+"""Every append-only table refuses UPDATE, DELETE and TRUNCATE through the one
 shared function and the AppendOnly migration operation."""
 
 from __future__ import annotations

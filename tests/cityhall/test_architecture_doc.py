@@ -1,4 +1,4 @@
-"""Issue 18.8: the newcomers' map stays true: every app says what it owns and may import, and
+"""The newcomers' map stays true: every app says what it owns and may import, and
 docs/architecture.md names every public service and selector of every app."""
 
 from __future__ import annotations

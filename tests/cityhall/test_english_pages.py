@@ -1,4 +1,4 @@
-"""Issue 12.5: in English, the main resident pages hold no Japanese but names and addresses;
+"""In English, the main resident pages hold no Japanese but names and addresses;
 messages come one language at a time, and notifications go out in the resident's language."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Issue 11, item 14: responses with personal data are never cached (one middleware), and a
+"""Responses with personal data are never cached (one middleware), and a
 session ends after 15 idle minutes for staff and 30 for residents (configurable)."""
 
 from __future__ import annotations

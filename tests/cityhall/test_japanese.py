@@ -107,7 +107,7 @@ def test_normalize_kana_name(text, expected):
 def test_normalize_kana_name_rejects_anything_but_kana(text):
     with pytest.raises(ValueError) as excinfo:
         japanese.normalize_kana_name(text)
-    # One language per message: the reader's (issue 12.5).
+    # One language per message: the reader's.
     with translation.override("ja"):
         assert str(excinfo.value) == "フリガナはカタカナで入力してください。"
     with translation.override("en"):

@@ -1,4 +1,4 @@
-"""Issue 18.4: code outside an app's services reaches them only through public names."""
+"""Code outside an app's services reaches them only through public names."""
 
 from __future__ import annotations
 

@@ -14,7 +14,7 @@ def test_repeated_failed_logins_lock_the_account_with_a_clear_message(client, re
         assert "しばらくログインできません" not in response.content.decode()
     response = client.post("/accounts/login/", {"login": resident_user.email, "password": PASSWORD})
     body = response.content.decode()
-    # Issue 12.7: the lockout says how long to wait (the 5-minute window of the rate limit).
+    # The lockout says how long to wait (the 5-minute window of the rate limit).
     assert "しばらくログインできません。5分ほど待ってから" in body
     assert "_auth_user_id" not in client.session
 

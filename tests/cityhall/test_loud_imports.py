@@ -1,4 +1,4 @@
-"""Issue 18.1: a broken import of our own code fails loudly, in the product and in the tests."""
+"""A broken import of our own code fails loudly, in the product and in the tests."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Issue 11, item 13: the staff network rule holds on /api/ (sessions and other credentials), and
+"""The staff network rule holds on /api/ (sessions and other credentials), and
 the client address comes from REMOTE_ADDR or, behind our own proxies only, from the right-most
 untrusted X-Forwarded-For entry: never from a header anyone can write."""
 

@@ -1,4 +1,4 @@
-"""Every staff and resident page of a small demo city reads as words (issue 12 item 4).
+"""Every staff and resident page of a small demo city reads as words.
 
 A crawl with the test client: from the staff dashboard as an admin (who may open every staff
 page) and from the portal as the demo resident, following the links each page offers, in

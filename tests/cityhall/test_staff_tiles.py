@@ -1,4 +1,4 @@
-"""The staff dashboard shows each person only the tiles that open for them (issue 12 item 11)."""
+"""The staff dashboard shows each person only the tiles that open for them."""
 
 from __future__ import annotations
 

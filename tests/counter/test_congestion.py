@@ -156,7 +156,7 @@ def test_typical_wait_by_hour_uses_the_same_weekday_of_the_last_eight_weeks(serv
 def test_portal_and_staff_dashboard_link_to_the_counter(client, clerk_client, supervisor):
     assert "/counter/status/" in client.get("/").content.decode()
     dashboard = clerk_client.get("/staff/").content.decode()
-    # Statistics need counter.view_counter_stats, which clerks do not have (issue 12 item 11).
+    # Statistics need counter.view_counter_stats, which clerks do not have.
     assert "/staff/counter/" in dashboard and "/staff/counter/stats/" not in dashboard
     clerk_client.force_login(supervisor)
     assert "/staff/counter/stats/" in clerk_client.get("/staff/").content.decode()

@@ -1,4 +1,4 @@
-"""The counter in Chromium (issue 12 item 9): the hall display is readable across a room, the
+"""The counter in Chromium: the hall display is readable across a room, the
 kiosk's closed services look closed, and the clerk's waiting count keeps itself current."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
-"""Counter pages show the opening hours and the closed days, and the hall closes on them
-(issue 12 item 9); the kiosk is for everyone, so it carries no sign-in links."""
+"""Counter pages show the opening hours and the closed days, and the hall closes on them; the
+kiosk is for everyone, so it carries no sign-in links."""
 
 from __future__ import annotations
 

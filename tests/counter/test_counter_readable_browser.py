@@ -1,4 +1,4 @@
-"""A clerk at the counter reads words and yen, not data (issue 12 item 4), in Chromium.
+"""A clerk at the counter reads words and yen, not data, in Chromium.
 
 The clerk opens a resident's 360 view (bills as a table of labelled amounts), then a case of
 theirs: the button asks for a correction in a verb, and the history says the states in words.

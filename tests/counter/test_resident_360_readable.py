@@ -1,4 +1,4 @@
-"""The 360 view's bills are labelled and formatted, never a Python dict (issue 12 item 4)."""
+"""The 360 view's bills are labelled and formatted, never a Python dict."""
 
 from __future__ import annotations
 

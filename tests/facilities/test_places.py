@@ -1,4 +1,4 @@
-"""Issue 14.1: which slots a unit offers (fixed periods or hourly, within opening hours, never on
+"""Which slots a unit offers (fixed periods or hourly, within opening hours, never on
 national holidays when the facility closes on them, never at the year end), and facilities on the
 city map."""
 

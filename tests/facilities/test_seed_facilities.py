@@ -1,4 +1,4 @@
-"""Issue 14.7: the demo city's facilities — 12 facilities with about 40 units on the map, 30
+"""The demo city's facilities — 12 facilities with about 40 units on the map, 30
 groups, and a closed lottery round of 3,000 entries that a supervisor can draw; twice is once."""
 
 from __future__ import annotations

@@ -53,6 +53,7 @@ def resident_at(address: str, *, user=None, family_name: str = "地図", given_n
     would), optionally linked to a portal account."""
     from datetime import date
 
+    from cityhall.roles import SYSTEM
     from residents import services as resident_services
 
     movement = resident_services.register_move_in(
@@ -64,7 +65,7 @@ def resident_at(address: str, *, user=None, family_name: str = "地図", given_n
         sex="female",
         effective_on=date(2024, 4, 1),
         notified_on=date(2024, 4, 1),
-        clerk=None,
+        clerk=SYSTEM,
         address=address,
     )
     resident = movement.resident

@@ -1,4 +1,4 @@
-"""The maps in Chromium (issue 12 item 10): names on the map, a legend, the resident's own
+"""The maps in Chromium: names on the map, a legend, the resident's own
 address with its hazard zone, and a clerk's click beside the search marker that outlines the
 parcel."""
 

@@ -1,4 +1,4 @@
-"""Maps a person can read (issue 12 item 10): garbage days in words, the year-end break, a
+"""Maps a person can read: garbage days in words, the year-end break, a
 legend, names on the map, the resident's own address with its hazard zones, and labelled
 attributes in the clerk's click panel."""
 

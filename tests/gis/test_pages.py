@@ -42,7 +42,7 @@ def test_garbage_page_finds_the_district_of_a_typed_address(client, small_city):
     assert response.status_code == 200
     assert response.context["district"].code == "G-HONCHO"
     html = response.content.decode()
-    # The days in words (issue 12 item 10), not the open-data tokens 「月 木」 / 「水2 水4」.
+    # The days in words, not the open-data tokens 「月 木」 / 「水2 水4」.
     assert "本町地区" in html and "燃やすごみ" in html and "毎週月曜日・木曜日" in html
     assert "第2・第4水曜日" in html and "水2 水4" not in html
     assert "年末年始（12月31日〜1月3日）は収集がありません" in html

@@ -1,4 +1,4 @@
-"""The access-control matrix (issue 8, item 4): every URL pattern × every kind of caller.
+"""The access-control matrix: every URL pattern × every kind of caller.
 
 Every URL pattern of the URLconf (walked recursively from ``get_resolver()``, DRF router routes
 under /api/ included) is requested as each caller below, with the URL's object arguments naming
@@ -26,7 +26,7 @@ e-mail must not reach anonymous or resident A (unless the entry is a capability 
 its holder's data by design), and the staff-only GIS layer's data must not reach anyone who is
 not staff with MFA.
 
-And the audit rule (issue 11, item 12): every staff read of personal data writes exactly one
+And the audit rule: every staff read of personal data writes exactly one
 audit row, with the reader, a purpose and the client's address. A staff GET that was allowed and
 whose body shows resident B's name or e-mail, or whose URL is listed in
 ``PERSONAL_DATA_DOCUMENTS`` (files whose text the check cannot read), must have written one.
@@ -369,7 +369,7 @@ ACCESS: dict[str, tuple[Access, ...]] = {
     "procedures:admin_identity_level": one(
         ADMIN_ONLY, kwargs=w("procedure.slug", "slug"), post_only=True
     ),
-    # procedures: the form designer (issue 16; the admin role only, publishing also needs the
+    # procedures: the form designer (the admin role only, publishing also needs the
     # publish permission, which only the admin role holds)
     "procedures:designer_procedure_new": one(ADMIN_ONLY),
     "procedures:designer_settings": one(ADMIN_ONLY, kwargs=w("procedure.slug", "slug")),
@@ -1293,7 +1293,7 @@ def test_access(world, db, name, access, role):
         assert (got == "allowed") == want, (
             f"{method} {where}: expected {word}, got {response.status_code} ({got})"
         )
-        # Issue 11, item 14: nothing a signed-in person is shown is kept by a cache, unless the
+        # Nothing a signed-in person is shown is kept by a cache, unless the
         # view declared the data public.
         if role != ANONYMOUS:
             cache_control = response.get("Cache-Control", "")

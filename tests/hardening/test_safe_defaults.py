@@ -1,4 +1,4 @@
-"""Issue 11, item 15: safe defaults. Without DJANGO_DEBUG the production settings apply; the
+"""Safe defaults. Without DJANGO_DEBUG the production settings apply; the
 proxy's HTTPS header is believed only behind a declared proxy; request bodies are capped (413,
 also from a real gunicorn with production settings); images are decoded with a pixel limit and
 stored without EXIF."""

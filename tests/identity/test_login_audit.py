@@ -1,4 +1,4 @@
-"""Every way of signing in, and every failure, leaves an audit row (issue 20, item 6)."""
+"""Every way of signing in, and every failure, leaves an audit row."""
 
 import time
 

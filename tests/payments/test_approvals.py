@@ -1,4 +1,4 @@
-"""Separation of duties and four eyes on money going out (issue 11.8): the clerk who reduced a
+"""Separation of duties and four eyes on money going out: the clerk who reduced a
 charge cannot refund its credit, and corrections and refunds above the threshold wait for a
 supervisor other than the requester, recorded in the ledger events."""
 

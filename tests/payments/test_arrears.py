@@ -110,7 +110,7 @@ def test_counter_payment_gives_a_receipt_pdf(clerk_client, clerk):
 
 def test_counter_cash_submitted_twice_is_recorded_once(clerk_client):
     """The counter form carries an idempotency key: a double submit records the cash once and
-    shows the same receipt (issue 11.7)."""
+    shows the same receipt."""
     from payments.models import Payment
 
     payer = make_resident()
@@ -164,7 +164,7 @@ def test_reconciliation_page_and_api_list_violations(clerk_client):
 
 def test_reminders_are_numbered_and_sent_once_each_on_schedule_then_stop(resident_user, settings):
     """A demand on D, reminders 1, 2, 3 at D + interval, D + 2·interval, D + 3·interval, one
-    notification each, none on the nights between and none after the maximum (issue 11.2)."""
+    notification each, none on the nights between and none after the maximum."""
     from datetime import timedelta
 
     from cityhall.models import Notification

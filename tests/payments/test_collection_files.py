@@ -270,8 +270,7 @@ def test_a_failed_import_uploaded_again_is_a_new_attempt_of_the_same_run_and_suc
     monkeypatch,
 ):
     """A transient error fails the run; the same file uploaded again tries the run again, with
-    the failed attempt in its history; once it has succeeded, the file changes nothing more
-    (issue 11.5)."""
+    the failed attempt in its history; once it has succeeded, the file changes nothing more."""
     supervisor = UserFactory(role="supervisor")
     payer = make_resident()
     installment = make_charge(payer, parts=[(date(2025, 6, 30), 5_000)]).installments.get()

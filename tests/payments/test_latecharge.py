@@ -163,7 +163,7 @@ def test_rates_from_base_caps_at_the_statutory_rates(base, expected):
 
 
 def test_a_year_after_the_table_is_refused_not_charged_at_last_years_rate():
-    """Issue 11.7: the reduced rates follow a figure announced each December; reusing the last
+    """The reduced rates follow a figure announced each December; reusing the last
     row would bill the wrong amount."""
     last_year = max(RATES)
     with pytest.raises(MissingRate, match=str(last_year + 1)):

@@ -221,7 +221,7 @@ def test_statement_selectors_list_open_installments_with_late_charge():
 
 
 def test_a_second_reduction_after_a_partial_reversal_releases_the_rest_to_credit():
-    """Pay 10,000, correct the charge to 7,000, then to 5,000 (issue 11.4)."""
+    """Pay 10,000, correct the charge to 7,000, then to 5,000."""
     clerk = _clerk_with_perms()
     payer = make_resident()
     charge = make_charge(payer, parts=[(date(2025, 6, 30), 10_000)])

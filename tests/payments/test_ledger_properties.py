@@ -1,4 +1,4 @@
-"""Property test of the ledger (issue 11.4): any sequence of pay / correct / cancel / credit
+"""Property test of the ledger: any sequence of pay / correct / cancel / credit
 (充当) / refund keeps every allocation accounted for, leaves no balance negative, and ends with
 the database equal to a plain Python model of the same rules."""
 

@@ -1,5 +1,5 @@
 """A supervisor corrects a charge above the approval threshold in Chromium (first with a wrong
-amount), and a second supervisor approves it from the approvals page (issue 11.8)."""
+amount), and a second supervisor approves it from the approvals page."""
 
 from __future__ import annotations
 

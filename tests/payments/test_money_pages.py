@@ -1,4 +1,4 @@
-"""The staff money pages (issue 11.8): correct a charge, apply a credit (充当), refund it, decide
+"""The staff money pages: correct a charge, apply a credit (充当), refund it, decide
 the requests above the threshold, settle a payment held for review — each a form, a
 confirmation page and the service, with errors next to the field and an audit row per read."""
 

@@ -100,8 +100,7 @@ def test_webhook_signed_with_the_previous_secret_is_accepted_during_rotation(cli
 
 def test_webhook_whose_amount_differs_keeps_the_captured_money_for_review(client):
     """The provider captured 1 yen where 4,000 were asked: not confirmed (nothing allocated),
-    and not failed either — the money is there, in needs_review with the captured amount
-    (issue 11.7)."""
+    and not failed either — the money is there, in needs_review with the captured amount."""
     payment, intent = _pending_payment()
     body = _event(intent, amount=1)
     _post(client, body, webhooks.signature_header(DEV_WEBHOOK_SECRET, body))
@@ -206,7 +205,7 @@ def test_statement_api_shows_only_the_residents_own_installments(client, residen
 
 def test_a_provider_no_longer_offered_neither_confirms_nor_fails_by_sync(settings):
     """A sandbox payment left pending when production offers no sandbox: the periodic sync must
-    not confirm it from the sandbox's own book (issue 11.1), nor crash."""
+    not confirm it from the sandbox's own book, nor crash."""
     from payments.tasks import sync_pending_payments
 
     payment, intent = _pending_payment()

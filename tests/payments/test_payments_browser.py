@@ -29,7 +29,7 @@ def test_resident_pays_two_revenues_on_one_statement_with_the_sandbox_card(
     assert page.locator("#total-outstanding").inner_text() == "15,500円"
 
     # The most likely mistake first: a card the provider declines. The checkout stays open and
-    # the payer tries another card on the same page (issue 12.8).
+    # the payer tries another card on the same page.
     page.locator(f"#inst-{tax.installments.get().pk}").check()
     page.locator(f"#inst-{water.installments.get().pk}").check()
     page.get_by_role("button", name="選んだものを支払う").click()

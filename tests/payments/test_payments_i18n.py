@@ -1,4 +1,4 @@
-"""Messages of payments speak one language at a time (issue 12.5): no "日本語 / English" string in
+"""Messages of payments speak one language at a time: no "日本語 / English" string in
 its code, every message in the English catalogue, and an error about money in English on an English
 page."""
 

@@ -1,6 +1,6 @@
 """A real server with production settings (DEBUG off, gunicorn, its own process): no sandbox page,
 no card option without a provider — the statement says how else to pay — or a real provider's
-checkout when one is configured; never a 500 (issue 11.1). And ``check --deploy`` warns when the
+checkout when one is configured; never a 500. And ``check --deploy`` warns when the
 sandbox is named in production."""
 
 from __future__ import annotations

@@ -75,7 +75,7 @@ def test_statement_pdf_is_rendered_by_celery_and_downloadable_by_the_owner_only(
 @pytest.mark.django_db
 def test_a_slip_above_the_stores_limit_has_no_barcode_and_says_how_else_to_pay():
     """Convenience stores take a slip up to 300,000 yen: an installment above gets no barcode,
-    and the statement says how to pay it instead (issue 11.7)."""
+    and the statement says how to pay it instead."""
     from io import BytesIO
 
     from pypdf import PdfReader
@@ -97,7 +97,7 @@ def test_a_late_charge_without_a_rate_for_its_year_is_not_yet_fixed_not_an_error
     client, resident_user, monkeypatch
 ):
     """No rate row for this year: the statement and its API say "not yet fixed" for the late
-    charge instead of reusing last year's rate (issue 11.7) — and never fail."""
+    charge instead of reusing last year's rate — and never fail."""
     from django.utils import timezone
 
     from payments import latecharge

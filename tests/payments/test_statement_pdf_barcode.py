@@ -1,4 +1,4 @@
-"""Issue 12.3: the GS1-128 human-readable line under each barcode of the statement PDF is
+"""The GS1-128 human-readable line under each barcode of the statement PDF is
 printed whole, inside the symbol, not cut off at both ends."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Issue 12.3: on a 390 px phone the statement fits the screen, each installment is a card, and
+"""On a 390 px phone the statement fits the screen, each installment is a card, and
 the hidden row labels (.visually-hidden) take no room; on a desktop it stays a table."""
 
 from __future__ import annotations

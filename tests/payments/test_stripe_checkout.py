@@ -1,6 +1,6 @@
 """The hosted-checkout provider (Stripe's API shape) against a local stub of that API: create a
 session and send the payer there, learn the outcome from a signed webhook, confirm it by asking,
-date the payment by the capture (issue 11.1 and 11.7)."""
+date the payment by the capture."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Issue 18.3: rules written twice, once in Python and once as set-based SQL for the batch jobs,
+"""Rules written twice, once in Python and once as set-based SQL for the batch jobs,
 give the same result on the same random ledgers."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Issue 11, item 12: a staff read through the API writes the same audit row as the page does,
+"""A staff read through the API writes the same audit row as the page does,
 with the client's address; a resident reading their own data writes none."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Issue 11, item 10: certificates (those with My Number above all) are stored encrypted with the
+"""Certificates (those with My Number above all) are stored encrypted with the
 vault's key ring, with rotation, never as plaintext PDFs readable by anyone on the machine."""
 
 from __future__ import annotations

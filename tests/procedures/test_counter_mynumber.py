@@ -1,4 +1,4 @@
-"""Issue 11, item 11: a counter filing that includes a My Number can be submitted. The number is
+"""A counter filing that includes a My Number can be submitted. The number is
 validated, sealed with the vault's keys, and the answers, pages and API show only its mask."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Issue 16: the form designer in /staff/ (procedures, questions from a palette, pages and
+"""The form designer in /staff/ (procedures, questions from a palette, pages and
 logic from menus, order, preview, versions with a diff in words, four-eyes and scheduled
 publishing, JSON export and import)."""
 

@@ -1,4 +1,4 @@
-"""Issue 16, done when: an admin builds a new procedure in the designer on a desktop (six kinds
+"""An admin builds a new procedure in the designer on a desktop (six kinds
 of question, a page break, a show-if condition, a fee), previews it, a second admin publishes
 it, and a resident files it on a phone; the stored JSON is what the test expects. axe-core on
 the designer pages, and the order changed with the keyboard only."""

@@ -117,7 +117,7 @@ def test_a_provisional_konbini_record_does_not_release_the_case_until_it_is_fina
     later, fee_revenue, resident, residence_procedure, django_capture_on_commit_callbacks
 ):
     """速報 (01) pays the fee on the statement at once, but the case waits for the 確報 (02);
-    a 速報取消 (03) leaves the case waiting for payment and the charge open (issue 11.3)."""
+    a 速報取消 (03) leaves the case waiting for payment and the charge open."""
     residence_procedure.fee_yen = 300
     residence_procedure.fee_rule = "fixed"
     residence_procedure.save()

@@ -1,4 +1,4 @@
-"""Issue 12.1: one invalid field never wipes the other answers or a chosen file; errors stand
+"""One invalid field never wipes the other answers or a chosen file; errors stand
 beside their fields and in a summary at the top; a confirmation page (確認画面) comes before
 the application is submitted."""
 

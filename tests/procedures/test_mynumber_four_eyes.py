@@ -1,4 +1,4 @@
-"""Issue 11, item 9: a clerk alone can no longer obtain any resident's full My Number.
+"""A clerk alone can no longer obtain any resident's full My Number.
 
 The attack: counter-file a 住民票の写し with include=mynumber for a resident who is not there,
 confirm it on the counter screen, record the fee as cash, approve, download the certificate from

@@ -1,4 +1,4 @@
-"""Issue 12.6: search finds what people type (readings, everyday words), ranks the exact name
+"""Search finds what people type (readings, everyday words), ranks the exact name
 first; /procedures/ lists the catalogue by category; life-event checklists are ordered and say
 where and when a counter-only procedure is done."""
 

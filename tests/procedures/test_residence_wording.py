@@ -1,4 +1,4 @@
-"""Issue 12.2: the 住民票の写し says whose records it copies (世帯全員 / 世帯の一部 / 個人), as
+"""The 住民票の写し says whose records it copies (世帯全員 / 世帯の一部 / 個人), as
 chosen, and prints the address with the prefecture and the city."""
 
 import pytest

@@ -115,7 +115,7 @@ def test_correction_cycle_and_notifications(resident, residence_procedure, clerk
         clerk=clerk,
         comment="使いみちを詳しく",
     )
-    # The applicant is told through the notices app (issue 15): the event is recorded.
+    # The applicant is told through the notices app: the event is recorded.
     note = EventRecord.objects.filter(key="procedures.status_changed", user=resident.user).latest(
         "id"
     )

@@ -6,8 +6,8 @@ import pytest
 from django.db import connection
 from django.test import Client
 
-from residents import services
 from residents.models import Address, Household, Movement, Resident
+from residents.services import movements
 
 
 def terminate_backend(pid: int) -> None:
@@ -49,7 +49,7 @@ def test_connection_dropped_mid_move_in_leaves_nothing_half_written(clerk, monke
         Resident.objects.count(),
         Movement.objects.count(),
     )
-    original_open_period = services._open_period
+    original_open_period = movements._open_period
 
     def die_after_resident_row(resident, start):
         # The household, address and resident rows are written by now; the connection dies
@@ -59,7 +59,7 @@ def test_connection_dropped_mid_move_in_leaves_nothing_half_written(clerk, monke
             terminate_backend(cursor.fetchone()[0])
         return original_open_period(resident, start)
 
-    monkeypatch.setattr(services, "_open_period", die_after_resident_row)
+    monkeypatch.setattr(movements, "_open_period", die_after_resident_row)
     client = Client(raise_request_exception=False)
     client.force_login(clerk)
     response = client.post("/staff/residents/move-in/", MOVE_IN)
@@ -76,7 +76,7 @@ def test_connection_dropped_mid_move_in_leaves_nothing_half_written(clerk, monke
     assert after == before
     assert not Resident.objects.filter(family_name="切断").exists()
 
-    monkeypatch.setattr(services, "_open_period", original_open_period)
+    monkeypatch.setattr(movements, "_open_period", original_open_period)
     client.force_login(clerk)
     retry = client.post("/staff/residents/move-in/", MOVE_IN)
     assert retry.status_code in (200, 302)

@@ -37,7 +37,7 @@ def test_other_roles_are_refused_and_nothing_is_logged_as_read(request, role):
 
 
 def test_a_counter_request_needs_an_approver_holding_reveal_mynumber(clerk):
-    """Issue 11, item 9: a clerk alone never reads the number for a counter request."""
+    """A clerk alone never reads the number for a counter request."""
     resident = move_in(mynumber=NUMBER)
     with pytest.raises(PermissionDenied):
         services.mynumber_for_certificate(resident=resident, actor=clerk, purpose=PURPOSE)
