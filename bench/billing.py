@@ -14,7 +14,7 @@ unindexed table:
   parsed, staged, payments, allocations and events, invariants held by the triggers.
 
 One run each (no warm-up): these are batch jobs, run once a year or once a day. Each batch
-figure carries the peak memory of the run (issue 17.8), sampled every 20 ms while it runs:
+figure carries the peak memory of the run, sampled every 20 ms while it runs:
 ``worker_peak_rss_mb`` (this process, which is what a Celery worker executing the run holds) and
 ``backend_peak_rss_mb`` / ``backend_peak_private_mb`` (its PostgreSQL backend: the resident set
 counts the shared_buffers pages it touched, the private part is its own memory, RssAnon).

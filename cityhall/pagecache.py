@@ -1,4 +1,4 @@
-"""Whole public pages kept in Redis for people who are not signed in (issue 17).
+"""Whole public pages kept in Redis for people who are not signed in.
 
 The home page and the procedure catalogue are the same for every anonymous visitor in one
 language, apart from the CSRF token of the language switch (a form on every page). The page is

@@ -138,7 +138,7 @@ CACHES = {
         "OPTIONS": CACHE_OPTIONS,
     }
 }
-# Sessions are read from Redis and written through to PostgreSQL (issue 17): no table read per
+# Sessions are read from Redis and written through to PostgreSQL: no table read per
 # request, and a Redis restart loses no one's sign-in (a miss falls back to the table).
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 

@@ -14,6 +14,9 @@
 3. Temporary failures are tried again every 5 minutes for up to 4 hours (GOV.UK Notify's
    deliver_email schedule), then become technical failures; permanent ones mark the address
    bad (the e-mail address, or the LINE link) so later sends skip it.
+
+Kept in one file: the three steps share the row states and the claim-and-mark statements,
+and each channel's hand-off is read best next to the at-most-once rule it keeps.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Issue 17, items 1 and 2 (pages): the benchmark's page profile, sessions read from Redis, and
+"""The benchmark's page profile, sessions read from Redis, and
 the /my/ panels served from Redis while nothing they show has changed.
 
 That a cached panel is never stale after a change is proved panel by panel, next to each app's

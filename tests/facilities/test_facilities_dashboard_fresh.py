@@ -1,4 +1,4 @@
-"""Issue 17.2: the facilities panel on /my/ is cached in Redis and never stale after a
+"""The facilities panel on /my/ is cached in Redis and never stale after a
 registration (cityhall.dashboard keys it on the rows it shows)."""
 
 import re

@@ -1,4 +1,4 @@
-"""Issue 17.2: the garbage panel on /my/ is cached in Redis and never stale after a change of the
+"""The garbage panel on /my/ is cached in Redis and never stale after a change of the
 district's schedule or a move (cityhall.dashboard keys it on the rows it shows)."""
 
 import re

@@ -1,4 +1,4 @@
-"""Issue 17.2: the notices panel on /my/ is cached in Redis and never stale after a notice is
+"""The notices panel on /my/ is cached in Redis and never stale after a notice is
 delivered (the send writes its inbox rows with set-based SQL; cityhall.dashboard keys the panel
 on the rows it shows)."""
 

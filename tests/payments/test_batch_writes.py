@@ -1,4 +1,4 @@
-"""Issue 17.4 and 17.5: the batch runs write each row once and check the ledger rules set-based,
+"""The batch runs write each row once and check the ledger rules set-based,
 and the database still refuses what breaks them."""
 
 from __future__ import annotations
@@ -59,7 +59,7 @@ def test_konbini_import_writes_each_payment_once_with_its_allocation_and_credit(
     run = batches.execute(batches.submit(kind="konbini_import", data=data, queue=False).pk)
     assert (run.state, run.succeeded_count) == ("succeeded", 3)
     after_inserted, after_updated = _table_writes("payments_payment")
-    # Before issue 17.4 each payment was inserted pending, updated by the allocation trigger and
+    # Written the old way, each payment was inserted pending, updated by the allocation trigger and
     # updated again when confirmed: 3 inserts and 6 updates.
     assert (after_inserted - inserted, after_updated - updated) == (3, 0)
     payments = list(Payment.objects.filter(channel="konbini").order_by("id"))
@@ -98,7 +98,7 @@ def test_billing_run_checks_the_charge_sums_once_set_based_not_per_row():
     with connection.cursor() as cursor:
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # what COMMIT would run
         cursor.execute("SET CONSTRAINTS ALL DEFERRED")
-    # Before issue 17.5: one deferred call per charge and per installment (6 + 24).
+    # Per-row checks would make one deferred call per charge and per installment (6 + 24).
     assert _function_calls("payments_charge_sum_trigger") - per_row == 0
     assert _function_calls("payments_check_queued_charges") - set_based == 1
     assert Installment.objects.filter(charge__payer__in=payers).count() == 24

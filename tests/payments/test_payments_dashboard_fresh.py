@@ -1,4 +1,4 @@
-"""Issue 17.2: the payments panel on /my/ is cached in Redis and never stale after a payment,
+"""The payments panel on /my/ is cached in Redis and never stale after a payment,
 whether taken by a service or settled by a batch's SQL (cityhall.dashboard keys it on the rows)."""
 
 import re

@@ -206,7 +206,7 @@ def test_settle_sql_settles_the_charges_update_settlement_settles(spec):
 def test_konbini_payments_sql_allocates_as_allocate_does(amounts, payments):
     """Konbini slips each name one installment; several slips for one installment are applied
     in the order they were recorded, the rest of each becoming credit. The import writes each
-    payment confirmed with its allocation in one statement (issue 17.4)."""
+    payment confirmed with its allocation in one statement."""
     payer = make_resident()
 
     def build():

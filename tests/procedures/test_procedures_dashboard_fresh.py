@@ -1,4 +1,4 @@
-"""Issue 17.2: the procedures panel on /my/ is cached in Redis and never stale after a new case
+"""The procedures panel on /my/ is cached in Redis and never stale after a new case
 or a clerk's decision (cityhall.dashboard keys it on the rows it shows)."""
 
 import re

@@ -1,4 +1,4 @@
-"""Issue 17.2: the residents panel on /my/ is cached in Redis and never stale after a move or a
+"""The residents panel on /my/ is cached in Redis and never stale after a move or a
 birth in the household (cityhall.dashboard keys it on the rows it shows)."""
 
 import re
