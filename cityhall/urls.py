@@ -52,7 +52,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api_schema"), name="api_docs"),
     # Any other /api/ URL: the API's JSON 404 (also with DEBUG, where handler404 is not used).
-    re_path(r"^api/", api_errors.page_not_found),
+    re_path(r"^api/", api_errors.page_not_found, name="api_not_found"),
 ]
 
 if apps.is_installed("payments.sandbox"):

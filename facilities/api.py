@@ -296,7 +296,8 @@ _ANSWERS_LOCK = threading.Lock()
 def _availability_asked(query) -> tuple[dict, date, int] | None:
     """The parameters of a valid query, or None (DRF then answers the 400)."""
     try:
-        first = date.fromisoformat(query["from"]) if query.get("from") else today()
+        # An empty `from` is refused like any other bad date (by DRF below), not read as today.
+        first = date.fromisoformat(query["from"]) if "from" in query else today()
         days = int(query.get("days", 7))
     except ValueError:
         return None

@@ -53,7 +53,9 @@ def test_staff_search_detail_with_purpose_and_history(clerk_client, clerk, yamad
     head = yamada_family[0]
     found = clerk_client.get("/api/residents/", {"q": "ﾔﾏﾀﾞ ｲﾁ"}).json()
     assert [r["full_name"] for r in found] == ["山田 一郎"]
-    assert clerk_client.get(f"/api/residents/{head.pk}/").status_code == 400
+    # Without a purpose staff may not read the record: refused (403), and nothing is audited.
+    assert clerk_client.get(f"/api/residents/{head.pk}/").status_code == 403
+    assert not AuditEvent.objects.filter(action="residents.resident_viewed").exists()
     detail = clerk_client.get(f"/api/residents/{head.pk}/", {"purpose": "review"})
     assert detail.status_code == 200 and detail.json()["mynumber_masked"] == ""
     assert AuditEvent.objects.get(action="residents.resident_viewed").purpose == "申請審査"
