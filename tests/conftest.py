@@ -92,13 +92,36 @@ def resident_client(client, resident_user):
 
 
 @pytest.fixture(scope="session")
-def celery_worker_process(django_db_setup, django_db_blocker):
+def _celery_worker_session(django_db_setup, django_db_blocker):
     """A real worker on the test run's own default queue, shared by the session."""
     from django.conf import settings
 
     proc = start_celery_worker(settings.CELERY_TASK_DEFAULT_QUEUE, name="test")
     yield proc
     stop_celery_worker(proc)
+
+
+@pytest.fixture
+def celery_worker_process(transactional_db, _celery_worker_session):
+    """The session's worker, drained before the test database is flushed.
+
+    It depends on ``transactional_db`` so that it is torn down first: a task the test
+    left queued (approval queues a certificate by itself) must not still hold row locks
+    while the flush truncates every table, or the TRUNCATE deadlocks with it.
+    """
+    from django.conf import settings
+
+    from cityhall.celery import app
+    from cityhall.tasks import ping
+
+    yield _celery_worker_session
+    if _celery_worker_session.poll() is not None:
+        return
+    with app.connection_for_write() as conn:
+        conn.default_channel.queue_purge(settings.CELERY_TASK_DEFAULT_QUEUE)
+    # The solo pool runs tasks one at a time, in order: once this one is back, whatever
+    # the worker had taken before it has finished.
+    ping.delay("drain").get(timeout=120)
 
 
 @pytest.fixture(scope="session")
