@@ -106,7 +106,8 @@ def issue_notices(run: BatchRun) -> None:
                 ]
                 inserted = _insert_new(candidates)
                 for notice in inserted:
-                    _notify(notice)
+                    # One message a notice: the notices app sends it on the channels the
+                    # resident chose (inbox, e-mail, LINE), with the city's template.
                     raise_event("payments.demand_issued", **_demand_event(notice))
                 done += len(chunk)
                 BatchRun.objects.filter(pk=run.pk).update(
@@ -153,35 +154,6 @@ def _insert_new(notices: list[Notice]) -> list[Notice]:
         notice.pk = pk
         out.append(notice)
     return out
-
-
-def _notify(notice: Notice) -> None:
-    from cityhall.notifications import notify
-
-    user = notice.installment.charge.payer.user
-    if user is None:
-        return
-    revenue = notice.installment.charge.revenue.name_ja
-    title = notice.get_kind_display()
-    if notice.kind == Notice.Kind.REMINDER:
-        title = _("%(kind)s（第%(sequence)s回）") % {"kind": title, "sequence": notice.sequence}
-    values = {
-        "title": title,
-        "revenue": revenue,
-        "number": notice.installment.number,
-        "due": notice.installment.due_on.isoformat(),
-        "amount": f"{notice.outstanding:,}",
-    }
-    notify(
-        user=user,
-        subject=_("%(title)s: %(revenue)s 第%(number)s期") % values,
-        body=_(
-            "%(revenue)s 第%(number)s期（納期限 %(due)s）の%(amount)s円が未納です。"
-            "お早めにお支払いください。"
-        )
-        % values,
-        link="/my/statement/",
-    )
 
 
 def _demand_event(notice: Notice) -> dict:

@@ -96,6 +96,31 @@ def test_a_demand_notice_from_the_arrears_run_reaches_the_payer(event_templates)
     assert "8,000円" in body and "2025年6月30日" in body
 
 
+def test_a_demand_notice_is_one_message_not_two(event_templates):
+    """The arrears run tells the resident once, through notices (their channels and the
+    city's template), not also through the general notification inbox and its e-mail."""
+    from django.core import mail
+
+    from cityhall.models import Notification
+    from payments import services as payment_services
+    from payments.arrears import issue_notices
+    from payments.models import BatchRun, Revenue
+    from payments.revenues import revenue_defaults
+
+    resident, user = resident_with_account()
+    revenue, _c = Revenue.objects.get_or_create(
+        code="resident_tax", defaults=revenue_defaults("resident_tax")
+    )
+    payment_services.create_charge(
+        payer=resident, revenue=revenue, fiscal_year=2025, installments=[(date(2025, 6, 30), 8000)]
+    )
+    mail.outbox.clear()
+    issue_notices(BatchRun.objects.create(kind="arrears", params={"on_date": "2025-07-10"}))
+    _handle_all()
+    assert len(_inbox_subjects(user)) == 1
+    assert not Notification.objects.filter(user=user).exists()
+
+
 def test_birth_registration_sends_guidance_to_the_household(event_templates):
     from residents import services as resident_services
 

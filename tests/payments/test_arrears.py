@@ -164,10 +164,10 @@ def test_reconciliation_page_and_api_list_violations(clerk_client):
 
 def test_reminders_are_numbered_and_sent_once_each_on_schedule_then_stop(resident_user, settings):
     """A demand on D, reminders 1, 2, 3 at D + interval, D + 2·interval, D + 3·interval, one
-    notification each, none on the nights between and none after the maximum."""
+    message each, none on the nights between and none after the maximum."""
     from datetime import timedelta
 
-    from cityhall.models import Notification
+    from notices.models import EventRecord
 
     settings.PAYMENTS_REMINDER_INTERVAL_DAYS = 30
     settings.PAYMENTS_MAX_REMINDERS = 3
@@ -189,4 +189,6 @@ def test_reminders_are_numbered_and_sent_once_each_on_schedule_then_stop(residen
         ("reminder", 2, demand_on + timedelta(days=60)),
         ("reminder", 3, demand_on + timedelta(days=90)),
     ]
-    assert Notification.objects.filter(user=resident_user).count() == 4
+    assert (
+        EventRecord.objects.filter(key="payments.demand_issued", resident_id=payer.pk).count() == 4
+    )
