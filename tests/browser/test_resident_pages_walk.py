@@ -1,10 +1,11 @@
 """In the browser, on a phone, in Japanese and English: the catalogue by area, an
 ordered life-event checklist, the withdraw question that tells what happens to a paid fee, the
-sign-up errors under their fields, the resident's record, and the statement PDF link that
+sign-up errors under their fields, the home page and the dashboard, the resident's record, and the statement PDF link that
 appears by itself. Every page: fits 390 px, axe clean, screenshot under var/screenshots/."""
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 import pytest
@@ -96,11 +97,27 @@ def test_resident_pages_on_a_phone(browser, live_server, clerk, celery_worker_pr
         assert below, "the e-mail error is not under the e-mail field"
         check("signup-error")
 
+        # The anonymous home page is served from a cache per language: still the chosen one.
+        page.goto("/")
+        check("home")
+
         page.goto("/accounts/login/")
         page.fill("input[name=login]", user.email)
         page.fill("input[name=password]", PASSWORD)
         page.locator("form:has(input[name=password]) button[type=submit]").first.click()
         page.wait_for_load_state()
+
+        # The dashboard's panels are served from caches: the bill and the case are there.
+        page.goto("/my/")
+        dashboard = page.locator("main").inner_text()
+        assert "12,000" in dashboard
+        assert ("28 June 2030 (" if language == "en" else "2030年6月28日（") in dashboard
+        review = " ".join(
+            page.locator("#my-open-applications .card span:not(.meta)").all_inner_texts()
+        )
+        assert review and not re.search(r"\d{4}-\d{2}-\d{2}", review)  # no ISO dates
+        assert page.locator(f"a[href='/my/applications/{application.pk}/']").count() >= 1
+        check("dashboard")
 
         page.goto("/procedures/")
         assert page.locator(".catalogue-group h3").count() >= 1
