@@ -45,7 +45,7 @@ def test_the_qr_code_is_the_verify_url_one_pixel_a_module_drawn_unsmoothed(pdf):
     # Shown without smoothing, a module stays a sharp square however far the PDF is zoomed.
     xobjects = page["/Resources"]["/XObject"]
     (name,) = [n for n in xobjects if xobjects[n].get_object()["/Subtype"] == "/Image"]
-    assert xobjects[name].get_object()["/Interpolate"] is False
+    assert xobjects[name].get_object()["/Interpolate"].value is False
 
 
 def test_the_seal_writes_in_the_body_mincho_so_the_pdf_embeds_three_fonts(pdf):
