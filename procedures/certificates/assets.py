@@ -1,16 +1,25 @@
 """The certificate's fixed parts: stylesheet and font configuration (loaded once per worker
 process and reused: parsing CSS and the IPAex fonts is most of a render's cost), the city's
-seal, the QR code and a drawn seal impression for the demo seal register."""
+seal, the QR code and a drawn seal impression for the demo seal register.
+
+Where a render's time went (cProfile, bench/certificates.py): a QR code drawn as an SVG path
+cost WeasyPrint more than the rest of the page's drawing (some 2,700 path commands parsed and
+drawn per certificate), so the QR is a bitmap of one pixel per module, shown without smoothing
+(`image-rendering: pixelated` in certificate.css): the same sharp squares on screen and paper.
+The seal writes its characters in the body's "Cert Mincho" (the same IPAex Mincho file), so the
+PDF embeds and subsets that font once rather than a second copy under the system name.
+"""
 
 from __future__ import annotations
 
 import base64
 import html
+import io
 from functools import cache
 from pathlib import Path
 
 import qrcode
-import qrcode.image.svg
+from PIL import Image
 from weasyprint import CSS
 from weasyprint.text.fonts import FontConfiguration
 
@@ -36,9 +45,18 @@ def data_uri(data: bytes, content_type: str) -> str:
     return f"data:{content_type};base64,{base64.b64encode(data).decode('ascii')}"
 
 
-def qr_svg_uri(text: str) -> str:
-    image = qrcode.make(text, image_factory=qrcode.image.svg.SvgPathImage, border=1)
-    return data_uri(image.to_string(), "image/svg+xml")
+def qr_png_uri(text: str) -> str:
+    """The QR code of `text` as a PNG of one pixel per module with a one-module quiet zone
+    (the stylesheet scales it up unsmoothed; error correction M, as before)."""
+    code = qrcode.QRCode(border=1, error_correction=qrcode.constants.ERROR_CORRECT_M)
+    code.add_data(text)
+    code.make(fit=True)
+    matrix = code.get_matrix()
+    image = Image.new("1", (len(matrix), len(matrix)))
+    image.putdata([0 if dark else 1 for row in matrix for dark in row])
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG", optimize=False)
+    return data_uri(buffer.getvalue(), "image/png")
 
 
 def seal_impression_svg(family_name: str) -> str:

@@ -67,7 +67,7 @@ def render_certificate_html(*, kind, context: dict, issue_number: str, code: str
             "issued_on": wareki(issued_on),
             "code": code,
             "verify_url": verify_url,
-            "qr_uri": assets.qr_svg_uri(verify_url),
+            "qr_uri": assets.qr_png_uri(verify_url),
             "seal_uri": assets.city_seal_uri(),
             "city_name": settings.CITY_NAME,
         },
