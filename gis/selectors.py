@@ -320,7 +320,10 @@ def _generalised_tile(layer: Layer, z: int, x: int, y: int) -> bytes:
             SELECT ST_AsMVTGeom(g.geometry, bounds.merc, 4096, 64, true) AS geom,
                    g.feature_id, g.external_id, g.attributes
               FROM geo_generalisedfeature g, bounds
-             WHERE g.layer_id = %(layer)s AND g.zoom = %(z)s AND g.geometry && bounds.wide
+             -- Typed as the columns are: btree_gist has no cross-type operators, and with
+             -- an int4 on the right the index would be used for the box alone.
+             WHERE g.layer_id = %(layer)s::bigint AND g.zoom = %(z)s::smallint
+               AND g.geometry && bounds.wide
         )
         SELECT ST_AsMVT(rows.*, %(slug)s, 4096, 'geom', 'feature_id')
           FROM rows WHERE geom IS NOT NULL
