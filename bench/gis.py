@@ -1,5 +1,6 @@
-"""GIS: point-in-parcel query and one z14 vector tile on a city of 1,000,000 parcels, and the
-same point query without the spatial index, in one run.
+"""GIS: point-in-parcel query and vector tiles (z12–z18, made by PostGIS and served from
+Redis) on a city of 1,000,000 parcels, tiles of a second layer at a real city's density, and
+the same point query without the spatial index, in one run.
 
     .venv/bin/python bench/gis.py [--scale 1000000] [--samples 200]
 
@@ -19,9 +20,9 @@ import mapbox_vector_tile
 from _common import bench_database, emit, percentile
 
 
-def _timed_ms(func, *args) -> tuple[float, object]:
+def _timed_ms(func, *args, **kwargs) -> tuple[float, object]:
     started = time.perf_counter()
-    result = func(*args)
+    result = func(*args, **kwargs)
     return (time.perf_counter() - started) * 1000, result
 
 
@@ -42,9 +43,10 @@ def main() -> None:
     scale = args.scale
 
     with bench_database("gis"):
+        from django.core.cache import cache
         from django.db import connection, transaction
 
-        from gis import seed, selectors
+        from gis import seed, selectors, services
 
         started = time.perf_counter()
         with transaction.atomic():
@@ -91,29 +93,83 @@ def main() -> None:
 
         layer.min_zoom = 0
         layer.save(update_fields=["min_zoom"])
+        layer.refresh_from_db()
         center_lon, center_lat = (west + east) / 2, (south + north) / 2
-        # z14: at this benchmark's density (parcels of ~12 m², a million in the city) every
-        # parcel is smaller than a pixel, so the tile comes out empty and the figure is the cost
-        # of finding that out; z18 is where these parcels are drawn, so it shows a full tile.
-        for z in (14, 18):
-            x, y = tile_at(center_lon, center_lat, z)
-            selectors.layer_tile(layer, z, x, y)
-            tile_times, size = [], 0
-            for _ in range(args.tiles):
-                ms, data = _timed_ms(selectors.layer_tile, layer, z, x, y)
-                tile_times.append(ms)
-                size = len(data)
-            features = len(mapbox_vector_tile.decode(data).get("parcels", {}).get("features", []))
-            emit(
-                f"gis_tile_z{z}_p50",
-                percentile(tile_times, 50),
-                "ms",
-                scale,
-                tile=f"{z}/{x}/{y}",
-                bytes=size,
-                features=features,
-            )
-            emit(f"gis_tile_z{z}_p95", percentile(tile_times, 95), "ms", scale)
+        # A second parcel layer at a real city's density: 25 lots of ~16 m × 16 m to a block
+        # (the dense one packs scale / blocks into each, ~12 m² apiece at a million).
+        real = services.ensure_layer(
+            slug="parcels-real",
+            name_ja="筆（実密度）",
+            name_en="Parcels (real density)",
+            kind="parcels",
+            department="bench",
+        )
+        with transaction.atomic():
+            real_built = seed.build_parcels(real, 25 * len(city))
+        real.refresh_from_db()
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE geo_feature")
+            cursor.execute("ANALYZE geo_generalisedfeature")
+            cursor.execute("SELECT count(*) FROM geo_generalisedfeature")
+            (generalised_rows,) = cursor.fetchone()
+        emit(
+            "gis_generalised_rows",
+            generalised_rows,
+            "rows",
+            scale,
+            real_density_parcels=real_built,
+        )
+        # The floor: the same ST_AsMVT statement over a tile where nothing lies (a round trip
+        # to PostgreSQL and an empty aggregate).
+        floor_times = []
+        for _ in range(args.tiles):
+            ms, _data = _timed_ms(selectors.layer_tile, layer, 14, 0, 0)
+            floor_times.append(ms)
+        emit("gis_tile_floor_empty_p50", percentile(floor_times, 50), "ms", scale)
+        emit("gis_tile_floor_empty_p95", percentile(floor_times, 95), "ms", scale)
+
+        # z14 and below read the generalised table; z16 and up read geo_feature. "made" is the
+        # tile built by PostGIS (what the first request of a tile after an edit costs), "cached"
+        # what every later request costs: a Redis GET under the layer's revision.
+        for name, tile_layer, zooms in (
+            ("", layer, (12, 14, 16, 18)),
+            ("_real", real, (12, 14, 16)),
+        ):
+            for z in zooms:
+                x, y = tile_at(center_lon, center_lat, z)
+                selectors.layer_tile(tile_layer, z, x, y)
+                tile_times, size = [], 0
+                for _ in range(args.tiles):
+                    ms, data = _timed_ms(selectors.layer_tile, tile_layer, z, x, y)
+                    tile_times.append(ms)
+                    size = len(data)
+                features = len(
+                    mapbox_vector_tile.decode(data).get(tile_layer.slug, {}).get("features", [])
+                )
+                emit(
+                    f"gis_tile{name}_z{z}_made_p50",
+                    percentile(tile_times, 50),
+                    "ms",
+                    scale,
+                    tile=f"{z}/{x}/{y}",
+                    bytes=size,
+                    features=features,
+                )
+                emit(f"gis_tile{name}_z{z}_made_p95", percentile(tile_times, 95), "ms", scale)
+                cache.delete(selectors.tile_cache_key(tile_layer, audience="staff", z=z, x=x, y=y))
+                selectors.cached_layer_tile(tile_layer, z, x, y, audience="staff")
+                cached_times = []
+                for _ in range(max(args.tiles, 50)):
+                    ms, cached = _timed_ms(
+                        selectors.cached_layer_tile, tile_layer, z, x, y, audience="staff"
+                    )
+                    cached_times.append(ms)
+                # The same features (a parallel scan may give them, and so the tile's key and
+                # value tables, in another order, so the bytes may differ).
+                cached_features = mapbox_vector_tile.decode(cached).get(tile_layer.slug, {})
+                assert len(cached_features.get("features", [])) == features
+                emit(f"gis_tile{name}_z{z}_cached_p50", percentile(cached_times, 50), "ms", scale)
+                emit(f"gis_tile{name}_z{z}_cached_p95", percentile(cached_times, 95), "ms", scale)
 
         slow_points = points[: max(10, args.samples // 10)]
         with transaction.atomic(), connection.cursor() as cursor:

@@ -8,6 +8,7 @@ never edited in place: an edit closes the current row (valid_to) and inserts the
 from __future__ import annotations
 
 from django.contrib.gis.db import models as gis_models
+from django.contrib.postgres.indexes import GistIndex
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import get_language
@@ -209,3 +210,37 @@ class GarbageSchedule(models.Model):
             parse_rule(self.rule)
         except ValueError as exc:
             raise ValidationError({"rule": str(exc)}) from exc
+
+
+class GeneralisedFeature(models.Model):
+    """What a map tile below GENERALISED_BELOW_ZOOM draws: for each zoom, the current features
+    at least one screen pixel across at that zoom, already in Web Mercator and simplified to a
+    quarter pixel. A tile reads only its own zoom's rows, so a city of a million tiny parcels
+    costs a low-zoom tile nothing, where filtering geo_feature had to find and discard every
+    one of them. Kept in step with geo_feature by statement-level triggers (migration 0002);
+    `gis.services.refresh_generalised` rebuilds a layer's rows from scratch."""
+
+    layer = models.ForeignKey(
+        Layer, on_delete=models.CASCADE, related_name="+", db_index=False
+    )  # the GiST index below leads with it
+    # The version of the feature (Feature.pk) this row draws; not a foreign key, so a closed
+    # version's rows can be removed by the trigger in the same statement that closes it.
+    feature_id = models.BigIntegerField(db_index=True)
+    zoom = models.PositiveSmallIntegerField()
+    external_id = models.CharField(max_length=100)
+    attributes = models.JSONField(default=dict, blank=True)
+    geometry = gis_models.GeometryField(srid=3857, spatial_index=False)
+
+    class Meta:
+        verbose_name = _("地物（縮尺別簡略形状）")
+        verbose_name_plural = _("地物（縮尺別簡略形状）")
+        indexes = [
+            # One GiST over (layer, zoom, box) (btree_gist): a tile's query is all three.
+            GistIndex(fields=["layer", "zoom", "geometry"], name="generalised_tile_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(zoom__lte=24), name="generalised_zoom_range"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.layer_id}:{self.external_id}@z{self.zoom}"

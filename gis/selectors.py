@@ -299,11 +299,45 @@ def layer_tile(layer: Layer, z: int, x: int, y: int) -> bytes:
         raise ValueError(f"no tile {z}/{x}/{y}")
     if z < layer.min_zoom:
         return b""
+    if z < GENERALISED_BELOW_ZOOM:
+        return _generalised_tile(layer, z, x, y)
+    return _full_detail_tile(layer, z, x, y)
+
+
+# Below this zoom tiles read geo_generalisedfeature (kept by triggers, migration 0002): at z15
+# a tile is ~1.2 km across, where a dense city's parcels start to fall below one pixel.
+GENERALISED_BELOW_ZOOM = 16
+
+
+def _generalised_tile(layer: Layer, z: int, x: int, y: int) -> bytes:
+    # The zoom's own rows only: features smaller than a pixel at this zoom have none, so the
+    # cost follows what the tile draws, not how many features lie under it.
+    sql = """
+        WITH bounds AS (
+            SELECT ST_TileEnvelope(%(z)s, %(x)s, %(y)s) AS merc,
+                   ST_TileEnvelope(%(z)s, %(x)s, %(y)s, margin => 0.015625) AS wide
+        ), rows AS (
+            SELECT ST_AsMVTGeom(g.geometry, bounds.merc, 4096, 64, true) AS geom,
+                   g.feature_id, g.external_id, g.attributes
+              FROM geo_generalisedfeature g, bounds
+             -- Typed as the columns are: btree_gist has no cross-type operators, and with
+             -- an int4 on the right the index would be used for the box alone.
+             WHERE g.layer_id = %(layer)s::bigint AND g.zoom = %(z)s::smallint
+               AND g.geometry && bounds.wide
+        )
+        SELECT ST_AsMVT(rows.*, %(slug)s, 4096, 'geom', 'feature_id')
+          FROM rows WHERE geom IS NOT NULL
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql, {"z": z, "x": x, "y": y, "layer": layer.pk, "slug": layer.slug})
+        (data,) = cursor.fetchone()
+    return bytes(data or b"")
+
+
+def _full_detail_tile(layer: Layer, z: int, x: int, y: int) -> bytes:
     # Generalisation: a line or polygon whose bounding box is smaller than one screen pixel
     # (of a 256-pixel tile) at this zoom would draw as nothing, so it is left out before the
-    # costly transform. Points are always kept. At z14 a pixel is ~0.00009° (about 8-10 m
-    # here): real parcels are larger; they only thin out where one tile would hold hundreds of
-    # thousands of them (the benchmark's densely packed city).
+    # costly transform. Points are always kept.
     pixel_degrees = 360.0 / (2**z) / 256
     sql = f"""
         WITH bounds AS (
@@ -330,6 +364,43 @@ def layer_tile(layer: Layer, z: int, x: int, y: int) -> bytes:
         )
         (data,) = cursor.fetchone()
     return bytes(data or b"")
+
+
+# A day: a tile's key names the layer's revision, so an edit makes the old tiles unreachable
+# at once and the time-out only returns the memory of tiles nobody asks for any more.
+TILE_CACHE_SECONDS = 24 * 60 * 60
+# Raised when what a tile holds changes in code (its columns, the generalisation rule).
+TILE_FORMAT = 1
+
+
+def tile_audience(user) -> str:
+    """Whom a cached tile was made for: staff who may see staff layers, or everybody else.
+    Part of the cache key, so a tile made for staff is never what a resident is served."""
+    return "staff" if can_see_staff_layers(user) else "public"
+
+
+def tile_cache_key(layer: Layer, *, audience: str, z: int, x: int, y: int) -> str:
+    # The revision and updated_at are raised by every feature write (triggers, migration 0002);
+    # updated_at also tells apart two databases whose layers share a primary key and revision
+    # (a test database re-created next to the same Redis).
+    return (
+        f"gis:tile:{TILE_FORMAT}:{layer.slug}:{layer.pk}:{layer.revision}:"
+        f"{layer.updated_at.timestamp():.6f}:{layer.min_zoom}:{layer.visibility}:{audience}:"
+        f"{z}/{x}/{y}"
+    )
+
+
+def cached_layer_tile(layer: Layer, z: int, x: int, y: int, *, audience: str) -> bytes:
+    """layer_tile through Redis, keyed by the layer's revision and the audience. The caller
+    has already decided that this audience may see the layer."""
+    from django.core.cache import cache
+
+    key = tile_cache_key(layer, audience=audience, z=z, x=x, y=y)
+    data = cache.get(key)
+    if data is None:
+        data = layer_tile(layer, z, x, y)
+        cache.set(key, data, TILE_CACHE_SECONDS)
+    return data
 
 
 def feature_detail(feature_id: int) -> Feature | None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from django.contrib.gis.geos import GEOSGeometry
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import connection, models, transaction
 from django.utils import timezone
 
 from cityhall import audit
@@ -58,6 +58,22 @@ def ensure_layer(
         },
     )
     return layer
+
+
+def refresh_generalised(*, layer: Layer) -> int:
+    """Rebuild the layer's generalised tile rows from its current features (idempotent; the
+    triggers on geo_feature keep them in step on every write, so this is for a change of the
+    generalisation rule or a repair). Raises the layer's revision, so cached tiles made from
+    the old rows are not served again. Returns the number of rows written."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        Layer.objects.select_for_update().filter(pk=layer.pk).first()
+        cursor.execute("SELECT geo_generalise_layer(%s)", [layer.pk])
+        (written,) = cursor.fetchone()
+        Layer.objects.filter(pk=layer.pk).update(
+            revision=models.F("revision") + 1, updated_at=timezone.now()
+        )
+    layer.refresh_from_db(fields=["revision", "updated_at"])
+    return written
 
 
 def import_layer_file(

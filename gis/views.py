@@ -263,7 +263,8 @@ def tile(request, slug: str, z: int, x: int, y: int):
         raise Http404
     etag = '"{}"'.format(
         hashlib.sha256(
-            f"{layer.slug}/{layer.revision}/{layer.min_zoom}/{z}/{x}/{y}".encode()
+            f"{layer.slug}/{layer.revision}/{layer.updated_at.timestamp():.6f}/{layer.min_zoom}/"
+            f"{z}/{x}/{y}".encode()
         ).hexdigest()[:32]
     )
     cache_control = (
@@ -273,7 +274,10 @@ def tile(request, slug: str, z: int, x: int, y: int):
         response = HttpResponseNotModified()
     else:
         response = HttpResponse(
-            selectors.layer_tile(layer, z, x, y), content_type="application/vnd.mapbox-vector-tile"
+            selectors.cached_layer_tile(
+                layer, z, x, y, audience=selectors.tile_audience(request.user)
+            ),
+            content_type="application/vnd.mapbox-vector-tile",
         )
     response["ETag"] = etag
     response["Cache-Control"] = cache_control

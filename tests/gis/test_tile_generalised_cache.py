@@ -1,0 +1,207 @@
+"""Tiles at speed: low zooms read the generalised table the triggers keep, and tiles are
+served from Redis under a key of the layer's revision and the audience."""
+
+from __future__ import annotations
+
+import math
+
+import mapbox_vector_tile
+import pytest
+from django.contrib.gis.geos import LineString, Point
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from factories_gis import FeatureFactory, box
+
+from factories import UserFactory
+from gis import selectors, services
+from gis.models import GeneralisedFeature, Layer
+
+pytestmark = pytest.mark.django_db
+
+
+def tile_of(lon: float, lat: float, z: int) -> tuple[int, int]:
+    n = 2**z
+    x = int((lon + 180) / 360 * n)
+    y = int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n)
+    return x, y
+
+
+def tile_url(slug, z, x, y):
+    return f"/gis/tiles/{slug}/{z}/{x}/{y}.pbf"
+
+
+def _zooms(feature) -> list[int]:
+    return sorted(
+        GeneralisedFeature.objects.filter(feature_id=feature.pk).values_list("zoom", flat=True)
+    )
+
+
+def _mvt_queries(queries) -> list[str]:
+    return [q["sql"] for q in queries if "ST_AsMVT(" in q["sql"]]
+
+
+def test_generalised_rows_follow_every_feature_write(parcels_layer):
+    # A 30 m parcel (0.00033°) is a pixel wide from z13 on (a pixel is 360° / 2^z / 256:
+    # 0.00034° at z12, 0.00017° at z13); a 2 m sliver never below z16; a point at every zoom.
+    parcel = FeatureFactory(
+        layer=parcels_layer,
+        external_id="parcel",
+        geometry=box(139.50010, 35.70000, 139.50043, 35.70027),
+    )
+    sliver = FeatureFactory(
+        layer=parcels_layer,
+        external_id="sliver",
+        geometry=box(139.50000, 35.70000, 139.50002, 35.70002),
+    )
+    marker = FeatureFactory(
+        layer=parcels_layer, external_id="marker", geometry=Point(139.50005, 35.70001, srid=6668)
+    )
+    assert _zooms(parcel) == [13, 14, 15]
+    assert _zooms(sliver) == []
+    assert _zooms(marker) == list(range(16))
+    row = GeneralisedFeature.objects.get(feature_id=parcel.pk, zoom=14)
+    assert row.geometry.srid == 3857
+    assert (row.external_id, row.layer_id) == ("parcel", parcels_layer.pk)
+
+    # An edit closes the old version: its rows go, the new version's come, in one transaction.
+    edited = services.edit_feature(
+        layer=parcels_layer,
+        external_id="parcel",
+        geometry=box(139.5, 35.7, 139.51, 35.71),  # now 0.01°: a pixel wide from z8 (0.0055°)
+        attributes={"chiban": "1-1"},
+    )
+    assert _zooms(parcel) == []
+    assert _zooms(edited) == list(range(8, 16))
+    assert GeneralisedFeature.objects.get(feature_id=edited.pk, zoom=9).attributes == {
+        "chiban": "1-1"
+    }
+
+
+def test_every_feature_write_raises_the_layer_revision(parcels_layer):
+    before = Layer.objects.get(pk=parcels_layer.pk)
+    FeatureFactory(layer=parcels_layer, external_id="a", geometry=box(139.5, 35.7, 139.501, 35.701))
+    after = Layer.objects.get(pk=parcels_layer.pk)
+    assert after.revision == before.revision + 1
+    assert after.updated_at >= before.updated_at
+
+
+def test_refresh_is_idempotent_and_gives_what_the_triggers_gave(small_city, parcels_layer):
+    def rows():
+        return sorted(
+            GeneralisedFeature.objects.filter(layer=parcels_layer).values_list(
+                "feature_id", "zoom", "external_id"
+            )
+        )
+
+    by_triggers = rows()
+    assert by_triggers  # the two 90 m parcels, from z11 (0.00069°)
+    revision = Layer.objects.get(pk=parcels_layer.pk).revision
+    assert services.refresh_generalised(layer=parcels_layer) == len(by_triggers)
+    assert services.refresh_generalised(layer=parcels_layer) == len(by_triggers)
+    assert rows() == by_triggers
+    assert Layer.objects.get(pk=parcels_layer.pk).revision == revision + 2
+
+
+def test_a_low_zoom_tile_reads_only_its_zoom_of_the_generalised_table(parcels_layer):
+    FeatureFactory(
+        layer=parcels_layer,
+        external_id="parcel",
+        geometry=box(139.50010, 35.70000, 139.50043, 35.70027),
+    )
+    # Ten thousand slivers under the same tile: a z14 tile must not read them at all.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """INSERT INTO geo_feature (layer_id, external_id, geometry, attributes, valid_from)
+               SELECT %s, 's' || i,
+                      ST_MakeEnvelope(139.5 + (i %% 100) * 0.00003, 35.7 + (i / 100) * 0.00003,
+                                      139.5 + (i %% 100) * 0.00003 + 0.00002,
+                                      35.7 + (i / 100) * 0.00003 + 0.00002, 6668),
+                      '{}', now()
+                 FROM generate_series(1, 10000) AS i""",
+            [parcels_layer.pk],
+        )
+    x, y = tile_of(139.5002, 35.70001, 14)
+    with CaptureQueriesContext(connection) as queries:
+        tile = mapbox_vector_tile.decode(selectors.layer_tile(parcels_layer, 14, x, y))
+    (sql,) = _mvt_queries(queries.captured_queries)
+    assert "geo_generalisedfeature" in sql and "geo_feature " not in sql
+    assert [f["properties"]["external_id"] for f in tile["parcels"]["features"]] == ["parcel"]
+    assert GeneralisedFeature.objects.filter(layer=parcels_layer).count() == 3  # z13–z15
+    # Zoomed in past the generalised zooms, the slivers are drawn from geo_feature itself.
+    x, y = tile_of(139.50001, 35.70001, 18)
+    with CaptureQueriesContext(connection) as queries:
+        tile = mapbox_vector_tile.decode(selectors.layer_tile(parcels_layer, 18, x, y))
+    (sql,) = _mvt_queries(queries.captured_queries)
+    assert "geo_feature f" in sql
+    assert len(tile["parcels"]["features"]) > 100
+
+
+def test_a_tile_asked_for_again_comes_from_redis(clerk_client, small_city):
+    x, y = tile_of(139.5005, 35.7005, 14)
+    with CaptureQueriesContext(connection) as first_queries:
+        first = clerk_client.get(tile_url("parcels", 14, x, y))
+    with CaptureQueriesContext(connection) as again_queries:
+        again = clerk_client.get(tile_url("parcels", 14, x, y))
+    assert len(_mvt_queries(first_queries.captured_queries)) == 1
+    assert _mvt_queries(again_queries.captured_queries) == []
+    assert again.status_code == 200 and again.content == first.content
+    chibans = sorted(
+        f["properties"]["chiban"]
+        for f in mapbox_vector_tile.decode(again.content)["parcels"]["features"]
+    )
+    assert chibans == ["本町1丁目1番1", "本町1丁目1番2"]
+
+
+@pytest.mark.parametrize("z", [12, 17])
+def test_a_cached_tile_changes_right_after_an_edit(client, small_city, z):
+    roads = Layer.objects.get(slug="roads")
+    x, y = tile_of(139.5005, 35.69991, z)
+
+    def widths():
+        tile = mapbox_vector_tile.decode(client.get(tile_url("roads", z, x, y)).content)
+        return [f["properties"].get("width_m") for f in tile["roads"]["features"]]
+
+    assert widths() == [None]
+    assert widths() == [None]  # now cached
+    services.edit_feature(
+        layer=roads,
+        external_id="R1",
+        geometry=small_city["road"].geometry,
+        attributes={"width_m": 8},
+    )
+    assert widths() == [8]
+    # A second road drawn straight into the table (no service) is seen at once too.
+    FeatureFactory(
+        layer=roads,
+        external_id="R2",
+        geometry=LineString((139.499, 35.69992), (139.503, 35.69992), srid=6668),
+        attributes={"width_m": 4},
+    )
+    assert sorted(widths()) == [4, 8]
+
+
+def test_a_tile_made_for_staff_is_never_served_to_a_resident(client, clerk, small_city):
+    layer = Layer.objects.get(slug="parcels")  # staff only
+    x, y = tile_of(139.5005, 35.7005, 14)
+    client.force_login(clerk)
+    staff_tile = client.get(tile_url("parcels", 14, x, y)).content
+    staff_key = selectors.tile_cache_key(layer, audience="staff", z=14, x=x, y=y)
+    from django.core.cache import cache
+
+    assert cache.get(staff_key) == staff_tile
+    # What staff alone may read is in the staff entry; residents are still refused.
+    cache.set(staff_key, b"STAFF-ONLY")
+    resident = UserFactory(role="resident")
+    client.force_login(resident)
+    assert client.get(tile_url("parcels", 14, x, y)).status_code == 403
+    # Opened to the public without a feature write: the resident gets a tile of their own,
+    # never the staff entry (which staff, asking again, still get).
+    Layer.objects.filter(pk=layer.pk).update(visibility=Layer.Visibility.PUBLIC)
+    opened = Layer.objects.get(pk=layer.pk)
+    cache.set(selectors.tile_cache_key(opened, audience="staff", z=14, x=x, y=y), b"STAFF-ONLY")
+    seen = client.get(tile_url("parcels", 14, x, y))
+    assert seen.status_code == 200
+    assert seen.content != b"STAFF-ONLY"
+    assert mapbox_vector_tile.decode(seen.content)["parcels"]["features"]
+    client.force_login(clerk)
+    assert client.get(tile_url("parcels", 14, x, y)).content == b"STAFF-ONLY"
