@@ -1,22 +1,30 @@
 """Billing and collection at city scale: the annual billing run and a convenience-store import.
 
-    .venv/bin/python bench/billing.py [--scale 1000000]
+    .venv/bin/python bench/billing.py [--scale 1000000 | --curve 100000,300000,1000000]
 
 ``--scale`` is the number of installments (resident tax, 4 per charge, so scale / 4 payers and
-charges). Prints, each next to a raw ``COPY`` of the same rows into an unindexed table:
+charges); without it the script measures the curve 100k / 300k / 1M, each scale in a fresh
+database, and prints the seconds per 100,000 of each run (``billing.*_seconds_per_100k``), which
+stay flat when a run is linear. Prints, each next to a raw ``COPY`` of the same rows into an
+unindexed table:
 
 * ``billing.run_installments_per_second`` — assessment CSV → staged (COPY) → charges,
   installments and events (INSERT … SELECT … ON CONFLICT, deferred sum checks at commit);
 * ``billing.konbini_import_records_per_second`` — a result file of one 速報 per installment →
   parsed, staged, payments, allocations and events, invariants held by the triggers.
 
-One run each (no warm-up): these are batch jobs, run once a year or once a day.
+One run each (no warm-up): these are batch jobs, run once a year or once a day. Each batch
+figure carries the peak memory of the run, sampled every 20 ms while it runs:
+``worker_peak_rss_mb`` (this process, which is what a Celery worker executing the run holds) and
+``backend_peak_rss_mb`` / ``backend_peak_private_mb`` (its PostgreSQL backend: the resident set
+counts the shared_buffers pages it touched, the private part is its own memory, RssAnon).
 """
 
 from __future__ import annotations
 
 import argparse
 import io
+import threading
 import time
 from datetime import date
 from datetime import time as clock
@@ -28,6 +36,57 @@ def _timed(label: str, func):
     started = time.perf_counter()
     result = func()
     return time.perf_counter() - started, result
+
+
+def _status_kb(pid: int | str, field: str) -> int:
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            for line in status:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+class PeakMemory:
+    """Peak RSS of this process and of its database backend while the block runs."""
+
+    def __init__(self) -> None:
+        from django.db import connection
+
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            self.backend = cursor.fetchone()[0]
+        self.peaks = {"worker": 0, "backend": 0, "backend_private": 0}
+        self._stop = threading.Event()
+
+    def _sample(self) -> None:
+        while True:
+            for key, pid, field in (
+                ("worker", "self", "VmRSS"),
+                ("backend", self.backend, "VmRSS"),
+                ("backend_private", self.backend, "RssAnon"),
+            ):
+                self.peaks[key] = max(self.peaks[key], _status_kb(pid, field))
+            if self._stop.wait(0.02):
+                return
+
+    def __enter__(self) -> PeakMemory:
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def figures(self) -> dict:
+        return {
+            "worker_peak_rss_mb": round(self.peaks["worker"] / 1024),
+            "backend_peak_rss_mb": round(self.peaks["backend"] / 1024),
+            "backend_peak_private_mb": round(self.peaks["backend_private"] / 1024),
+        }
 
 
 def _raw_copy(table_sql: str, table: str, rows: bytes) -> float:
@@ -47,9 +106,28 @@ def _raw_copy(table_sql: str, table: str, rows: bytes) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--scale", type=int, default=1_000_000, help="installments")
+    parser.add_argument("--scale", type=int, help="installments (one run)")
+    parser.add_argument(
+        "--curve", default="100000,300000,1000000", help="installments of each run, comma-separated"
+    )
     args = parser.parse_args()
-    installments = max(4, args.scale // 4 * 4)
+    scales = [args.scale] if args.scale else [int(n) for n in args.curve.split(",")]
+    curve = []
+    for scale in scales:
+        curve.append(measure(scale))
+    if len(curve) > 1:
+        for key in ("billing", "konbini"):
+            for scale, seconds in curve:
+                emit(
+                    f"billing.{key}_seconds_per_100k",
+                    seconds[key] / scale * 100_000,
+                    "s/100k",
+                    scale,
+                )
+
+
+def measure(scale: int) -> tuple[int, dict]:
+    installments = max(4, scale // 4 * 4)
     payers = installments // 4
 
     with bench_database("billing"):
@@ -82,7 +160,9 @@ def main() -> None:
         assessment = ("\n".join(lines) + "\n").encode()
 
         run = batches.submit(kind="billing", data=assessment, queue=False)
-        seconds, run = _timed("billing", lambda: batches.execute(run.pk))
+        with PeakMemory() as billing_memory:
+            seconds, run = _timed("billing", lambda: batches.execute(run.pk))
+        billing_seconds = seconds
         assert run.state == BatchRun.State.SUCCEEDED, run.error
         created = Installment.objects.count()
         assert created == installments, (created, installments)
@@ -93,6 +173,7 @@ def main() -> None:
             installments,
             charges=payers,
             seconds=round(seconds, 2),
+            **billing_memory.figures(),
         )
 
         due = batches.due_dates(revenue, 2025)
@@ -156,7 +237,9 @@ def main() -> None:
         del rows
 
         run = batches.submit(kind="konbini_import", data=result_file, queue=False)
-        seconds, run = _timed("konbini", lambda: batches.execute(run.pk))
+        with PeakMemory() as konbini_memory:
+            seconds, run = _timed("konbini", lambda: batches.execute(run.pk))
+        konbini_seconds = seconds
         assert run.state == BatchRun.State.SUCCEEDED, run.error
         assert run.succeeded_count == installments, run.succeeded_count
         with transaction.atomic(), connection.cursor() as cursor:
@@ -169,6 +252,7 @@ def main() -> None:
             installments,
             seconds=round(seconds, 2),
             file_megabytes=round(len(result_file) / 1e6, 1),
+            **konbini_memory.figures(),
         )
 
         copy_seconds = _raw_copy(
@@ -186,6 +270,7 @@ def main() -> None:
             installments,
             seconds=round(copy_seconds, 2),
         )
+    return installments, {"billing": billing_seconds, "konbini": konbini_seconds}
 
 
 if __name__ == "__main__":

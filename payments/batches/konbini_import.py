@@ -82,61 +82,64 @@ SELECT i.id FROM payments_installment i
  ORDER BY i.id FOR UPDATE
 """
 
+# Each payment is written once: inserted confirmed, its allocation (the rest of its installment,
+# several slips for one installment applied in line order, as services._allocate does) and its
+# credit computed in the same statement, with the allocation, credit and ledger event written
+# beside it. The allocation trigger keeps the installment's running total and leaves the payment,
+# which already carries its allocation (migration 0012). Lines already recorded (an earlier chunk
+# or file, or an earlier line of this chunk with the same reference) are left out before the
+# allocation is computed, so they take no money from the lines after them; ON CONFLICT stays as
+# the last guard of the payments' unique reference.
 KONBINI_PAYMENTS_SQL = """
-INSERT INTO payments_payment (payer_id, channel, provider, external_ref, amount, paid_on,
-                              received_on, state, idempotency_key, request_digest, targets,
-                              provisional, allocated_amount, credit_amount, batch_run_id,
-                              created_at)
-SELECT c.payer_id, 'konbini', '', s.external_ref, s.amount, s.paid_on, s.transfer_on, 'pending',
-       NULL, '', jsonb_build_array(i.id), s.record_type = '01', 0, 0, s.batch_run_id, now()
-  FROM payments_konbini_staging s
-  JOIN payments_installment i ON i.id = s.installment_key
-  JOIN payments_charge c ON c.id = i.charge_id
-  JOIN payments_revenue v ON v.id = c.revenue_id
- WHERE s.batch_run_id = %s AND s.line_no >= %s AND s.line_no < %s
-   AND s.record_type IN ('01', '02') AND s.amount > 0
-   AND substr(s.barcode, 9, 2) = v.slip_code AND substr(s.barcode, 11, 4)::int = c.fiscal_year
- ORDER BY s.line_no
-ON CONFLICT (channel, external_ref) DO NOTHING
-RETURNING id
-"""
-
-# The chunk's new payments are named by the ids their INSERT returned, not searched for as "this
-# run's pending payments": a partial index for that search kept the dead entries of every earlier
-# chunk's payments (pending until confirmed), so each chunk cost more than the one before.
-# Several payments on one installment in the same chunk are applied in order of id.
-KONBINI_ALLOCATE_SQL = """
-INSERT INTO payments_allocation (payment_id, installment_id, amount, credit_id, reverses_id,
-                                 released_to_credit, created_at)
-SELECT id, installment_id, applied, NULL, NULL, false, now() FROM (
-    SELECT p.id, i.id AS installment_id,
-           GREATEST(0, LEAST(p.amount, (i.amount - i.allocated)
-               - (SUM(p.amount) OVER (PARTITION BY i.id ORDER BY p.id) - p.amount))) AS applied
-      FROM payments_payment p
-      JOIN payments_installment i ON i.id = (p.targets->>0)::bigint
-     WHERE p.id = ANY(%s::bigint[]) AND p.state = 'pending'
-) x WHERE applied > 0
-"""
-
-KONBINI_CONFIRM_SQL = """
-WITH credits AS (
+WITH lines AS (
+    SELECT DISTINCT ON (s.external_ref) s.line_no, s.external_ref, s.amount, s.paid_on,
+           s.transfer_on, s.record_type, s.batch_run_id, i.id AS installment_id, c.payer_id
+      FROM payments_konbini_staging s
+      JOIN payments_installment i ON i.id = s.installment_key
+      JOIN payments_charge c ON c.id = i.charge_id
+      JOIN payments_revenue v ON v.id = c.revenue_id
+     WHERE s.batch_run_id = %s AND s.line_no >= %s AND s.line_no < %s
+       AND s.record_type IN ('01', '02') AND s.amount > 0
+       AND substr(s.barcode, 9, 2) = v.slip_code AND substr(s.barcode, 11, 4)::int = c.fiscal_year
+       AND NOT EXISTS (SELECT 1 FROM payments_payment p
+                        WHERE p.channel = 'konbini' AND p.external_ref = s.external_ref)
+     ORDER BY s.external_ref, s.line_no
+), applied AS (
+    SELECT l.*,
+           GREATEST(0, LEAST(l.amount, (i.amount - i.allocated)
+               - (SUM(l.amount) OVER (PARTITION BY i.id ORDER BY l.line_no) - l.amount))) AS part
+      FROM lines l JOIN payments_installment i ON i.id = l.installment_id
+), new_payments AS (
+    INSERT INTO payments_payment (payer_id, channel, provider, external_ref, amount, paid_on,
+                                  received_on, state, idempotency_key, request_digest, targets,
+                                  provisional, allocated_amount, credit_amount, batch_run_id,
+                                  created_at)
+    SELECT payer_id, 'konbini', '', external_ref, amount, paid_on, transfer_on, 'confirmed',
+           NULL, '', jsonb_build_array(installment_id), record_type = '01', part, amount - part,
+           batch_run_id, now()
+      FROM applied ORDER BY line_no
+    ON CONFLICT (channel, external_ref) DO NOTHING
+    RETURNING id, payer_id, amount, allocated_amount, credit_amount, provisional,
+              (targets->>0)::bigint AS installment_id
+), allocations AS (
+    INSERT INTO payments_allocation (payment_id, installment_id, amount, credit_id, reverses_id,
+                                     released_to_credit, created_at)
+    SELECT id, installment_id, allocated_amount, NULL, NULL, false, now()
+      FROM new_payments WHERE allocated_amount > 0
+    RETURNING 1
+), credits AS (
     INSERT INTO payments_credit (payment_id, resident_id, amount, used, created_at)
-    SELECT id, payer_id, amount - allocated_amount, 0, now() FROM payments_payment
-     WHERE id = ANY(%s::bigint[]) AND state = 'pending' AND amount > allocated_amount
-    RETURNING payment_id
-), confirmed AS (
-    UPDATE payments_payment SET state = 'confirmed', credit_amount = amount - allocated_amount
-     WHERE id = ANY(%s::bigint[]) AND state = 'pending'
-    RETURNING id, amount, provisional
+    SELECT id, payer_id, credit_amount, 0, now() FROM new_payments WHERE credit_amount > 0
+    RETURNING 1
 ), events AS (
     INSERT INTO payments_ledgerevent (kind, payment_id, from_state, to_state, amount, reason,
                                       data, created_at)
     SELECT 'payment.confirmed', id, 'pending', 'confirmed', amount,
            CASE WHEN provisional THEN 'コンビニ速報' ELSE 'コンビニ確報' END, '{}'::jsonb, now()
-      FROM confirmed
+      FROM new_payments
     RETURNING 1
 )
-SELECT COUNT(*), COALESCE(SUM(amount), 0) FROM confirmed
+SELECT COUNT(*), COALESCE(SUM(amount), 0) FROM new_payments
 """
 
 KONBINI_FINAL_SQL = """
@@ -255,9 +258,6 @@ def _run_konbini(run: BatchRun) -> None:
             cursor.execute(KONBINI_UNMATCHED_SQL, args)
             unmatched = cursor.rowcount
             cursor.execute(KONBINI_PAYMENTS_SQL, args)
-            new_ids = [row[0] for row in cursor.fetchall()]
-            cursor.execute(KONBINI_ALLOCATE_SQL, [new_ids])
-            cursor.execute(KONBINI_CONFIRM_SQL, [new_ids, new_ids])
             created, created_amount = cursor.fetchone()
             cursor.execute(KONBINI_FINAL_SQL, args)
             cursor.execute(SETTLE_SQL, args)

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from payments.batches.billing import BILLING_SQL
 from payments.batches.konbini_import import (
-    KONBINI_ALLOCATE_SQL,
+    KONBINI_PAYMENTS_SQL,
     SETTLE_SQL,
     _notify_final_settlements,
 )
@@ -203,9 +203,10 @@ def test_settle_sql_settles_the_charges_update_settlement_settles(spec):
         max_size=8,
     ),
 )
-def test_konbini_allocate_sql_allocates_as_allocate_does(amounts, payments):
+def test_konbini_payments_sql_allocates_as_allocate_does(amounts, payments):
     """Konbini slips each name one installment; several slips for one installment are applied
-    in the order they were recorded, the rest of each becoming credit."""
+    in the order they were recorded, the rest of each becoming credit. The import writes each
+    payment confirmed with its allocation in one statement."""
     payer = make_resident()
 
     def build():
@@ -215,38 +216,62 @@ def test_konbini_allocate_sql_allocates_as_allocate_does(amounts, payments):
         )
         installments = list(charge.installments.order_by("number"))
         return [
-            Payment.objects.create(
-                payer=payer,
-                channel="konbini",
-                amount=amount,
-                state="pending",
-                external_ref=uuid.uuid4().hex,
-                targets=[installments[target % len(installments)].pk],
-            )
-            for target, amount in payments
+            (installments[target % len(installments)], amount) for target, amount in payments
         ], installments
 
     def outcome(rows, installments):
         applied = [
             sum(Allocation.objects.filter(payment=p).values_list("amount", flat=True)) for p in rows
         ]
-        return applied, [
-            i.allocated
-            for i in Installment.objects.filter(pk__in=[i.pk for i in installments]).order_by(
-                "number"
-            )
-        ]
+        credit = [p.credit_amount for p in rows]
+        return (
+            applied,
+            credit,
+            [
+                i.allocated
+                for i in Installment.objects.filter(pk__in=[i.pk for i in installments]).order_by(
+                    "number"
+                )
+            ],
+        )
 
     def python_side():
-        rows, installments = build()
+        slips, installments = build()
+        rows = [
+            Payment.objects.create(
+                payer=payer,
+                channel="konbini",
+                amount=amount,
+                state="pending",
+                external_ref=uuid.uuid4().hex,
+                targets=[installment.pk],
+            )
+            for installment, amount in slips
+        ]
         for payment in rows:
             ledger_payments._allocate(payment, ledger_payments._open_installments_in_order(payment))
+        for payment in rows:
+            payment.refresh_from_db()
         return outcome(rows, installments)
 
     def sql_side():
-        rows, installments = build()
+        slips, installments = build()
+        run = BatchRun.objects.create(
+            kind=BatchRun.Kind.KONBINI_IMPORT, input_digest=uuid.uuid4().hex
+        )
+        refs = [uuid.uuid4().hex for _ in slips]
         with connection.cursor() as cursor:
-            cursor.execute(KONBINI_ALLOCATE_SQL, [[p.pk for p in rows]])
+            for line_no, ((installment, amount), ref) in enumerate(zip(slips, refs, strict=True)):
+                barcode = f"91000000{revenue('resident_tax').slip_code}{FISCAL_YEAR}".ljust(44, "0")
+                cursor.execute(
+                    "INSERT INTO payments_konbini_staging (batch_run_id, line_no, record_type, "
+                    "paid_on, barcode, installment_key, amount, external_ref) "
+                    "VALUES (%s, %s, '01', '2025-06-01', %s, %s, %s, %s)",
+                    [run.pk, line_no, barcode, installment.pk, amount, ref],
+                )
+            cursor.execute(KONBINI_PAYMENTS_SQL, [run.pk, 0, len(slips)])
+        rows = [Payment.objects.get(channel="konbini", external_ref=ref) for ref in refs]
+        assert all(p.state == "confirmed" for p in rows)
         return outcome(rows, installments)
 
     assert _rolled_back(python_side) == _rolled_back(sql_side)
