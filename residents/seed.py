@@ -321,7 +321,15 @@ def _text(value: str) -> str:
 
 
 def create_demo_residents(ctx: SeedContext, count: int) -> int:
-    """Create about `count` residents in households (COPY). Returns the number created."""
+    """Create about `count` residents in households (COPY). Returns the number created.
+
+    One transaction (a savepoint inside the caller's): the bulk load drops and rebuilds indexes
+    and constraints, which must never be left half done."""
+    with transaction.atomic():
+        return _create_demo_residents(ctx, count)
+
+
+def _create_demo_residents(ctx: SeedContext, count: int) -> int:
     rng = ctx.rng
     keys = list(settings.MYNUMBER_KEYS)
     now = timezone.now().isoformat()
