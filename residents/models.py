@@ -8,7 +8,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib.gis.db import models as gis_models
 from django.contrib.postgres.constraints import ExclusionConstraint
-from django.contrib.postgres.fields import DateRangeField, RangeOperators
+from django.contrib.postgres.fields import ArrayField, DateRangeField, RangeOperators
 from django.contrib.postgres.indexes import GinIndex
 from django.db import models
 from django.db.models import Q
@@ -63,6 +63,15 @@ class Household(models.Model):
 
     def __str__(self) -> str:
         return self.number
+
+
+# The one- and two-character pieces of a resident's search name and reading, for short words.
+SHORT_GRAMS = models.Func(
+    models.F("search_name"),
+    models.F("search_kana"),
+    function="residents_short_grams",
+    output_field=ArrayField(models.TextField()),
+)
 
 
 class Resident(models.Model):
@@ -126,6 +135,10 @@ class Resident(models.Model):
             GinIndex(fields=["search_name"], name="resident_name_trgm", opclasses=["gin_trgm_ops"]),
             GinIndex(fields=["search_kana"], name="resident_kana_trgm", opclasses=["gin_trgm_ops"]),
             models.Index(fields=["birth_date"], name="resident_birth_idx"),
+            # Words of one or two characters (佐藤, 林, たろ) have no trigram, so the trigram
+            # indexes cannot answer them and a search scanned every row; this index holds each
+            # name's one- and two-character pieces (function in migration 0008).
+            GinIndex(SHORT_GRAMS, name="resident_short_grams"),
         ]
         constraints = [
             models.UniqueConstraint(

@@ -11,7 +11,7 @@ import io
 import json
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from functools import lru_cache
+from functools import cache, lru_cache
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -49,7 +49,7 @@ def _search_kana(family: str, given: str) -> str:
     return search_key(f"{family} {given}")
 
 
-@dataclass
+@dataclass(slots=True)
 class Person:
     id: int
     family: tuple[str, str]
@@ -81,6 +81,15 @@ def _copy(table: str, columns: list[str], rows: list[list]) -> None:
     with connection.cursor() as cursor:
         cursor.cursor.copy_expert(
             f"COPY {table} ({', '.join(columns)}) FROM STDIN WITH (FORMAT text)", buffer
+        )
+
+
+def _copy_lines(table: str, columns: list[str], lines: list[str]) -> None:
+    """COPY rows already formatted as lines of COPY's text format."""
+    with connection.cursor() as cursor:
+        cursor.cursor.copy_expert(
+            f"COPY {table} ({', '.join(columns)}) FROM STDIN WITH (FORMAT text)",
+            io.StringIO("".join(lines)),
         )
 
 
@@ -233,18 +242,100 @@ def _pick_address(rng, index: int) -> tuple[str, dict]:
         "building": building,
         "postal_code": town.postal_code,
     }
-    label = Address(**parts).label
-    return label, parts
+    return _address_label(town.name, chome, str(block), str(lot), building), parts
+
+
+@cache
+def _address_label(town: str, chome: int, banchi: str, go: str, building: str) -> str:
+    return Address(town=town, chome=chome, banchi=banchi, go=go, building=building).label
+
+
+# Households written per COPY: a million residents are never held as rows all at once.
+CHUNK_HOUSEHOLDS = 20_000
+# The tables a seed fills; when they are empty it loads them as PostgreSQL advises for bulk
+# loads (documentation, "Populating a Database"): indexes and foreign keys dropped first and
+# built once at the end, one sort per index and one join per key instead of one index insert
+# and one trigger check per row.
+BULK_TABLES = (
+    "residents_household",
+    "residents_resident",
+    "residents_residenceperiod",
+    "residents_movement",
+)
+
+_SECONDARY_INDEXES = """
+    SELECT pg_get_indexdef(i.indexrelid), i.indexrelid::regclass::text
+      FROM pg_index i
+     WHERE i.indrelid = ANY(%s::regclass[]) AND NOT i.indisprimary
+       AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid
+                                                       AND c.conrelid = i.indrelid)
+"""
+# Unique and exclusion constraints first (their indexes), then foreign keys.
+_DROPPABLE_CONSTRAINTS = """
+    SELECT c.conrelid::regclass::text, c.conname, pg_get_constraintdef(c.oid)
+      FROM pg_constraint c
+     WHERE c.conrelid = ANY(%s::regclass[]) AND c.contype IN ('u', 'x', 'f')
+     ORDER BY c.contype = 'f', c.conrelid::regclass::text, c.conname
+"""
+
+
+def _tables_empty(tables: tuple[str, ...]) -> bool:
+    empty = " AND ".join(f"NOT EXISTS (SELECT FROM {table})" for table in tables)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {empty}")
+        return cursor.fetchone()[0]
+
+
+def _drop_secondary(tables: tuple[str, ...]) -> tuple[list, list]:
+    """Drop the tables' secondary indexes and unique, exclusion and foreign-key constraints
+    (primary keys and checks stay); returns what `_restore_secondary` needs to build them
+    again. Inside the caller's transaction: a failure rolls the drop back too."""
+    with connection.cursor() as cursor:
+        cursor.execute(_SECONDARY_INDEXES, [list(tables)])
+        indexes = cursor.fetchall()
+        cursor.execute(_DROPPABLE_CONSTRAINTS, [list(tables)])
+        constraints = cursor.fetchall()
+        for table, name, _definition in reversed(constraints):
+            cursor.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
+        for _definition, name in indexes:
+            cursor.execute(f"DROP INDEX {name}")
+    return indexes, constraints
+
+
+def _restore_secondary(dropped: tuple[list, list]) -> None:
+    indexes, constraints = dropped
+    with connection.cursor() as cursor:
+        # Index builds sort in memory up to this (the server's default is 64 MB).
+        cursor.execute("SET LOCAL maintenance_work_mem = '512MB'")
+        for definition, _name in indexes:
+            cursor.execute(definition)
+        for table, name, definition in constraints:
+            # Re-adding validates every row at once: a unique or exclusion constraint by
+            # building its index, a foreign key by one join.
+            cursor.execute(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}')
+
+
+@cache
+def _text(value: str) -> str:
+    return _cell(value)
 
 
 def create_demo_residents(ctx: SeedContext, count: int) -> int:
-    """Create about `count` residents in households (COPY). Returns the number created."""
+    """Create about `count` residents in households (COPY). Returns the number created.
+
+    One transaction (a savepoint inside the caller's): the bulk load drops and rebuilds indexes
+    and constraints, which must never be left half done."""
+    with transaction.atomic():
+        return _create_demo_residents(ctx, count)
+
+
+def _create_demo_residents(ctx: SeedContext, count: int) -> int:
     rng = ctx.rng
     keys = list(settings.MYNUMBER_KEYS)
     now = timezone.now().isoformat()
     existing_addresses = dict(Address.objects.values_list("normalized", "id"))
     new_addresses: dict[str, tuple[int, dict]] = {}
-    households: list[HouseholdPlan] = []
+    households: list[HouseholdPlan | None] = []
     people_total = 0
     index = 0
     # Sizes are drawn first so ids can be reserved in blocks.
@@ -313,139 +404,93 @@ def create_demo_residents(ctx: SeedContext, count: int) -> int:
             rows,
         )
     codes = rng.sample(range(10**10, 10**11), next_resident - first_resident)
-    # The per-row "household has a head" trigger would run 100,000 times at commit; for a bulk
-    # load one set-based check below says the same (ALTER ... DISABLE TRIGGER is transactional).
+    bulk = _tables_empty(BULK_TABLES)
+    # The per-row "household has a head" trigger would run once per resident at commit; for a
+    # bulk load one set-based check below says the same (ALTER ... DISABLE TRIGGER is
+    # transactional).
     with connection.cursor() as cursor:
         cursor.execute(
             "ALTER TABLE residents_resident DISABLE TRIGGER household_has_head_while_it_has_members"
         )
+    dropped = _drop_secondary(BULK_TABLES) if bulk else None
     used_numbers: set[str] = set()
-    household_rows, resident_rows, period_rows, movement_rows = [], [], [], []
-    for plan in households:
-        plan.address_id = existing_addresses[plan.address_label]
-        household_rows.append(
-            [plan.id, plan.number, plan.address_id, plan.formed_on, plan.formed_on, None]
+    created = 0
+    digest_secret = keys[0]
+    for chunk_start in range(0, len(households), CHUNK_HOUSEHOLDS):
+        household_rows, resident_rows, period_rows, movement_rows = [], [], [], []
+        for position in range(chunk_start, min(chunk_start + CHUNK_HOUSEHOLDS, len(households))):
+            plan = households[position]
+            households[position] = None  # written below; a million plans are not kept
+            plan.address_id = existing_addresses[plan.address_label]
+            formed = plan.formed_on.isoformat()
+            household_rows.append(
+                f"{plan.id}\t{plan.number}\t{plan.address_id}\t{formed}\t{formed}\t\\N\n"
+            )
+            # The movement's "new" value, as json.dumps writes it, built once per household.
+            json_head = (
+                '{"household": '
+                + json.dumps(plan.number)
+                + ', "address": '
+                + json.dumps(plan.address_label, ensure_ascii=False)
+            )
+            for person in plan.members:
+                while True:
+                    base = f"{rng.randrange(10**11):011d}"
+                    number = base + str(mynumber.check_digit(base))
+                    if number not in used_numbers:
+                        used_numbers.add(number)
+                        break
+                code = f"{codes[person.id - first_resident]:011d}"
+                since = person.since.isoformat()
+                head = "t" if person.is_head else "f"
+                relationship = _text(person.relationship)
+                ciphertext = vault.encrypt(number, keys=keys, associated=code).hex()
+                resident_rows.append(
+                    f"{person.id}\t{code}\t{_text(person.family[0])}\t{_text(person.given[0])}\t"
+                    f"{_text(person.family[1])}\t{_text(person.given[1])}\t"
+                    f"{person.birth.isoformat()}\t{person.sex}\t{plan.id}\t{relationship}\t"
+                    f"{head}\t{since}\tcurrent\t\\\\x{ciphertext}\t"
+                    f"{vault.digest(number, secret=digest_secret)}\t"
+                    f"{_text(_search_name(person.family[0], person.given[0]))}\t"
+                    f"{_text(_search_kana(person.family[1], person.given[1]))}\t\t\n"
+                )
+                offset = person.id - first_resident
+                period_rows.append(
+                    f"{first_period + offset}\t{person.id}\t{plan.id}\t{plan.address_id}\t"
+                    f"{relationship}\t{head}\t[{since},)\n"
+                )
+                new = (
+                    json_head
+                    + ', "relationship": '
+                    + json.dumps(person.relationship, ensure_ascii=False)
+                    + (', "is_head": true' if person.is_head else ', "is_head": false')
+                    + ', "status": "current"}'
+                )
+                notified = person.since + timedelta(days=rng.randint(0, 14))
+                movement_rows.append(
+                    f"{first_movement + offset}\t{person.id}\t{plan.id}\t{person.kind}\t"
+                    f"{min(notified, TODAY).isoformat()}\t{since}\t{{}}\t{_cell(new)}\t\t{now}\n"
+                )
+        _copy_lines(
+            "residents_household",
+            ["id", "number", "address_id", "address_since", "formed_on", "dissolved_on"],
+            household_rows,
         )
-        for person in plan.members:
-            while True:
-                base = f"{rng.randrange(10**11):011d}"
-                number = base + str(mynumber.check_digit(base))
-                if number not in used_numbers:
-                    used_numbers.add(number)
-                    break
-            code = f"{codes[person.id - first_resident]:011d}"
-            resident_rows.append(
-                [
-                    person.id,
-                    code,
-                    person.family[0],
-                    person.given[0],
-                    person.family[1],
-                    person.given[1],
-                    person.birth,
-                    person.sex,
-                    plan.id,
-                    person.relationship,
-                    person.is_head,
-                    person.since,
-                    "current",
-                    vault.encrypt(number, keys=keys, associated=code),
-                    vault.digest(number, secret=keys[0]),
-                    _search_name(person.family[0], person.given[0]),
-                    _search_kana(person.family[1], person.given[1]),
-                    "",
-                    "",
-                ]
-            )
-            offset = person.id - first_resident
-            period_rows.append(
-                [
-                    first_period + offset,
-                    person.id,
-                    plan.id,
-                    plan.address_id,
-                    person.relationship,
-                    person.is_head,
-                    f"[{person.since.isoformat()},)",
-                ]
-            )
-            new = {
-                "household": plan.number,
-                "address": plan.address_label,
-                "relationship": person.relationship,
-                "is_head": person.is_head,
-                "status": "current",
-            }
-            notified = person.since + timedelta(days=rng.randint(0, 14))
-            movement_rows.append(
-                [
-                    first_movement + offset,
-                    person.id,
-                    plan.id,
-                    person.kind,
-                    min(notified, TODAY),
-                    person.since,
-                    "{}",
-                    json.dumps(new, ensure_ascii=False),
-                    "",
-                    now,
-                ]
-            )
-    _copy(
-        "residents_household",
-        ["id", "number", "address_id", "address_since", "formed_on", "dissolved_on"],
-        household_rows,
-    )
-    _copy(
-        "residents_resident",
-        [
-            "id",
-            "resident_code",
-            "family_name",
-            "given_name",
-            "family_name_kana",
-            "given_name_kana",
-            "birth_date",
-            "sex",
-            "household_id",
-            "relationship",
-            "is_head",
-            "became_resident_on",
-            "status",
-            "mynumber_ciphertext",
-            "mynumber_digest",
-            "search_name",
-            "search_kana",
-            "registered_domicile",
-            "domicile_head",
-        ],
-        resident_rows,
-    )
-    _copy(
-        "residents_residenceperiod",
-        ["id", "resident_id", "household_id", "address_id", "relationship", "is_head", "valid"],
-        period_rows,
-    )
-    _copy(
-        "residents_movement",
-        [
-            "id",
-            "resident_id",
-            "household_id",
-            "kind",
-            "notified_on",
-            "effective_on",
-            "previous",
-            "new",
-            "reason",
-            "created_at",
-        ],
-        movement_rows,
-    )
+        _copy_lines("residents_resident", RESIDENT_COLUMNS, resident_rows)
+        _copy_lines(
+            "residents_residenceperiod",
+            ["id", "resident_id", "household_id", "address_id", "relationship", "is_head", "valid"],
+            period_rows,
+        )
+        _copy_lines("residents_movement", MOVEMENT_COLUMNS, movement_rows)
+        created += len(resident_rows)
     with connection.cursor() as cursor:
         # Run the pending foreign-key checks now: a table with pending events cannot be altered.
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+    if dropped is not None:
+        _restore_secondary(dropped)
+    with connection.cursor() as cursor:
         cursor.execute(
             "ALTER TABLE residents_resident ENABLE TRIGGER household_has_head_while_it_has_members"
         )
@@ -453,7 +498,42 @@ def create_demo_residents(ctx: SeedContext, count: int) -> int:
         headless = cursor.fetchone()[0]
     if headless:
         raise RuntimeError(f"seed produced {headless} households without a head")
-    return len(resident_rows)
+    return created
+
+
+RESIDENT_COLUMNS = [
+    "id",
+    "resident_code",
+    "family_name",
+    "given_name",
+    "family_name_kana",
+    "given_name_kana",
+    "birth_date",
+    "sex",
+    "household_id",
+    "relationship",
+    "is_head",
+    "became_resident_on",
+    "status",
+    "mynumber_ciphertext",
+    "mynumber_digest",
+    "search_name",
+    "search_kana",
+    "registered_domicile",
+    "domicile_head",
+]
+MOVEMENT_COLUMNS = [
+    "id",
+    "resident_id",
+    "household_id",
+    "kind",
+    "notified_on",
+    "effective_on",
+    "previous",
+    "new",
+    "reason",
+    "created_at",
+]
 
 
 def link_demo_accounts(ctx: SeedContext) -> dict[str, dict]:

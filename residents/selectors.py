@@ -10,7 +10,7 @@ from django.db.models import Q, QuerySet
 
 from cityhall.japanese import normalize_address, normalize_name, parse_address, search_key
 
-from .models import Address, Household, Movement, ResidencePeriod, Resident
+from .models import SHORT_GRAMS, Address, Household, Movement, ResidencePeriod, Resident
 
 _RESIDENT_CODE = re.compile(r"[0-9]{11}")
 _ADDRESS_SEPARATORS = re.compile(r"[丁目番地号の\- ]+")
@@ -95,9 +95,15 @@ def search_residents(
             qs = qs.filter(resident_code=words[0])
         else:
             for word in words:
-                qs = qs.filter(
-                    Q(search_name__contains=word) | Q(search_kana__contains=search_key(word))
-                )
+                if len(word) <= 2:
+                    # No trigram in a word this short: the pieces index answers it instead.
+                    qs = qs.alias(short_grams=SHORT_GRAMS).filter(
+                        short_grams__overlap=[word, search_key(word)]
+                    )
+                else:
+                    qs = qs.filter(
+                        Q(search_name__contains=word) | Q(search_kana__contains=search_key(word))
+                    )
         filtered = True
     if birth_date is not None:
         qs = qs.filter(birth_date=birth_date)

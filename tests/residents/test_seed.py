@@ -51,3 +51,60 @@ def test_seed_creates_consistent_records_once_and_links_the_demo_accounts():
         set(Resident.objects.values_list("household_id", flat=True))
     )
     assert again.shared["demo_residents"] == linked
+
+
+def _structures() -> set:
+    """Every index, constraint and trigger of the tables the seed fills, as PostgreSQL states
+    them."""
+    from django.db import connection
+
+    from residents.seed import BULK_TABLES
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT 'index', indexrelid::regclass::text, pg_get_indexdef(indexrelid)
+              FROM pg_index WHERE indrelid = ANY(%(t)s::regclass[])
+            UNION ALL
+            SELECT 'constraint', conname, pg_get_constraintdef(oid)
+              FROM pg_constraint WHERE conrelid = ANY(%(t)s::regclass[])
+            UNION ALL
+            SELECT 'trigger', tgname, tgenabled::text
+              FROM pg_trigger WHERE tgrelid = ANY(%(t)s::regclass[]) AND NOT tgisinternal
+            """,
+            {"t": list(BULK_TABLES)},
+        )
+        return set(cursor.fetchall())
+
+
+def test_a_large_seed_is_written_chunk_by_chunk_and_keeps_every_index_and_constraint(
+    monkeypatch,
+):
+    from django.db import IntegrityError, connection, transaction
+
+    from residents import seed
+
+    before = _structures()
+    assert any(kind == "constraint" and "FOREIGN KEY" in text for kind, _n, text in before)
+    households_per_copy = []
+    real_copy = seed._copy_lines
+
+    def counting_copy(table, columns, lines):
+        if table == "residents_household":
+            households_per_copy.append(len(lines))
+        real_copy(table, columns, lines)
+
+    monkeypatch.setattr(seed, "CHUNK_HOUSEHOLDS", 40)
+    monkeypatch.setattr(seed, "_copy_lines", counting_copy)
+    assert seed.create_demo_residents(_context(500), 500) == 500
+    # A million residents are never one COPY held in memory: at most a chunk of households.
+    assert len(households_per_copy) > 3 and max(households_per_copy) == 40
+    assert _structures() == before
+    # The constraints built again at the end still hold: unique codes, foreign keys.
+    first, second = Resident.objects.order_by("id")[:2]
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Resident.objects.filter(pk=second.pk).update(resident_code=first.resident_code)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        ResidencePeriod.objects.filter(resident=first).update(address_id=first.pk + 10**9)
+        with connection.cursor() as cursor:
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
