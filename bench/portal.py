@@ -189,7 +189,7 @@ def main() -> int:
     parser.add_argument("--residents", type=int, default=2000)
     # gunicorn kinds to measure, workers:class:threads each; the first is the one deploy/ and
     # the Procfile run (bench/README.md says how it was chosen).
-    parser.add_argument("--servers", default="4:sync:1")
+    parser.add_argument("--servers", default="2:gthread:8")
     parser.add_argument("--pages", default="", help="comma-separated figure names (default all)")
     args = parser.parse_args()
     # The benchmark process and the server share these production-like settings (and so the
