@@ -28,4 +28,6 @@ RUN DJANGO_SECRET_KEY=build-only DJANGO_DEBUG=false MACHIBA_MYNUMBER_KEYS=build-
     && mkdir -p /srv/machiba/var && chown -R machiba /srv/machiba
 USER machiba
 EXPOSE 8000
-CMD ["gunicorn", "cityhall.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3"]
+# Worker kind and count: cityhall/ops/gunicorn.conf.py (measured, bench/README.md "Pages").
+ENV GUNICORN_BIND=0.0.0.0:8000 GUNICORN_CONTROL_SOCKET=/tmp/gunicorn.ctl
+CMD ["gunicorn", "cityhall.wsgi:application", "-c", "cityhall/ops/gunicorn.conf.py"]

@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from pathlib import Path
 
 from _common import ROOT, bench_database, emit
 from _profile import profile_request
@@ -36,7 +37,8 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def wait_until_up(url: str, timeout: float = 60) -> None:
+def wait_until_up(url: str, timeout: float = 300) -> None:
+    # Minutes, not seconds: on a shared machine under load a worker takes long to import Django.
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
@@ -147,9 +149,38 @@ def run_server(args, *, workers: int, worker_class: str, threads: int, cookie: s
             emit(f"portal.{name}.queries", profile.queries, "queries", "one request")
             for line in profile.lines():
                 print(f"# {line}", flush=True)
+        # Memory after the load: each worker's resident set (issue target: under 300 MB).
+        rss = worker_rss_mb(server.pid)
+        if rss:
+            emit(
+                "portal.web_worker.rss_max",
+                max(rss),
+                "MB",
+                f"after the load, {server_kind}",
+                workers=[round(value, 1) for value in rss],
+                target_mb=300,
+            )
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def worker_rss_mb(master_pid: int) -> list[float]:
+    """VmRSS of each gunicorn worker (the master's children), in MB, from /proc."""
+    sizes = []
+    try:
+        children = Path(f"/proc/{master_pid}/task/{master_pid}/children").read_text().split()
+    except OSError:
+        return sizes
+    for pid in children:
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+        except OSError:
+            continue
+        for line in status.splitlines():
+            if line.startswith("VmRSS:"):
+                sizes.append(int(line.split()[1]) / 1024)
+    return sizes
 
 
 def main() -> int:
@@ -158,7 +189,7 @@ def main() -> int:
     parser.add_argument("--residents", type=int, default=2000)
     # gunicorn kinds to measure, workers:class:threads each; the first is the one deploy/ and
     # the Procfile run (bench/README.md says how it was chosen).
-    parser.add_argument("--servers", default="4:sync:1")
+    parser.add_argument("--servers", default="2:gthread:8")
     parser.add_argument("--pages", default="", help="comma-separated figure names (default all)")
     args = parser.parse_args()
     # The benchmark process and the server share these production-like settings (and so the

@@ -15,6 +15,7 @@ from django.shortcuts import redirect
 from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
 
+from .authcache import forget_user
 from .network import client_ip, staff_network_allowed
 from .roles import is_staff_member
 
@@ -225,5 +226,6 @@ class RememberLanguageMiddleware:
             and getattr(user, "language", language) != language
         ):
             get_user_model().objects.filter(pk=user.pk).update(language=language)
+            forget_user(user.pk)  # the update sends no signal
             user.language = language
         return response

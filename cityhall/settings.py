@@ -143,9 +143,11 @@ CACHES = {
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 
 AUTH_USER_MODEL = "cityhall.User"
+# Django's and allauth's backends, reading the session's user and roles from Redis
+# (cityhall/authcache.py: exact, a change is seen on the next request).
 AUTHENTICATION_BACKENDS = [
-    "django.contrib.auth.backends.ModelBackend",
-    "allauth.account.auth_backends.AuthenticationBackend",
+    "cityhall.authcache.CachedModelBackend",
+    "cityhall.authcache.CachedAllauthBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -405,21 +405,37 @@ def garbage_ics(request, code: str):
 
 def dashboard_fingerprint() -> str:
     """The rows the garbage panel shows (cityhall.dashboard): the account's resident record and
-    household (a move changes them), the address, and the city's districts and schedules (a
-    few hundred rows at most)."""
+    household (a move changes them), the address, the address's point (where an address with no
+    location of its own is placed: placing it by hand or a gazetteer import moves the panel's
+    district), the current areas of the garbage districts (a redrawn boundary closes a feature
+    version and adds one), and the city's districts and schedules (a few hundred rows at most)."""
     from cityhall.dashboard import fingerprint_of, rows_version
     from residents.models import Address, Household, Resident
 
-    from .models import GarbageDistrict, GarbageSchedule
+    from .models import AddressPoint, Feature, GarbageDistrict, GarbageSchedule
 
     resident = Resident._meta.db_table
+    address = Address._meta.db_table
     mine = f"SELECT household_id FROM {resident} WHERE user_id = %(user)s"
+    my_address = f"SELECT address_id FROM {Household._meta.db_table} WHERE id IN ({mine})"
+    # gis.geocoding.address_key in SQL: NULL (matching no point) where Python gives "".
+    key = (
+        "CASE WHEN a.town <> '' AND a.banchi <> '' AND a.go <> '' THEN a.town"
+        " || CASE WHEN coalesce(a.chome, 0) <> 0 THEN a.chome::text || '丁目' ELSE '' END"
+        " || a.banchi || '番' || a.go || '号' END"
+    )
     return fingerprint_of(
         rows_version(resident, "t.user_id = %(user)s"),
         rows_version(Household._meta.db_table, f"t.id IN ({mine})"),
+        rows_version(address, f"t.id IN ({my_address})"),
         rows_version(
-            Address._meta.db_table,
-            f"t.id IN (SELECT address_id FROM {Household._meta.db_table} WHERE id IN ({mine}))",
+            AddressPoint._meta.db_table,
+            f"t.address_key IN (SELECT {key} FROM {address} a WHERE a.id IN ({my_address}))",
+        ),
+        rows_version(
+            Feature._meta.db_table,
+            f"t.valid_to IS NULL AND t.layer_id IN (SELECT id FROM {Layer._meta.db_table}"
+            f" WHERE kind = '{Layer.Kind.DISTRICTS_GARBAGE.value}')",
         ),
         rows_version(GarbageDistrict._meta.db_table, "TRUE"),
         rows_version(GarbageSchedule._meta.db_table, "TRUE"),

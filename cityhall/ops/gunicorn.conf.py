@@ -14,7 +14,12 @@ control_socket = os.environ.get(
 os.makedirs(os.path.dirname(control_socket), exist_ok=True)
 
 bind = os.environ.get("GUNICORN_BIND", f"127.0.0.1:{os.environ.get('PORT', '8000')}")
-workers = int(os.environ.get("WEB_CONCURRENCY", "3"))
+# Two processes of eight threads each, chosen by measurement (bench/README.md, "Pages", the
+# gunicorn kinds side by side): a page mostly waits on PostgreSQL and Redis, so threads keep two
+# cores busy with fewer processes (and less memory) than one sync worker per request would.
+workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gthread")
+threads = int(os.environ.get("GUNICORN_THREADS", "8"))
 # Each request is logged by Django (cityhall/logs.py: JSON with the request id); gunicorn's own
 # messages go to stderr.
 accesslog = None

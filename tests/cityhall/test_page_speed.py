@@ -10,7 +10,9 @@ from __future__ import annotations
 import importlib.util
 import re
 import sys
+import time
 from datetime import date
+from pathlib import Path
 
 import pytest
 from django.conf import settings
@@ -84,9 +86,9 @@ def test_an_unchanged_dashboard_reads_one_statement_for_all_its_panels(client, r
     csrf = r'name="csrfmiddlewaretoken" value="[^"]*"'
     assert re.sub(csrf, "", first.content.decode()) == re.sub(csrf, "", again.content.decode())
     assert "12,000" in again.content.decode()
-    # The user, the user's roles (the idle limit depends on them), then one statement of every
-    # panel's fingerprints; no panel reads its rows.
-    assert len(again_sql) <= 3, [q[:120] for q in again_sql]
+    # The user and the user's roles come from Redis (cityhall.authcache); one statement reads
+    # every panel's fingerprints; no panel reads its rows.
+    assert len(again_sql) == 1, [q[:120] for q in again_sql]
     assert "cityhall_notification" in again_sql[-1] and "md5(" in again_sql[-1]
     assert len(first_sql) > len(again_sql) + 3
     for table in ("payments_installment", "residents_resident", "procedures_application"):
@@ -173,3 +175,45 @@ def test_a_cached_procedure_search_shows_an_admins_rename_at_once(client):
 
     client.force_login(UserFactory(role="resident"))
     assert "住民票の写し（改）" in client.get(path).content.decode()
+
+
+def test_the_benchmark_reads_each_web_workers_resident_memory():
+    """bench/portal.py prints the web workers' RSS after the load (the master's children)."""
+    import subprocess
+
+    sys.path.insert(0, str(settings.BASE_DIR / "bench"))
+    try:
+        spec = importlib.util.spec_from_file_location(
+            "bench_portal", settings.BASE_DIR / "bench" / "portal.py"
+        )
+        portal = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(portal)
+    finally:
+        sys.path.remove(str(settings.BASE_DIR / "bench"))
+    # A parent with two children, one of which holds ~40 MB.
+    parent = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import subprocess, sys, time\n"
+            "a = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(30)'])\n"
+            "b = subprocess.Popen([sys.executable, '-c',"
+            " 'import time; x = bytearray(40 * 2**20); time.sleep(30)'])\n"
+            "time.sleep(30)\n",
+        ]
+    )
+    try:
+        deadline = time.monotonic() + 20
+        sizes: list[float] = []
+        while time.monotonic() < deadline:
+            sizes = portal.worker_rss_mb(parent.pid)
+            if len(sizes) == 2 and max(sizes) > 40:
+                break
+            time.sleep(0.2)
+        assert len(sizes) == 2, sizes
+        assert 40 < max(sizes) < 100 and 0 < min(sizes) < 40, sizes
+    finally:
+        for child in Path(f"/proc/{parent.pid}/task/{parent.pid}/children").read_text().split():
+            subprocess.run(["kill", child], check=False)
+        parent.kill()
+        parent.wait()
