@@ -12,7 +12,8 @@ renamed or deleted). An entry is served only while it carries the current token,
 - a deactivated account (is_active false) is refused as Django's own backend refuses it, and a
   changed password ends other sessions as before (the session hash is checked on the entry's
   password field);
-- without Redis (or with the token evicted) every request reads the database, as before.
+- without Redis (or with the token evicted) every request reads the database, as before; a
+  change made while Redis was unreachable holds within ENTRY_SECONDS (a minute).
 
 The entry holds the row's field values, not a pickled user: a user object collects per-request
 state (the permission caches of has_perm) that must not outlive the request.
@@ -33,9 +34,13 @@ from django.core.cache import cache
 from django.db import transaction
 from django.db.models.signals import m2m_changed, post_delete, post_save, pre_delete
 
-# The entry outlives no session (settings.SESSION_COOKIE_AGE is 8 h); the token lives longer so
-# that an entry is never accepted against a token that was evicted and then re-created.
-ENTRY_SECONDS = 8 * 3600
+# A change replaces the token, so an entry is never served after it; but a change made while
+# Redis could not be reached replaces nothing (the write is dropped). The entry's short life
+# bounds that case: a deactivation or a role removed during a Redis outage holds within a
+# minute, while a busy user's requests still read the row once a minute, not once a request.
+# The token lives longer, so an entry is never accepted against a token that was evicted and
+# then re-created.
+ENTRY_SECONDS = 60
 TOKEN_SECONDS = 24 * 3600
 
 

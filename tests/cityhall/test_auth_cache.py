@@ -106,3 +106,14 @@ def test_an_entry_read_before_a_committed_change_is_not_served(client, resident_
     resident_user.save(update_fields=["is_active"])
     cache.set(f"authuser:{resident_user.pk}", entry)
     assert cached_user(resident_user.pk).is_active is False
+
+
+def test_a_change_redis_never_heard_of_holds_within_a_minute(client, resident_user):
+    """A change made while Redis was unreachable replaces no token; the entry's short life in
+    Redis bounds how long the old account can still be served."""
+    from django.core.cache import cache
+
+    _warm(client, resident_user)
+    client_redis = cache._cache.get_client(write=False)
+    ttl = client_redis.ttl(cache.make_and_validate_key(f"authuser:{resident_user.pk}"))
+    assert 0 < ttl <= 60
