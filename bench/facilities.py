@@ -283,7 +283,7 @@ def bench_availability(seconds: int) -> None:
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
     # The work behind one uncached answer, in this process (no HTTP, no cache): its floor.
-    from facilities.api import _availability
+    from facilities.api.availability import _availability
     from facilities.services.common import now as now_
 
     samples = []
