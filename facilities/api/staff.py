@@ -16,7 +16,6 @@ from drf_spectacular.utils import (
 )
 from rest_framework import serializers, status
 from rest_framework.decorators import api_view, permission_classes
-from rest_framework.exceptions import NotFound
 from rest_framework.generics import get_object_or_404
 from rest_framework.response import Response
 
@@ -36,7 +35,7 @@ from ..models import (
 from ..rules import add_months
 from ..services import billing, bookings, lottery, registrations
 from ..services.common import today
-from .common import _date_param, _refused
+from .common import _act, _date_param, _refused
 from .mine import BookingSerializer, RegistrationSerializer
 from .public import RoundSerializer
 
@@ -176,14 +175,9 @@ STAFF_BOOKING_ACTIONS = {
 @permission_classes([_staff("facilities.check_in_booking")])
 def staff_booking_action(request, pk: int, action: str):
     booking = get_object_or_404(Booking, pk=pk)
-    if action not in STAFF_BOOKING_ACTIONS:
-        raise NotFound
-    try:
-        STAFF_BOOKING_ACTIONS[action](booking, request)
-    except (ValidationError, PermissionDenied) as error:
-        return _refused(error)
-    booking.refresh_from_db()
-    return Response(BookingSerializer(booking).data)
+    handler = STAFF_BOOKING_ACTIONS.get(action)
+    step = (lambda: handler(booking, request)) if handler else None
+    return _act(booking, step, BookingSerializer)
 
 
 class StaffRoundSerializer(RoundSerializer):
@@ -217,14 +211,7 @@ def staff_round_action(request, code: str, action: str):
         "draw": lambda: lottery.start_draw(round_=round_, clerk=request.user),
         "publish": lambda: lottery.publish(round_=round_, clerk=request.user),
     }
-    if action not in steps:
-        raise NotFound
-    try:
-        steps[action]()
-    except (ValidationError, PermissionDenied) as error:
-        return _refused(error)
-    round_.refresh_from_db()
-    return Response(StaffRoundSerializer(round_).data)
+    return _act(round_, steps.get(action), StaffRoundSerializer)
 
 
 class UsageRowSerializer(serializers.Serializer):
@@ -366,11 +353,4 @@ def staff_refund_action(request, pk: int, action: str):
         "reduce": lambda: billing.reduce_for_refund(refund=refund, clerk=request.user),
         "pay": lambda: billing.pay_refund(refund=refund, clerk=request.user),
     }
-    if action not in steps:
-        raise NotFound
-    try:
-        steps[action]()
-    except (ValidationError, PermissionDenied) as error:
-        return _refused(error)
-    refund.refresh_from_db()
-    return Response(RefundSerializer(refund).data)
+    return _act(refund, steps.get(action), RefundSerializer)
