@@ -149,9 +149,12 @@ def load_average() -> str:
 
 
 @contextlib.contextmanager
-def gunicorn(*, workers: int, worker_class: str = "sync", threads: int = 1) -> Iterator[str]:
+def gunicorn(
+    *, workers: int, worker_class: str = "sync", threads: int = 1, boot_seconds: float = 180
+) -> Iterator[str]:
     """gunicorn serving the app on a free loopback port, up (its /livez answers) while the block
-    runs, stopped after it; yields the base URL."""
+    runs, stopped after it; yields the base URL. Booting waits up to `boot_seconds`: on the
+    shared machine under load one import of the app alone has taken 47 s."""
     port = free_port()
     server = subprocess.Popen(
         [
@@ -175,11 +178,15 @@ def gunicorn(*, workers: int, worker_class: str = "sync", threads: int = 1) -> I
     )
     try:
         base = f"http://127.0.0.1:{port}"
-        wait_until_up(base + "/livez")
+        wait_until_up(base + "/livez", timeout=boot_seconds)
         yield base
     finally:
         server.terminate()
-        server.wait(timeout=30)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
 
 
 def run_wrk(url: str, *, connections: int, seconds: int, headers: tuple[str, ...] = ()) -> dict:
