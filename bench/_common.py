@@ -1,4 +1,5 @@
-"""Shared plumbing for the benchmarks: a private database per benchmark and JSON output.
+"""Shared plumbing for the benchmarks: a private database per benchmark, JSON output, and a
+gunicorn server with wrk against it for the pages and the API under load.
 
 Every benchmark works in its own database `bench_<name>` on the same PostgreSQL server as the
 app (created, migrated, and dropped at the end), so it never touches the demo or test data.
@@ -9,9 +10,12 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import socket
 import statistics
+import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -104,3 +108,100 @@ def timed(func, *args, repeat: int = 1, **kwargs) -> tuple[float, object]:
         result = func(*args, **kwargs)
         times.append(time.perf_counter() - started)
     return statistics.median(times), result
+
+
+# --- serving under load: gunicorn on loopback with production settings, wrk against it -------
+
+# The server's settings (DEBUG off, as in production); the benchmark process takes them too, so
+# a session it signs is one the server accepts.
+SERVER_ENV = {
+    "DJANGO_DEBUG": "false",
+    "DJANGO_SECRET_KEY": "bench-only-secret-key-" + "x" * 40,
+    "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
+    "DJANGO_SECURE_SSL_REDIRECT": "false",
+    "DJANGO_SECURE_COOKIES": "false",
+    "MACHIBA_MYNUMBER_KEYS": "dev-only-mynumber-key-0001",
+    "LOG_LEVEL": "WARNING",
+}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_until_up(url: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.3)
+    raise RuntimeError(f"server did not come up at {url}")
+
+
+def load_average() -> str:
+    """The 1, 5 and 15 minute load averages: figures on a shared machine are read beside it."""
+    return " ".join(open("/proc/loadavg").read().split()[:3])
+
+
+class ServedURL(str):
+    """The base URL of a server `gunicorn()` started; `.pid` is its master process."""
+
+    pid: int
+
+
+@contextlib.contextmanager
+def gunicorn(
+    *, workers: int, worker_class: str = "sync", threads: int = 1, boot_seconds: float = 180
+) -> Iterator[str]:
+    """gunicorn serving the app on a free loopback port, up (its /livez answers) while the block
+    runs, stopped after it; yields the base URL. Booting waits up to `boot_seconds`: on the
+    shared machine under load one import of the app alone has taken 47 s."""
+    port = free_port()
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "cityhall.wsgi:application",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(workers),
+            "--worker-class",
+            worker_class,
+            "--threads",
+            str(threads),
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=dict(os.environ),
+    )
+    try:
+        base = ServedURL(f"http://127.0.0.1:{port}")
+        base.pid = server.pid
+        wait_until_up(base + "/livez", timeout=boot_seconds)
+        yield base
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+
+
+def run_wrk(url: str, *, connections: int, seconds: int, headers: tuple[str, ...] = ()) -> dict:
+    """wrk on two threads with `connections` open for `seconds`; its report (bench/wrk_report.lua:
+    requests, errors, non-2xx, duration and latency percentiles in µs) as a dict."""
+    cmd = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s"]
+    cmd += ["-s", str(ROOT / "bench" / "wrk_report.lua")]
+    for header in headers:
+        cmd += ["-H", header]
+    out = subprocess.run(cmd + [url], capture_output=True, text=True, check=True).stdout
+    return json.loads(next(line for line in out.splitlines() if line.startswith("{")))

@@ -17,30 +17,23 @@ import argparse
 import json
 import os
 import random
-import subprocess
 import sys
 import time
 from datetime import timedelta
 
-from _common import ROOT, bench_database, emit, percentile
-from portal import SERVER_ENV, free_port, wait_until_up
+from _common import (
+    SERVER_ENV,
+    bench_database,
+    emit,
+    gunicorn,
+    load_average,
+    percentile,
+    run_wrk,
+)
 
 # wrk connections: 4 (one per gunicorn worker: what a request costs, little queueing) and 16
 # (four waiting per worker: queueing on this machine's two cores dominates).
 CONCURRENCIES = (4, 16)
-
-
-def run_wrk(url: str, *, connections: int, seconds: int, headers: tuple[str, ...] = ()) -> dict:
-    cmd = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s"]
-    cmd += ["-s", str(ROOT / "bench" / "wrk_report.lua")]
-    for header in headers:
-        cmd += ["-H", header]
-    out = subprocess.run(cmd + [url], capture_output=True, text=True, check=True).stdout
-    return json.loads(next(line for line in out.splitlines() if line.startswith("{")))
-
-
-def load_average() -> str:
-    return " ".join(open("/proc/loadavg").read().split()[:3])
 
 
 def _users(count: int, prefix: str) -> list:
@@ -283,7 +276,7 @@ def bench_availability(seconds: int) -> None:
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
     # The work behind one uncached answer, in this process (no HTTP, no cache): its floor.
-    from facilities.api import _availability
+    from facilities.api.availability import _availability
     from facilities.services.common import now as now_
 
     samples = []
@@ -299,26 +292,7 @@ def bench_availability(seconds: int) -> None:
     )
     path = f"/api/facilities/availability/?kind=gym&from={first.isoformat()}&days=31"
     os.environ.update(SERVER_ENV)
-    port = free_port()
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "cityhall.wsgi:application",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            "4",
-            "--log-level",
-            "warning",
-        ],
-        cwd=ROOT,
-        env=dict(os.environ),
-    )
-    try:
-        base = f"http://127.0.0.1:{port}"
-        wait_until_up(base + "/livez")
+    with gunicorn(workers=4) as base:
         import urllib.request
 
         with urllib.request.urlopen(base + path, timeout=30) as response:
@@ -363,9 +337,6 @@ def bench_availability(seconds: int) -> None:
                 target_ms=100,
                 met=p95 < 100,
             )
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
 
 
 def main() -> int:

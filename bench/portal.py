@@ -7,64 +7,15 @@ production settings (DEBUG off) against a private database seeded by `seed_demo`
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import socket
-import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
-from _common import ROOT, bench_database, emit
+from _common import ROOT, SERVER_ENV, bench_database, emit, gunicorn, run_wrk
 from _profile import profile_request
 
 CONCURRENCY = 16
-SERVER_ENV = {
-    "DJANGO_DEBUG": "false",
-    "DJANGO_SECRET_KEY": "bench-only-secret-key-" + "x" * 40,
-    "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
-    "DJANGO_SECURE_SSL_REDIRECT": "false",
-    "DJANGO_SECURE_COOKIES": "false",
-    "MACHIBA_MYNUMBER_KEYS": "dev-only-mynumber-key-0001",
-    "LOG_LEVEL": "WARNING",
-}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_until_up(url: str, timeout: float = 300) -> None:
-    # Minutes, not seconds: on a shared machine under load a worker takes long to import Django.
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.3)
-    raise RuntimeError(f"server did not come up at {url}")
-
-
-def run_wrk(url: str, *, cookie: str | None, seconds: int) -> dict:
-    cmd = [
-        "wrk",
-        "-t2",
-        f"-c{CONCURRENCY}",
-        f"-d{seconds}s",
-        "--timeout",
-        "10s",
-        "-s",
-        str(ROOT / "bench" / "wrk_report.lua"),
-    ]
-    if cookie:
-        cmd += ["-H", f"Cookie: {cookie}"]
-    out = subprocess.run(cmd + [url], capture_output=True, text=True, check=True).stdout
-    return json.loads(next(line for line in out.splitlines() if line.startswith("{")))
 
 
 def page_urls() -> dict[str, tuple[str, bool]]:
@@ -88,32 +39,8 @@ def page_urls() -> dict[str, tuple[str, bool]]:
 def run_server(args, *, workers: int, worker_class: str, threads: int, cookie: str, clients):
     """Start gunicorn of one kind, put each page under wrk, then profile each page once."""
     server_kind = f"{workers}x{worker_class}" + (f"x{threads}t" if threads > 1 else "")
-    port = free_port()
-    env = dict(os.environ)
     (ROOT / "var" / "static").mkdir(parents=True, exist_ok=True)
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "cityhall.wsgi:application",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            str(workers),
-            "--worker-class",
-            worker_class,
-            "--threads",
-            str(threads),
-            "--log-level",
-            "warning",
-        ],
-        cwd=ROOT,
-        env=env,
-    )
-    try:
-        base = f"http://127.0.0.1:{port}"
-        wait_until_up(base + "/livez")
+    with gunicorn(workers=workers, worker_class=worker_class, threads=threads) as base:
         wanted = {name for name in args.pages.split(",") if name}
         for name, (path, needs_login) in page_urls().items():
             if wanted and name not in wanted and name != "bare_ok_view":
@@ -124,9 +51,10 @@ def run_server(args, *, workers: int, worker_class: str, threads: int, cookie: s
             with urllib.request.urlopen(request, timeout=10) as response:
                 if response.status != 200 or response.url != base + path:
                     raise RuntimeError(f"{path} answered {response.status} at {response.url}")
-            run_wrk(base + path, cookie=cookie if needs_login else None, seconds=2)  # warm-up
+            headers = (f"Cookie: {cookie}",) if needs_login else ()
+            run_wrk(base + path, connections=CONCURRENCY, seconds=2, headers=headers)  # warm-up
             result = run_wrk(
-                base + path, cookie=cookie if needs_login else None, seconds=args.seconds
+                base + path, connections=CONCURRENCY, seconds=args.seconds, headers=headers
             )
             seconds = result["duration_us"] / 1e6
             scale = f"c{CONCURRENCY} {server_kind}"
@@ -150,7 +78,7 @@ def run_server(args, *, workers: int, worker_class: str, threads: int, cookie: s
             for line in profile.lines():
                 print(f"# {line}", flush=True)
         # Memory after the load: each worker's resident set (issue target: under 300 MB).
-        rss = worker_rss_mb(server.pid)
+        rss = worker_rss_mb(base.pid)
         if rss:
             emit(
                 "portal.web_worker.rss_max",
@@ -160,9 +88,6 @@ def run_server(args, *, workers: int, worker_class: str, threads: int, cookie: s
                 workers=[round(value, 1) for value in rss],
                 target_mb=300,
             )
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
 
 
 def worker_rss_mb(master_pid: int) -> list[float]:

@@ -362,7 +362,7 @@ class Application(models.Model):
     )
     counter_confirmed_at = models.DateTimeField(_("窓口で本人確認した日時"), null=True, blank=True)
     # My Numbers typed into mynumber fields, sealed with the vault's keys (field id -> number as
-    # JSON); `answers` holds only their masks (procedures.services._store_answers).
+    # JSON); `answers` holds only their masks (procedures.services.filing._store_answers).
     sealed_mynumbers = models.BinaryField(
         _("個人番号（暗号化）"), null=True, blank=True, editable=False
     )

@@ -66,8 +66,40 @@ def _joining(household: Household, relationship: str) -> tuple[Household, str]:
     return household, relationship
 
 
-def _save_new(resident: Resident, *, mynumber: str) -> None:
-    """Save a new resident row with its sealed My Number (when given) and search columns."""
+def _newcomer_names(
+    *,
+    clerk,
+    family_name: str,
+    given_name: str,
+    family_name_kana: str,
+    given_name_kana: str,
+    birth_date: date,
+    sex: str,
+    moved_in_on: date | None = None,
+) -> dict[str, str]:
+    """What 転入 and 出生 check alike before a new person enters the register, in this order:
+    the clerk's permission, the names (normalised), a birth date not in the future, for a 転入
+    its date (not in the future, not before the birth), and the sex. Returns the name fields."""
+    _require(clerk, MOVEMENT_PERMISSION)
+    names = _name_fields(
+        family_name=family_name,
+        given_name=given_name,
+        family_name_kana=family_name_kana,
+        given_name_kana=given_name_kana,
+    )
+    _not_future("birth_date", birth_date)
+    if moved_in_on is not None:
+        _not_future("effective_on", moved_in_on, allow_days=0)
+        if birth_date > moved_in_on:
+            raise ValidationError({"birth_date": _("生年月日が異動日より後です。")})
+    if sex not in Resident.Sex.values:
+        raise ValidationError({"sex": _("性別を選んでください。")})
+    return names
+
+
+def _save_new(resident: Resident, *, mynumber: str, since: date) -> None:
+    """Save a new resident row with its sealed My Number (when given) and search columns, and
+    open its residence period from `since`."""
     if mynumber:
         for field, value in _mynumber_fields(
             mynumber, resident_code=resident.resident_code, exclude_pk=None
@@ -75,6 +107,7 @@ def _save_new(resident: Resident, *, mynumber: str) -> None:
             setattr(resident, field, value)
     fill_search_fields(resident)
     resident.save()
+    _open_period(resident, since)
 
 
 @transaction.atomic
@@ -98,19 +131,16 @@ def register_move_in(
     domicile_head: str = "",
 ) -> Movement:
     """転入: a person moves into the city, founding a household at `address` or joining one."""
-    _require(clerk, MOVEMENT_PERMISSION)
-    names = _name_fields(
+    names = _newcomer_names(
+        clerk=clerk,
         family_name=family_name,
         given_name=given_name,
         family_name_kana=family_name_kana,
         given_name_kana=given_name_kana,
+        birth_date=birth_date,
+        sex=sex,
+        moved_in_on=effective_on,
     )
-    _not_future("birth_date", birth_date)
-    _not_future("effective_on", effective_on, allow_days=0)
-    if birth_date > effective_on:
-        raise ValidationError({"birth_date": _("生年月日が異動日より後です。")})
-    if sex not in Resident.Sex.values:
-        raise ValidationError({"sex": _("性別を選んでください。")})
     if household is None:
         if not address.strip():
             raise ValidationError({"address": _("新しい世帯の住所を入力してください。")})
@@ -136,8 +166,7 @@ def register_move_in(
         domicile_head=normalize_name(domicile_head),
         **names,
     )
-    _save_new(resident, mynumber=mynumber)
-    _open_period(resident, effective_on)
+    _save_new(resident, mynumber=mynumber, since=effective_on)
     previous = {"address": normalize_name(previous_address)} if previous_address else {}
     return _movement(
         resident=resident,
@@ -165,16 +194,15 @@ def register_birth(
     mynumber: str = "",
 ) -> Movement:
     """出生: a child born to a household in the city (戸籍法49条: notified within 14 days)."""
-    _require(clerk, MOVEMENT_PERMISSION)
-    names = _name_fields(
+    names = _newcomer_names(
+        clerk=clerk,
         family_name=family_name,
         given_name=given_name,
         family_name_kana=family_name_kana,
         given_name_kana=given_name_kana,
+        birth_date=birth_date,
+        sex=sex,
     )
-    _not_future("birth_date", birth_date)
-    if sex not in Resident.Sex.values:
-        raise ValidationError({"sex": _("性別を選んでください。")})
     household, relationship = _joining(household, relationship)
     resident = Resident(
         resident_code=_new_resident_code(),
@@ -185,8 +213,7 @@ def register_birth(
         became_resident_on=birth_date,
         **names,
     )
-    _save_new(resident, mynumber=mynumber)
-    _open_period(resident, birth_date)
+    _save_new(resident, mynumber=mynumber, since=birth_date)
     movement = _movement(
         resident=resident,
         kind=Movement.Kind.BIRTH,

@@ -7,7 +7,7 @@ import pytest
 from django.test import RequestFactory
 
 import counter.api
-import facilities.api
+import facilities.api.staff
 import notices.api
 from cityhall.api import staff_with
 
@@ -35,4 +35,4 @@ def test_staff_with_needs_staff_the_permission_and_mfa(
 def test_the_apps_use_the_shared_class():
     assert counter.api.IsCounterClerk.__qualname__ == "Staff_serve_ticket"
     assert notices.api.CanCompose.__qualname__ == "Staff_compose_send"
-    assert facilities.api._staff is staff_with
+    assert facilities.api.staff._staff is staff_with

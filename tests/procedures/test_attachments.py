@@ -65,7 +65,8 @@ def test_fake_extension_is_rejected(with_file, resident, name, data):
 
 
 def test_too_large_file_is_rejected(with_file, resident, monkeypatch):
-    monkeypatch.setattr(services, "MAX_ATTACHMENT_BYTES", 10)
+    # The limit is read where add_attachment lives (procedures.services.attachments).
+    monkeypatch.setattr(services.attachments, "MAX_ATTACHMENT_BYTES", 10)
     with pytest.raises(Exception, match="大きすぎます"):
         services.add_attachment(
             application=with_file,
