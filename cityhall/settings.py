@@ -255,6 +255,13 @@ SPECTACULAR_SETTINGS = {
         "drf_spectacular.hooks.postprocess_schema_enums",
         "cityhall.openapi.document_errors_and_times",
     ],
+    # The payments webhook's credential is its signature header (payments/api.py, webhook).
+    "APPEND_COMPONENTS": {
+        "securitySchemes": {
+            "sandboxSignature": {"type": "apiKey", "in": "header", "name": "Machiba-Signature"},
+            "stripeSignature": {"type": "apiKey", "in": "header", "name": "Stripe-Signature"},
+        }
+    },
     # Several models have a field called "kind"; each gets its own, stable enum name.
     "ENUM_NAME_OVERRIDES": {
         "MovementKindEnum": "residents.models.Movement.Kind",

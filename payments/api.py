@@ -29,7 +29,7 @@ from residents.selectors import get_resident, resident_for_user
 from . import batches, online, selectors, services
 from .models import Allocation, BatchRun, Payment
 from .providers import registry
-from .webhooks import InvalidSignature
+from .webhooks import InvalidSignature, MalformedNotification
 
 
 def _resident_for(request: Request):
@@ -378,11 +378,17 @@ def reconciliation(request: Request) -> Response:
     return Response(selectors.reconciliation_report())
 
 
+# The signature header is the webhook's credential: a notification without a good one (or too old
+# to be replayed) did not come from the provider, which is an authentication failure (401), not a
+# malformed request; a well-signed notification the provider's format does not describe is 400.
+# The schemes themselves are SPECTACULAR_SETTINGS["APPEND_COMPONENTS"] (settings cannot import apps).
 @extend_schema(
     request={"application/json": OpenApiTypes.OBJECT},
+    auth=[{"sandboxSignature": []}, {"stripeSignature": []}],
     responses={
         200: OpenApiResponse(description="applied or already applied"),
-        400: OpenApiResponse(description="bad signature, old timestamp or malformed"),
+        400: OpenApiResponse(description="signed, but not a notification of the provider"),
+        401: OpenApiResponse(description="signature missing or wrong, or timestamp too old"),
         404: OpenApiResponse(description="no such provider"),
     },
 )
@@ -398,6 +404,12 @@ def webhook(request: Request, provider: str) -> Response:
         applied, _payment = online.receive_webhook(
             provider_name=provider, body=request.body, headers=request.headers
         )
-    except InvalidSignature as error:
+    except MalformedNotification as error:
         return Response({"detail": str(error)}, status=status.HTTP_400_BAD_REQUEST)
+    except InvalidSignature as error:
+        return Response(
+            {"detail": str(error)},
+            status=status.HTTP_401_UNAUTHORIZED,
+            headers={"WWW-Authenticate": "Signature"},
+        )
     return Response({"applied": applied})
