@@ -399,3 +399,19 @@ def test_an_empty_date_in_a_batch_run_form_is_refused_not_dropped(client, superv
     assert response.status_code == 400
     assert "on_date" in response.json()
     assert not BatchRun.objects.exists()
+
+
+def test_a_string_is_a_json_string_not_a_number(client, resident_user, linked):
+    client.force_login(resident_user)
+    member = {"name": "山田 花子", "name_kana": 123, "relation": "lives"}
+    body = {"kind": "group", "name": "山田会", "name_kana": "ヤマダカイ", "members": [member]}
+    refused = client.post(
+        "/api/facilities/my/registrations/", body, content_type="application/json"
+    )
+    assert refused.status_code == 400
+    assert "name_kana" in str(refused.json()["members"]), refused.json()
+    body["members"] = [{**member, "name_kana": "ヤマダ ハナコ"}]
+    as_text = client.post(
+        "/api/facilities/my/registrations/", body, content_type="application/json"
+    )
+    assert "name_kana" not in str(as_text.json())  # refused, if at all, for the group size
