@@ -12,6 +12,26 @@ from .middleware import user_has_mfa
 from .roles import is_staff_member, roles_of
 
 
+class StrictBooleanField(serializers.BooleanField):
+    """A JSON boolean and nothing else. DRF's BooleanField also takes 0, 1, "yes", "on" and the
+    like (form habits); the schema says boolean, so anything else is refused as it says."""
+
+    def to_internal_value(self, data):
+        if data is True or data is False:
+            return data
+        self.fail("invalid", input=data)
+
+
+class StrictCharField(serializers.CharField):
+    """A JSON string and nothing else. DRF's CharField also turns a number into its digits; the
+    schema says string, so a number is refused as it says."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 def staff_with(permission: str) -> type[BasePermission]:
     """The DRF permission class for a staff endpoint: a staff member holding `permission` who
     signed in with MFA. The API is outside the /staff/ door, whose middleware asks for MFA on

@@ -17,8 +17,9 @@ from rest_framework.decorators import (
     permission_classes,
 )
 from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
+from rest_framework.fields import empty
 from rest_framework.generics import get_object_or_404
-from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -29,7 +30,7 @@ from residents.selectors import get_resident, resident_for_user
 from . import batches, online, selectors, services
 from .models import Allocation, BatchRun, Payment
 from .providers import registry
-from .webhooks import InvalidSignature
+from .webhooks import InvalidSignature, MalformedNotification
 
 
 def _resident_for(request: Request):
@@ -292,10 +293,18 @@ class BatchRunSerializer(serializers.ModelSerializer):
         ]
 
 
+class PostedDateField(serializers.DateField):
+    """In a form body DRF takes an empty optional field for an absent one; here a date sent
+    empty is refused like any other value that is not a date, as the schema says."""
+
+    def get_value(self, dictionary):
+        return dictionary.get(self.field_name, empty)
+
+
 class BatchRunCreateSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=BatchRun.Kind.choices)
     file = serializers.FileField(required=False)
-    on_date = serializers.DateField(required=False)
+    on_date = PostedDateField(required=False)
 
 
 class BatchRunAccess(StaffOnly):
@@ -314,7 +323,7 @@ class BatchRunViewSet(viewsets.ReadOnlyModelViewSet):
 
     serializer_class = BatchRunSerializer
     permission_classes = [permissions.IsAuthenticated, BatchRunAccess]
-    parser_classes = [MultiPartParser, FormParser]
+    parser_classes = [MultiPartParser]  # carries a file; form fields alone parse loosely
     queryset = BatchRun.objects.defer("output").order_by("-id")
 
     @extend_schema(request=BatchRunCreateSerializer, responses={201: BatchRunSerializer})
@@ -378,11 +387,17 @@ def reconciliation(request: Request) -> Response:
     return Response(selectors.reconciliation_report())
 
 
+# The signature header is the webhook's credential: a notification without a good one (or too old
+# to be replayed) did not come from the provider, which is an authentication failure (401), not a
+# malformed request; a well-signed notification the provider's format does not describe is 400.
+# The schemes themselves are SPECTACULAR_SETTINGS["APPEND_COMPONENTS"] (settings cannot import apps).
 @extend_schema(
     request={"application/json": OpenApiTypes.OBJECT},
+    auth=[{"sandboxSignature": []}, {"stripeSignature": []}],
     responses={
         200: OpenApiResponse(description="applied or already applied"),
-        400: OpenApiResponse(description="bad signature, old timestamp or malformed"),
+        400: OpenApiResponse(description="signed, but not a notification of the provider"),
+        401: OpenApiResponse(description="signature missing or wrong, or timestamp too old"),
         404: OpenApiResponse(description="no such provider"),
     },
 )
@@ -398,6 +413,12 @@ def webhook(request: Request, provider: str) -> Response:
         applied, _payment = online.receive_webhook(
             provider_name=provider, body=request.body, headers=request.headers
         )
-    except InvalidSignature as error:
+    except MalformedNotification as error:
         return Response({"detail": str(error)}, status=status.HTTP_400_BAD_REQUEST)
+    except InvalidSignature as error:
+        return Response(
+            {"detail": str(error)},
+            status=status.HTTP_401_UNAUTHORIZED,
+            headers={"WWW-Authenticate": "Signature"},
+        )
     return Response({"applied": applied})

@@ -24,6 +24,10 @@ class InvalidSignature(ValueError):
     """The notification is not signed by one of our secrets, or is too old."""
 
 
+class MalformedNotification(InvalidSignature):
+    """Signed by one of our secrets, but not a notification the provider's format describes."""
+
+
 def sign(secret: str, timestamp: int, body: bytes) -> str:
     message = str(timestamp).encode() + b"." + body
     return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()

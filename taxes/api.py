@@ -12,6 +12,7 @@ from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 
 from cityhall import audit
+from cityhall.api import StrictBooleanField
 from cityhall.api_errors import ObjectJSONParser
 from cityhall.roles import is_staff_member
 from residents.selectors import get_resident, resident_for_user
@@ -24,8 +25,8 @@ from .views import no_rules_message
 class PersonSerializer(serializers.Serializer):
     age = serializers.IntegerField(min_value=0, max_value=130)
     income = serializers.IntegerField(min_value=0, default=0)
-    lives_with = serializers.BooleanField(default=True)
-    parent = serializers.BooleanField(default=False)
+    lives_with = StrictBooleanField(default=True)
+    parent = StrictBooleanField(default=False)
     disability = serializers.ChoiceField(
         choices=["normal", "special"], required=False, allow_null=True
     )
@@ -58,14 +59,14 @@ class DeclarationSerializer(serializers.Serializer):
     medical_expenses = serializers.IntegerField(min_value=0, default=0)
     spouse = PersonSerializer(required=False, allow_null=True)
     dependants = PersonSerializer(many=True, required=False)
-    widow = serializers.BooleanField(default=False)
+    widow = StrictBooleanField(default=False)
     single_parent = serializers.ChoiceField(
         choices=["mother", "father"], required=False, allow_null=True
     )
     disability = serializers.ChoiceField(
         choices=["normal", "special"], required=False, allow_null=True
     )
-    working_student = serializers.BooleanField(default=False)
+    working_student = StrictBooleanField(default=False)
     housing_loan_credit = serializers.IntegerField(min_value=0, default=0)
 
     def validate_fiscal_year(self, value: int) -> int:

@@ -16,6 +16,8 @@ from rest_framework.generics import get_object_or_404
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
+from cityhall.api import StrictCharField
+
 from .. import selectors
 from ..models import (
     Booking,
@@ -52,17 +54,17 @@ class RegistrationSerializer(serializers.ModelSerializer):
 
 
 class MemberInSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=80)
-    name_kana = serializers.CharField(max_length=120)
+    name = StrictCharField(max_length=80)
+    name_kana = StrictCharField(max_length=120)
     relation = serializers.ChoiceField(choices=["lives", "works", "studies", "outside"])
 
 
 class RegistrationInSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=["individual", "temporary", "group"])
-    name = serializers.CharField(max_length=100, required=False, allow_blank=True)
-    name_kana = serializers.CharField(max_length=150, required=False, allow_blank=True)
-    phone = serializers.CharField(max_length=20, required=False, allow_blank=True)
-    activity = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    name = StrictCharField(max_length=100, required=False, allow_blank=True)
+    name_kana = StrictCharField(max_length=150, required=False, allow_blank=True)
+    phone = StrictCharField(max_length=20, required=False, allow_blank=True)
+    activity = StrictCharField(max_length=200, required=False, allow_blank=True)
     members = MemberInSerializer(many=True, required=False)
 
 

@@ -161,7 +161,7 @@ class StripeCheckout(PaymentProvider):
                 event_id=str(event["id"]), kind=kind, external_ref=str(session["id"]), payload=event
             )
         except (ValueError, KeyError, TypeError) as error:
-            raise webhooks.InvalidSignature(f"malformed notification: {error}") from None
+            raise webhooks.MalformedNotification(f"malformed notification: {error}") from None
 
     def refund(self, payment: Payment, amount: int) -> None:
         try:

@@ -92,7 +92,7 @@ class SandboxProvider(PaymentProvider):
                 payload=data,
             )
         except (ValueError, KeyError, TypeError) as error:
-            raise webhooks.InvalidSignature(f"malformed notification: {error}") from None
+            raise webhooks.MalformedNotification(f"malformed notification: {error}") from None
 
     def refund(self, payment: Payment, amount: int) -> None:
         with transaction.atomic():

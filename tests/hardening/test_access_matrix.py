@@ -142,6 +142,8 @@ CASEWORK = Rule("clerk or supervisor", frozenset({CLERK, SUPERVISOR}))
 # Revealing My Number (residents.reveal_mynumber): supervisors only, not the admin role.
 MYNUMBER_REVEALERS = Rule("reveal_mynumber", frozenset({SUPERVISOR}))
 ADMIN_ONLY = Rule("admin", frozenset({ADMIN}))
+# No session opens it: a provider's signature header is the credential (401 without it).
+SIGNED_ONLY = Rule("signed by the provider", frozenset())
 
 # The staff door (cityhall/middleware.py): a staff account without MFA is sent to MFA setup on
 # /staff/ and refused (403) on /api/, except on who-am-I. Restated here on purpose, so a change
@@ -300,9 +302,11 @@ ACCESS: dict[str, tuple[Access, ...]] = {
     "payments_statement": one(LOGIN, query=lambda world: f"resident={world.b.pk}"),
     "payments_installments": one(LOGIN, query=lambda world: f"resident={world.b.pk}"),
     "payments_reconciliation": one(STAFF),
-    # Providers' webhooks: no session, the HMAC signature is the access check (an empty POST
-    # is 400, not a refusal of the caller).
-    "payments_webhook": one(PUBLIC, kwargs=lambda world: {"provider": "sandbox"}, post_only=True),
+    # Providers' webhooks: no session, the HMAC signature is the access check (an unsigned POST
+    # is 401 whoever sends it).
+    "payments_webhook": one(
+        SIGNED_ONLY, kwargs=lambda world: {"provider": "sandbox"}, post_only=True
+    ),
     "payment-list": one(LOGIN, query=lambda world: f"resident={world.b.pk}"),
     "payment-detail": one(
         OWNER_OR_STAFF, kwargs=w("payment.pk"), query=lambda world: f"resident={world.b.pk}"

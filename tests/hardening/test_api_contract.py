@@ -311,3 +311,107 @@ def test_a_body_that_is_not_a_json_object_is_400_not_500(client, clerk):
     response = client.post("/api/facilities/staff/blocks/", [1, 2], content_type="application/json")
     assert response.status_code == 400
     assert response.json()["detail"] == "本文は JSON のオブジェクト（{…}）で送ってください。"
+
+
+def test_api_bodies_are_json_only_as_the_schema_says(client, resident_user, linked, schema):
+    """Form encodings parse loosely ("" is absent, "on" is true), so they are not accepted
+    where the schema says JSON; only the batch run, which carries a file, takes multipart."""
+    procedure = make_procedure(slug="inu", name_ja="犬の登録")
+    client.force_login(resident_user)
+    form = client.post("/api/applications/", {"procedure": "inu"})
+    assert form.status_code == 415
+    assert not procedure.applications.exists()
+    as_json = client.post(
+        "/api/applications/", {"procedure": "inu"}, content_type="application/json"
+    )
+    assert as_json.status_code == 201
+    for path, operations in schema["paths"].items():
+        for method, described in operations.items():
+            if not isinstance(described, dict) or "requestBody" not in described:
+                continue
+            types = set(described["requestBody"]["content"])
+            if path == "/api/payments/batch-runs/":
+                assert types == {"multipart/form-data"}, types
+            else:
+                assert types == {"application/json"}, (method, path, types)
+
+
+# -- The payments webhook: its signature is its credential --------------------------------------
+
+
+def test_an_unsigned_webhook_is_401_and_documents_its_signature(client, schema):
+    from payments import webhooks
+    from payments.providers import stripe_checkout
+
+    response = client.post("/api/payments/webhooks/sandbox/", {}, content_type="application/json")
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"]
+    assert response.json()["detail"] == "signature header is missing"
+    described = operation(schema, "/api/payments/webhooks/{provider}/", "post")
+    assert "401" in described["responses"] and "400" in described["responses"]
+    schemes = schema["components"]["securitySchemes"]
+    headers = {
+        schemes[name]["name"] for requirement in described["security"] for name in requirement
+    }
+    assert headers == {webhooks.SIGNATURE_HEADER, stripe_checkout.SIGNATURE_HEADER}
+
+
+def test_a_well_signed_webhook_that_is_not_a_notification_is_400(client):
+    from payments import webhooks
+    from payments.sandbox.provider import DEV_WEBHOOK_SECRET
+
+    body = b'{"id": "evt_1"}'
+    response = client.post(
+        "/api/payments/webhooks/sandbox/",
+        body,
+        content_type="application/json",
+        headers={webhooks.SIGNATURE_HEADER: webhooks.signature_header(DEV_WEBHOOK_SECRET, body)},
+    )
+    assert response.status_code == 400
+    assert response.json()["detail"].startswith("malformed notification")
+
+
+def test_a_boolean_is_a_json_boolean_not_a_number(client):
+    from taxes import residenttax
+
+    body = {"fiscal_year": residenttax.known_fiscal_years()[-1], "age": 20}
+    ok = client.post(
+        "/api/taxes/simulate/", {**body, "working_student": True}, content_type="application/json"
+    )
+    assert ok.status_code == 200, ok.content
+    for loose in (0, 1, "yes", "true"):
+        refused = client.post(
+            "/api/taxes/simulate/",
+            {**body, "working_student": loose},
+            content_type="application/json",
+        )
+        assert refused.status_code == 400, loose
+        assert "working_student" in refused.json()
+
+
+def test_an_empty_date_in_a_batch_run_form_is_refused_not_dropped(client, supervisor):
+    from payments.models import BatchRun
+
+    client.force_login(supervisor)
+    response = client.post(
+        "/api/payments/batch-runs/", {"kind": BatchRun.Kind.choices[0][0], "on_date": ""}
+    )
+    assert response.status_code == 400
+    assert "on_date" in response.json()
+    assert not BatchRun.objects.exists()
+
+
+def test_a_string_is_a_json_string_not_a_number(client, resident_user, linked):
+    client.force_login(resident_user)
+    member = {"name": "山田 花子", "name_kana": 123, "relation": "lives"}
+    body = {"kind": "group", "name": "山田会", "name_kana": "ヤマダカイ", "members": [member]}
+    refused = client.post(
+        "/api/facilities/my/registrations/", body, content_type="application/json"
+    )
+    assert refused.status_code == 400
+    assert "name_kana" in str(refused.json()["members"]), refused.json()
+    body["members"] = [{**member, "name_kana": "ヤマダ ハナコ"}]
+    as_text = client.post(
+        "/api/facilities/my/registrations/", body, content_type="application/json"
+    )
+    assert "name_kana" not in str(as_text.json())  # refused, if at all, for the group size

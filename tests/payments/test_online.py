@@ -55,7 +55,7 @@ def test_webhook_with_a_bad_signature_is_refused(client):
     payment, intent = _pending_payment()
     body = _event(intent)
     response = _post(client, body, webhooks.signature_header("wrong-secret", body))
-    assert response.status_code == 400
+    assert response.status_code == 401
     payment.refresh_from_db()
     assert payment.state == "pending"
     assert not WebhookEvent.objects.exists()
@@ -68,7 +68,7 @@ def test_webhook_with_an_old_timestamp_is_refused(client):
     response = _post(
         client, body, webhooks.signature_header(DEV_WEBHOOK_SECRET, body, timestamp=old)
     )
-    assert response.status_code == 400
+    assert response.status_code == 401
     assert "window" in response.json()["detail"]
     payment.refresh_from_db()
     assert payment.state == "pending"

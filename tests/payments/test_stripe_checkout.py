@@ -84,11 +84,11 @@ def test_a_notification_with_a_bad_or_old_signature_changes_nothing(
     body, _headers = stripe_stub.signed_event(
         payment.external_ref, "checkout.session.completed", secret="whsec_someone_else"
     )
-    assert _post(client, body, _headers).status_code == 400
+    assert _post(client, body, _headers).status_code == 401
     old_body, old_headers = stripe_stub.signed_event(
         payment.external_ref, "checkout.session.completed", timestamp=int(time_now()) - 301
     )
-    assert _post(client, old_body, old_headers).status_code == 400
+    assert _post(client, old_body, old_headers).status_code == 401
     payment.refresh_from_db()
     assert payment.state == "pending"
 
