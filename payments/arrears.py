@@ -85,7 +85,7 @@ def issue_notices(run: BatchRun) -> None:
         (need_demand, Notice.Kind.DEMAND),
         (need_reminder, Notice.Kind.REMINDER),
     ):
-        items = list(queryset.select_related("charge__revenue", "charge__payer__user"))
+        items = list(queryset.select_related("charge__revenue"))
         for start in range(0, len(items), NOTICE_CHUNK):
             chunk = items[start : start + NOTICE_CHUNK]
             with transaction.atomic():
