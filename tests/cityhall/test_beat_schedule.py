@@ -6,9 +6,8 @@ import json
 import subprocess
 import sys
 
-from conftest import ROOT
-
 from cityhall.celery import BEAT_SCHEDULE, app
+from workers import ROOT
 
 EXPECTED = {
     "payments-nightly-arrears": "payments.nightly_arrears",

@@ -2,16 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 import pytest
 from channel_servers import LINE_TOKEN, LOGIN_CHANNEL_ID, LOGIN_SECRET, LineServer, SmtpServer
-from factories_residents import move_in
-
-from factories import UserFactory
-from residents.models import Resident
-
-WEBHOOK_SECRET = "test-webhook-channel-secret"
+from notices_helpers import WEBHOOK_SECRET
 
 
 @pytest.fixture
@@ -37,25 +30,3 @@ def smtp_server(settings):
         settings.NOTICES_EMAIL_PORT = server.port
         settings.NOTICES_RATE_PER_SECOND = {"email": 0, "line": 0}
         yield server
-
-
-def resident_with_account(
-    *,
-    birth_date: date = date(1980, 5, 1),
-    sex: str = "male",
-    address: str = "本町3丁目12番4号",
-    household=None,
-    relationship: str = "",
-    email: str | None = None,
-):
-    resident = move_in(
-        birth_date=birth_date,
-        sex=sex,
-        address=address,
-        household=household,
-        relationship=relationship,
-    )
-    user = UserFactory(role="resident", **({"email": email} if email else {}))
-    Resident.objects.filter(pk=resident.pk).update(user=user)
-    resident.refresh_from_db()
-    return resident, user

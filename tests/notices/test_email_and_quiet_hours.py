@@ -10,8 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
-from conftest import resident_with_account
-from helpers import run, started_send, subscribe, template
+from notices_helpers import resident_with_account, run, started_send, subscribe, template
 
 from notices import services
 from notices.models import Channel, Delivery, Preference

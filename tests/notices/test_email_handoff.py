@@ -9,10 +9,9 @@ import re
 from datetime import timedelta
 
 import pytest
-from conftest import resident_with_account
 from django.test import override_settings
 from django.utils import timezone
-from helpers import run, started_send, subscribe, template
+from notices_helpers import resident_with_account, run, started_send, subscribe, template
 
 from notices import delivery
 from notices.channels import ACCEPTED, PERMANENT, TEMPORARY

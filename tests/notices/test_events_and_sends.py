@@ -6,10 +6,9 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
-from conftest import resident_with_account
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
-from helpers import run, staff, started_send, template
+from notices_helpers import resident_with_account, run, staff, started_send, template
 
 from cityhall.events import raise_event
 from notices import events, services
@@ -245,7 +244,7 @@ def test_at_or_below_the_threshold_the_author_approves_and_it_is_recorded(settin
 
 
 def test_starting_twice_writes_each_delivery_once_and_pause_and_cancel_hold(smtp_server):
-    from helpers import subscribe
+    from notices_helpers import subscribe
 
     _r, user = resident_with_account(address="中央1丁目1番1号")
     subscribe(user, Channel.EMAIL)
@@ -273,7 +272,7 @@ def test_a_real_worker_sends_a_scheduled_send_once_even_when_its_task_is_run_twi
     from unittest import mock
 
     from channel_servers import LINE_TOKEN
-    from helpers import bulk_linked_residents
+    from notices_helpers import bulk_linked_residents
 
     from notices.tasks import dispatch_send, start_send
     from workers import start_celery_worker, stop_celery_worker

@@ -9,9 +9,8 @@ import hmac
 import json
 
 import pytest
-from conftest import WEBHOOK_SECRET
 from django.db import connection
-from helpers import bulk_linked_residents, run, started_send, template
+from notices_helpers import WEBHOOK_SECRET, bulk_linked_residents, run, started_send, template
 
 from factories import UserFactory
 from notices.models import Channel, Delivery, LineBatch, LineLink

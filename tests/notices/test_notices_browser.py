@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 from browser.axe_staff import assert_no_axe_violations
-from conftest import resident_with_account
-from helpers import template
+from notices_helpers import resident_with_account, template
 from playwright.sync_api import expect
 
 from factories import PASSWORD, TOTP_SECRET

@@ -5,8 +5,7 @@ on the rows it shows)."""
 import re
 
 import pytest
-from conftest import resident_with_account
-from helpers import run, started_send, subscribe, template
+from notices_helpers import resident_with_account, run, started_send, subscribe, template
 
 from notices.models import Channel
 

@@ -5,9 +5,8 @@ consent, and the API."""
 from __future__ import annotations
 
 import pytest
-from conftest import resident_with_account
 from django.test import Client
-from helpers import run, staff, started_send, template
+from notices_helpers import resident_with_account, run, staff, started_send, template
 from readable_check import assert_readable, visible_text
 
 from cityhall.models import AuditEvent
@@ -112,7 +111,7 @@ def test_the_preview_shows_a_real_resident_and_the_read_is_audited():
 
 
 def test_the_counter_360_view_shows_the_residents_inbox_and_deliveries(smtp_server):
-    from helpers import subscribe
+    from notices_helpers import subscribe
 
     resident, user = resident_with_account(address="中央2丁目1番1号")
     subscribe(user, "email")

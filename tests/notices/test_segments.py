@@ -8,10 +8,9 @@ import math
 from datetime import date, timedelta
 
 import pytest
-from conftest import resident_with_account
 from django.db import connection
 from django.utils import timezone
-from helpers import staff
+from notices_helpers import resident_with_account, staff
 
 from gis.models import GarbageDistrict
 from notices import segments, services

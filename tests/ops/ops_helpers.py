@@ -3,14 +3,14 @@ worker processes with their own log file, and free ports."""
 
 from __future__ import annotations
 
-import os
 import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import redis
+
+from workers import start_celery_worker, stop_celery_worker
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -86,50 +86,8 @@ class PrivateRedis:
 
 def start_worker(*, queue: str, name: str, log: Path, env: dict | None = None) -> subprocess.Popen:
     """A real Celery worker (solo pool, INFO logs in JSON) on the test database."""
-    from django.db import connection
-
-    db = connection.settings_dict
-    full_env = dict(os.environ)
-    full_env.update(
-        DJANGO_SETTINGS_MODULE="cityhall.settings_test",
-        DATABASE_URL=(
-            f"postgis://{db['USER']}:{db.get('PASSWORD') or ''}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
-        ),
-        CELERY_QUEUE=queue,
-    )
-    full_env.update(env or {})
-    with open(log, "ab") as out:
-        return subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "cityhall",
-                "worker",
-                "-P",
-                "solo",
-                "-Q",
-                queue,
-                "--without-gossip",
-                "--without-mingle",
-                "-n",
-                f"{name}-{os.getpid()}@%h",
-                "-l",
-                "INFO",
-            ],
-            cwd=ROOT,
-            env=full_env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
+    return start_celery_worker(queue, name=name, log=log, env=env, level="INFO")
 
 
 def stop_process(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
+    stop_celery_worker(proc)

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from django.contrib.auth.models import Group
+from factories_residents import move_in
 
 from factories import UserFactory
 from notices import delivery, services
 from notices.models import Channel, LineLink
+from residents.models import Resident
+
+WEBHOOK_SECRET = "test-webhook-channel-secret"
 
 
 def staff(role: str):
@@ -128,3 +134,25 @@ def bulk_linked_residents(n: int, *, line: bool = False, email: bool = False) ->
             [LineLink(user=u, line_user_id=f"U{u.pk:032x}", following=True) for u in users]
         )
     return users
+
+
+def resident_with_account(
+    *,
+    birth_date: date = date(1980, 5, 1),
+    sex: str = "male",
+    address: str = "本町3丁目12番4号",
+    household=None,
+    relationship: str = "",
+    email: str | None = None,
+):
+    resident = move_in(
+        birth_date=birth_date,
+        sex=sex,
+        address=address,
+        household=household,
+        relationship=relationship,
+    )
+    user = UserFactory(role="resident", **({"email": email} if email else {}))
+    Resident.objects.filter(pk=resident.pk).update(user=user)
+    resident.refresh_from_db()
+    return resident, user
