@@ -207,7 +207,14 @@ def payment_return(request: HttpRequest) -> HttpResponse:
 def statement_pdf_request(request: HttpRequest) -> HttpResponse:
     resident = _resident_or_link(request)
     services_doc = documents.request_statement_pdf(resident=resident)
-    messages.info(request, _("納付書（PDF）を作成しています。"))
+    # A flash message stays on the page while the list below it turns into a download link
+    # (the list polls), so it says what stays true: the request was taken, the link comes below.
+    messages.info(
+        request,
+        _(
+            "納付書（PDF）の作成を受け付けました。できあがると、下の「納付書（PDF）」にダウンロードのリンクが出ます。"
+        ),
+    )
     return redirect(reverse("payments:statement") + f"#document-{services_doc.pk}")
 
 

@@ -115,3 +115,28 @@ def test_a_late_charge_without_a_rate_for_its_year_is_not_yet_fixed_not_an_error
     data = client.get("/api/payments/statement/").json()
     assert data["installments"][0]["late_charge"] is None
     assert data["balance"]["late_charges_pending"] is True
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("language", "says", "never"),
+    [
+        ("ja", "作成を受け付けました", "作成しています"),
+        ("en", "When it is ready, a download link appears", "is being prepared"),
+    ],
+)
+def test_the_slip_request_message_stays_true_once_the_link_appears(
+    client, resident_user, language, says, never
+):
+    """The message stays on the page while the list below it polls and turns into a link, so it
+    must not say the slip is still being made; the list itself shows the state."""
+    payer = make_resident(user=resident_user)
+    make_charge(payer, parts=[(date(2030, 6, 28), 10_000)])
+    client.force_login(resident_user)
+    client.cookies["django_language"] = language
+    response = client.post(reverse("payments:statement_pdf_request"), follow=True)
+    html = response.content.decode()
+    assert says in html and never not in html
+    document = StatementDocument.objects.get(resident=payer)
+    assert f'id="document-{document.pk}"' in html
+    assert 'hx-trigger="every 3s"' in html  # the list polls until the link is there
