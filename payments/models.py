@@ -71,11 +71,13 @@ class Revenue(models.Model):
 class Charge(models.Model):
     """賦課/調定: what one payer owes for one revenue and fiscal year, split into installments."""
 
+    # No index of its own: the (payer, fiscal_year) index starts with it.
     payer = models.ForeignKey(
         "residents.Resident",
         verbose_name=_("納付義務者"),
         on_delete=models.PROTECT,
         related_name="charges",
+        db_index=False,
     )
     revenue = models.ForeignKey(
         Revenue, verbose_name=_("歳入科目"), on_delete=models.PROTECT, related_name="charges"
@@ -87,7 +89,9 @@ class Charge(models.Model):
     # Where the charge comes from ("procedures.application:42", "assessment:resident_tax:…"):
     # unique, so asking twice for the same origin finds the first charge.
     origin = models.CharField(_("発生元"), max_length=120, unique=True, null=True, blank=True)
-    parcel_key = models.CharField(_("地番キー"), max_length=60, blank=True, db_index=True)
+    # Looked up by equality only: a plain index (db_index would add a LIKE index, written for
+    # every charge and never read).
+    parcel_key = models.CharField(_("地番キー"), max_length=60, blank=True)
     created_at = models.DateTimeField(_("作成日時"), auto_now_add=True)
     settled_at = models.DateTimeField(_("完納日時"), null=True, blank=True)
     # Set once, never cleared: the settled hooks run exactly once per charge.
@@ -96,7 +100,10 @@ class Charge(models.Model):
     class Meta:
         verbose_name = _("調定")
         verbose_name_plural = _("調定")
-        indexes = [models.Index(fields=["payer", "fiscal_year"], name="charge_payer_year")]
+        indexes = [
+            models.Index(fields=["payer", "fiscal_year"], name="charge_payer_year"),
+            models.Index(fields=["parcel_key"], name="charge_parcel_key"),
+        ]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gte=0), name="charge_amount_not_negative"),
         ]
@@ -517,16 +524,36 @@ class LedgerEvent(models.Model):
 
     kind = models.CharField(_("種類"), max_length=40)
     charge = models.ForeignKey(
-        Charge, on_delete=models.PROTECT, null=True, blank=True, related_name="events"
+        Charge,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="events",
+        db_index=False,
     )
     installment = models.ForeignKey(
-        Installment, on_delete=models.PROTECT, null=True, blank=True, related_name="events"
+        Installment,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="events",
+        db_index=False,
     )
     payment = models.ForeignKey(
-        Payment, on_delete=models.PROTECT, null=True, blank=True, related_name="events"
+        Payment,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="events",
+        db_index=False,
     )
     refund = models.ForeignKey(
-        Refund, on_delete=models.PROTECT, null=True, blank=True, related_name="events"
+        Refund,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="events",
+        db_index=False,
     )
     from_state = models.CharField(_("変更前"), max_length=20, blank=True)
     to_state = models.CharField(_("変更後"), max_length=20, blank=True)
@@ -540,6 +567,7 @@ class LedgerEvent(models.Model):
         null=True,
         blank=True,
         related_name="+",
+        db_index=False,
     )
     created_at = models.DateTimeField(_("記録日時"), auto_now_add=True)
 
@@ -547,6 +575,15 @@ class LedgerEvent(models.Model):
         verbose_name = _("収納イベント")
         verbose_name_plural = _("収納イベント")
         ordering = ["id"]
+        # An event names one or two of these; indexing only the rows that name one keeps the
+        # other columns' NULLs out of their indexes (a billing run writes one event per charge,
+        # which used to add four index entries of NULL each).
+        indexes = [
+            models.Index(
+                fields=[name], name=f"ledgerevent_{name}", condition=Q(**{f"{name}__isnull": False})
+            )
+            for name in ("charge", "installment", "payment", "refund", "actor")
+        ]
 
     def __str__(self) -> str:
         return f"{self._meta.verbose_name} #{self.pk}"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import date
 
 from django.db import connection
@@ -14,7 +14,7 @@ from cityhall.dates import next_business_day
 
 from ..models import BatchRun, Revenue
 from . import runs
-from .runs import CountingRows, copy_rows, stage_once
+from .runs import stage_once
 
 ASSESSMENT_COLUMNS = (
     "assessment_key",
@@ -26,10 +26,13 @@ ASSESSMENT_COLUMNS = (
 )
 
 
-def parse_assessment_csv(data: bytes) -> Iterable[tuple]:
+def parse_assessment_csv(data: bytes | Iterable[str]) -> Iterator[tuple]:
     """Assessment import: CSV with a header ``assessment_key,resident_code,revenue_code,
-    fiscal_year,amount,parcel_key`` (parcel_key may be empty). Yields staged tuples."""
-    reader = csv.reader(io.StringIO(data.decode("utf-8-sig")))
+    fiscal_year,amount,parcel_key`` (parcel_key may be empty). Yields staged tuples, one line at
+    a time: ``data`` is the file's bytes or its lines (an open text file), so a run reads a
+    million-line file without holding it."""
+    lines = io.StringIO(data.decode("utf-8-sig")) if isinstance(data, bytes) else data
+    reader = csv.reader(lines)
     for line_no, fields in enumerate(reader, start=1):
         if line_no == 1 and fields and not fields[3].strip().isdigit():
             continue
@@ -44,6 +47,44 @@ def parse_assessment_csv(data: bytes) -> Iterable[tuple]:
         yield key, resident_code, revenue_code, int(fiscal_year), int(amount), parcel
 
 
+# COPY's text format: a backslash, tab, newline or carriage return inside a value is escaped.
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+class _CopyStream:
+    """The staged rows as a file COPY reads piece by piece: rows are formatted as COPY asks for
+    more, so neither the rows nor their text are ever all in memory (issue 17.8)."""
+
+    def __init__(self, rows: Iterable[tuple]) -> None:
+        self._rows = iter(rows)
+        self._pending = b""
+        self.count = 0
+        self.error: Exception | None = None
+
+    def read(self, size: int = -1) -> bytes:
+        want = size if size and size > 0 else 1 << 16
+        parts = [self._pending]
+        length = len(self._pending)
+        try:
+            for row in self._rows:
+                line = "\t".join(str(value).translate(_COPY_ESCAPES) for value in row) + "\n"
+                encoded = line.encode()
+                parts.append(encoded)
+                length += len(encoded)
+                self.count += 1
+                if length >= want:
+                    break
+        except Exception as error:
+            # Ends the COPY here; the caller raises it once COPY has returned, so the run fails
+            # with the line's own message and the staging transaction rolls back.
+            self.error = error
+            self._pending = b""
+            return b""
+        data = b"".join(parts)
+        self._pending = data[want:]
+        return data[:want]
+
+
 def due_dates(revenue: Revenue, fiscal_year: int) -> list[date]:
     """The revenue's schedule for a fiscal year, moved off closed days. Months 1–3 fall in the
     next calendar year (the fiscal year runs April to March)."""
@@ -54,18 +95,26 @@ def due_dates(revenue: Revenue, fiscal_year: int) -> list[date]:
     return out
 
 
+def stage_assessments(*, run: BatchRun) -> int:
+    """COPY the run's assessment file into the staging table, streamed from the file: the
+    lines are read, parsed and sent as COPY asks for them (a 1M-line file never sits in memory,
+    as bytes, text or rows). Returns the number of staged lines."""
+    with open(runs.input_path(run), encoding="utf-8-sig", newline="") as lines:
+        rows = ((run.pk, line_no, *row) for line_no, row in enumerate(parse_assessment_csv(lines)))
+        stream = _CopyStream(rows)
+        columns = ", ".join(("batch_run_id", "line_no", *ASSESSMENT_COLUMNS))
+        with connection.cursor() as cursor:
+            cursor.cursor.copy_expert(
+                f"COPY payments_assessment_staging ({columns}) FROM STDIN", stream, size=1 << 16
+            )
+        if stream.error is not None:
+            raise stream.error
+    return stream.count
+
+
 @runs.runner(BatchRun.Kind.BILLING)
 def _run_billing(run: BatchRun) -> None:
-    def stage() -> int:
-        data = runs.input_path(run).read_bytes()
-        rows = ((run.pk, line_no, *row) for line_no, row in enumerate(parse_assessment_csv(data)))
-        counter = CountingRows(rows)
-        copy_rows(
-            "payments_assessment_staging", ("batch_run_id", "line_no", *ASSESSMENT_COLUMNS), counter
-        )
-        return counter.count
-
-    run = stage_once(run, stage)
+    run = stage_once(run, lambda: stage_assessments(run=run))
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT DISTINCT revenue_code, fiscal_year FROM payments_assessment_staging "
