@@ -205,3 +205,23 @@ def test_a_tile_made_for_staff_is_never_served_to_a_resident(client, clerk, smal
     assert mapbox_vector_tile.decode(seen.content)["parcels"]["features"]
     client.force_login(clerk)
     assert client.get(tile_url("parcels", 14, x, y)).content == b"STAFF-ONLY"
+
+
+@pytest.mark.parametrize("z", [14, 18])
+def test_a_tile_statement_clips_each_feature_once(parcels_layer, z):
+    # ST_AsMVTGeom (clip, snap, validate: most of a tile's cost) used to appear twice in the
+    # plan: `WHERE geom IS NOT NULL` over the inlined CTE became a filter computing it once
+    # more for every candidate. ST_AsMVT skips rows whose geometry is NULL by itself.
+    FeatureFactory(
+        layer=parcels_layer,
+        external_id="parcel",
+        geometry=box(139.50010, 35.70000, 139.50043, 35.70027),
+    )
+    x, y = tile_of(139.5002, 35.70001, z)
+    with CaptureQueriesContext(connection) as queries:
+        selectors.layer_tile(parcels_layer, z, x, y)
+    (sql,) = _mvt_queries(queries.captured_queries)
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN (VERBOSE, COSTS OFF) " + sql)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert plan.lower().count("st_asmvtgeom(") == 1, plan
