@@ -348,3 +348,13 @@ def test_a_grid_tile_draws_what_st_asmvtgeom_drew(parcels_layer):
         assert made_shapes[key][0].equals_exact(geometry, 1.0), key
         assert made_shapes[key][1] == properties
     assert len(made_shapes["holed"][0].interiors) == 1
+
+
+def test_tile_reads_of_the_generalised_table_are_not_parallel():
+    # Short statements on a busy web server: a parallel worker's start-up and Gather cost
+    # more than they save (bench/README.md, tiles).
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT reloptions FROM pg_class WHERE oid = 'geo_generalisedfeature'::regclass"
+        )
+        assert "parallel_workers=0" in (cursor.fetchone()[0] or [])
