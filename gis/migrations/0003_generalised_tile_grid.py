@@ -92,6 +92,7 @@ def _backward() -> str:
         "CREATE OR REPLACE FUNCTION geo_generalise_inserted"
         + functions.replace("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION")
         + "\nSELECT geo_generalise_layer(id) FROM geo_layer;"
+        + "\nSET CONSTRAINTS ALL IMMEDIATE;"
         + "\nDROP FUNCTION IF EXISTS geo_generalised_geometry(geometry, integer);\n"
     )
 
@@ -103,7 +104,12 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.RunSQL(
-            FORWARD + "\nSELECT geo_generalise_layer(id) FROM geo_layer;", _backward()
+            # The rebuilt rows' deferred foreign-key checks run now, so that the ALTER TABLE
+            # below (or, going back, above) finds no pending trigger events.
+            FORWARD
+            + "\nSELECT geo_generalise_layer(id) FROM geo_layer;"
+            + "\nSET CONSTRAINTS ALL IMMEDIATE;",
+            _backward(),
         ),
         # A tile statement is short: a parallel scan starts a background worker (which must
         # load PostGIS) per tile. That start-up was the whole cost of an empty z14 tile at
