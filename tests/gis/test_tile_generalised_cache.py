@@ -205,3 +205,156 @@ def test_a_tile_made_for_staff_is_never_served_to_a_resident(client, clerk, smal
     assert mapbox_vector_tile.decode(seen.content)["parcels"]["features"]
     client.force_login(clerk)
     assert client.get(tile_url("parcels", 14, x, y)).content == b"STAFF-ONLY"
+
+
+@pytest.mark.parametrize("z", [14, 18])
+def test_a_tile_statement_clips_each_feature_once(parcels_layer, z):
+    # ST_AsMVTGeom (clip, snap, validate: most of a tile's cost) used to appear twice in the
+    # plan: `WHERE geom IS NOT NULL` over the inlined CTE became a filter computing it once
+    # more for every candidate. ST_AsMVT skips rows whose geometry is NULL by itself.
+    FeatureFactory(
+        layer=parcels_layer,
+        external_id="parcel",
+        geometry=box(139.50010, 35.70000, 139.50043, 35.70027),
+    )
+    x, y = tile_of(139.5002, 35.70001, z)
+    with CaptureQueriesContext(connection) as queries:
+        selectors.layer_tile(parcels_layer, z, x, y)
+    (sql,) = _mvt_queries(queries.captured_queries)
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN (VERBOSE, COSTS OFF) " + sql)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert plan.lower().count("st_asmvtgeom(") == 1, plan
+
+
+# Web Mercator's square and one unit of a 4096-unit tile at z14.
+_ORIGIN = -20037508.342789244
+_Z14_UNIT = 40075016.685578488 / 2**14 / 4096
+
+
+def test_generalised_rows_lie_on_their_zoom_tile_grid_valid_and_wound_for_tiles(parcels_layer):
+    # So that a tile moves a feature inside it into tile units with one affine transform.
+    feature = FeatureFactory(
+        layer=parcels_layer,
+        external_id="parcel",
+        geometry=box(139.50011, 35.70003, 139.50047, 35.70029),
+    )
+    row = GeneralisedFeature.objects.get(feature_id=feature.pk, zoom=14)
+    for x, y in row.geometry.coords[0]:
+        assert abs((x - _ORIGIN) / _Z14_UNIT - round((x - _ORIGIN) / _Z14_UNIT)) < 1e-6
+        assert abs((y - _ORIGIN) / _Z14_UNIT - round((y - _ORIGIN) / _Z14_UNIT)) < 1e-6
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT ST_IsValid(geometry), ST_IsPolygonCW(geometry) FROM geo_generalisedfeature"
+            " WHERE feature_id = %s AND zoom = 14",
+            [feature.pk],
+        )
+        assert cursor.fetchone() == (True, True)
+
+
+def _reference_tile(layer, z, x, y) -> bytes:
+    # What a tile held before the grid rows: ST_AsMVTGeom over each feature in Web Mercator,
+    # simplified to a quarter pixel (migration 0002), clipped and snapped per tile.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """WITH bounds AS (SELECT ST_TileEnvelope(%(z)s, %(x)s, %(y)s) AS merc),
+               rows AS (
+                 SELECT ST_AsMVTGeom(
+                          CASE WHEN ST_Dimension(f.geometry) = 0
+                               THEN ST_Transform(f.geometry, 3857)
+                               ELSE ST_SimplifyPreserveTopology(ST_Transform(f.geometry, 3857),
+                                        40075016.686 / 256 / power(2, %(z)s) / 4) END,
+                          bounds.merc, 4096, 64, true) AS geom,
+                        f.id AS feature_id, f.external_id, f.attributes
+                   FROM geo_feature f, bounds
+                  WHERE f.layer_id = %(layer)s AND f.valid_to IS NULL
+                    AND geo_generalised_first_zoom(f.geometry) <= %(z)s)
+               SELECT ST_AsMVT(rows.*, %(slug)s, 4096, 'geom', 'feature_id') FROM rows""",
+            {"z": z, "x": x, "y": y, "layer": layer.pk, "slug": layer.slug},
+        )
+        return bytes(cursor.fetchone()[0] or b"")
+
+
+def test_a_grid_tile_draws_what_st_asmvtgeom_drew(parcels_layer):
+    from shapely.geometry import shape
+
+    x, y = tile_of(139.5005, 35.7005, 14)
+    # Inside the tile: parcels, a polygon with a hole, a line, a point; and a parcel across
+    # the tile's east edge (clipped by ST_AsMVTGeom as before).
+    west, east = 139.5005 - 0.005, 139.5005 + 0.005
+    edge_lon = (x + 1) / 2**14 * 360 - 180
+    for i in range(5):
+        FeatureFactory(
+            layer=parcels_layer,
+            external_id=f"p{i}",
+            geometry=box(139.5 + i * 0.0005, 35.7, 139.50043 + i * 0.0005, 35.70027),
+            attributes={"chiban": f"1-{i}"},
+        )
+    from django.contrib.gis.geos import Polygon
+
+    FeatureFactory(
+        layer=parcels_layer,
+        external_id="holed",
+        geometry=Polygon(
+            (
+                (139.503, 35.701),
+                (139.505, 35.701),
+                (139.505, 35.703),
+                (139.503, 35.703),
+                (139.503, 35.701),
+            ),
+            (
+                (139.5037, 35.7017),
+                (139.5043, 35.7017),
+                (139.5043, 35.7023),
+                (139.5037, 35.7023),
+                (139.5037, 35.7017),
+            ),
+            srid=6668,
+        ),
+    )
+    FeatureFactory(
+        layer=parcels_layer,
+        external_id="line",
+        geometry=LineString((west + 0.002, 35.7015), (139.5009, 35.7031), srid=6668),
+    )
+    FeatureFactory(
+        layer=parcels_layer, external_id="point", geometry=Point(139.5021, 35.7033, srid=6668)
+    )
+    FeatureFactory(
+        layer=parcels_layer,
+        external_id="across",
+        geometry=box(edge_lon - 0.001, 35.7, edge_lon + 0.001, 35.701),
+    )
+    assert east > edge_lon > west
+    made = mapbox_vector_tile.decode(selectors.layer_tile(parcels_layer, 14, x, y))["parcels"]
+    reference = mapbox_vector_tile.decode(_reference_tile(parcels_layer, 14, x, y))["parcels"]
+
+    def shapes(layer):
+        return {
+            f["properties"]["external_id"]: (shape(f["geometry"]).normalize(), f["properties"])
+            for f in layer["features"]
+        }
+
+    made_shapes, reference_shapes = shapes(made), shapes(reference)
+    assert (
+        set(made_shapes)
+        == set(reference_shapes)
+        == {"p0", "p1", "p2", "p3", "p4", "holed", "line", "point", "across"}
+    )
+    for key, (geometry, properties) in reference_shapes.items():
+        # Same vertices (within the one unit a rounding may move them), same winding (the
+        # normalised rings compare equal only if holes stayed holes), same properties.
+        assert made_shapes[key][0].equals_exact(geometry, 1.0), key
+        assert made_shapes[key][1] == properties
+    assert len(made_shapes["holed"][0].interiors) == 1
+
+
+def test_tile_reads_of_the_generalised_table_are_not_parallel():
+    # A parallel scan starts a worker (loading PostGIS) per tile: that was the whole cost of
+    # an empty z14 tile at 100,000 parcels (bench/README.md, tiles).
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT reloptions FROM pg_class WHERE oid = 'geo_generalisedfeature'::regclass"
+        )
+        assert "parallel_workers=0" in (cursor.fetchone()[0] or [])
