@@ -73,11 +73,13 @@ def _subset(font, to_unicode, hinting):
     if (
         not getattr(_state, "active", False)
         or not to_unicode
-        or font.missing
-        or font.png
-        or font.svg
-        or font.colr
-        or "fvar" in font.tables
+        # Colour, bitmap-emoji and variable fonts are rewritten after subsetting (Font.clean);
+        # attributes read with getattr: older WeasyPrint releases in the allowed range lack some.
+        or getattr(font, "missing", None)
+        or getattr(font, "png", False)
+        or getattr(font, "svg", False)
+        or getattr(font, "colr", False)
+        or "fvar" in getattr(font, "tables", ("fvar",))
     ):
         return _original_subset(font, to_unicode, hinting)
     used = frozenset(to_unicode)
