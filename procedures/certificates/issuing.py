@@ -22,7 +22,7 @@ from cityhall.events import raise_event
 
 from .. import services, workflow
 from ..models import Application, Certificate
-from . import assets, get, storage
+from . import assets, fontsubset, get, storage
 from .kinds import wareki
 
 # Crockford-style alphabet without 0/O, 1/I/L: codes are read aloud and typed from paper.
@@ -49,8 +49,9 @@ RENDER_SECONDS = Histogram(
 
 
 def render_pdf(html: str) -> bytes:
-    """HTML to PDF with the stylesheet and fonts loaded once per process."""
-    with RENDER_SECONDS.time():
+    """HTML to PDF with the stylesheet and fonts loaded once per process, and the subsets of
+    the fonts that print only public text reused across certificates (fontsubset.py)."""
+    with RENDER_SECONDS.time(), fontsubset.reusing_subsets():
         return HTML(string=html, base_url=str(assets.ASSETS)).write_pdf(
             stylesheets=[assets.stylesheet()], font_config=assets.font_config()
         )
