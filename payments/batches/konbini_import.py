@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterator
+from itertools import islice
+from typing import BinaryIO
 
 from django.db import connection, transaction
 from django.utils.translation import gettext_noop
@@ -11,7 +13,7 @@ from .. import hooks, services
 from ..formats import konbini
 from ..models import BatchRun, Payment, UnmatchedRecord
 from . import runs
-from .runs import CountingRows, copy_rows, stage_once
+from .runs import copy_rows, stage_once
 
 KONBINI_STAGING_COLUMNS = (
     "batch_run_id",
@@ -35,8 +37,8 @@ def konbini_external_ref(record: konbini.KonbiniRecord) -> str:
     )
 
 
-def _konbini_rows(run: BatchRun, data: bytes) -> Iterable[tuple]:
-    for line_no, record in enumerate(konbini.parse_result_csv(data)):
+def _konbini_rows(run: BatchRun, stream: BinaryIO) -> Iterator[tuple]:
+    for line_no, record in enumerate(konbini.iter_result_csv(stream)):
         yield (
             run.pk,
             line_no,
@@ -48,6 +50,24 @@ def _konbini_rows(run: BatchRun, data: bytes) -> Iterable[tuple]:
             konbini_external_ref(record),
             record.transfer_date.isoformat() if record.transfer_date else None,
         )
+
+
+# Lines per COPY while staging: the file is parsed and copied block by block, so the worker holds
+# one block of rows, never the whole file or a list of its records (issue 17.8: the worker's peak
+# memory grew ~150 MB per 100,000 lines when the file was read and parsed whole first).
+STAGE_BLOCK = 20_000
+
+
+def _stage_konbini(run: BatchRun) -> int:
+    """Parse the stored file and COPY its lines into the staging table, block by block. Runs in
+    :func:`runs.stage_once`'s transaction: a malformed line anywhere rolls back every block."""
+    count = 0
+    with runs.input_path(run).open("rb") as stream:
+        rows = _konbini_rows(run, stream)
+        while block := list(islice(rows, STAGE_BLOCK)):
+            copy_rows("payments_konbini_staging", KONBINI_STAGING_COLUMNS, block)
+            count += len(block)
+    return count
 
 
 KONBINI_UNMATCHED_SQL = """
@@ -157,20 +177,17 @@ SELECT 'payment.finalised', id, 'confirmed', 'confirmed', amount, 'コンビニ�
   FROM finalised
 """
 
+# The chunk's charges are the ones KONBINI_LOCK_CHARGES_SQL locked, passed as an array: each is
+# reached through its primary key and its installments through the (charge, number) index, so a
+# chunk costs the same on a ledger of a million charges as on an empty one. (Joined to the staged
+# lines instead, the planner filtered every open charge of the ledger through the per-charge sum
+# before the join: each chunk scanned the whole charges table, quadratic over a run.)
 SETTLE_SQL = """
-WITH touched AS (
-    SELECT DISTINCT i.charge_id FROM payments_installment i
-     WHERE i.id IN (SELECT installment_key FROM payments_konbini_staging
-                     WHERE batch_run_id = %s AND line_no >= %s AND line_no < %s)
-), target AS (
-    SELECT c.id FROM payments_charge c JOIN touched t ON t.charge_id = c.id
-     WHERE c.settled_at IS NULL
-       -- Every installment of the charge paid, read through the (charge, number) index. Not
-       -- "NOT EXISTS (… allocated < amount)": that matches the partial index of open
-       -- installments, which the planner scans once per charge on a large ledger (see
-       -- bench/README.md, the konbini import).
-       AND (SELECT bool_and(i.allocated >= i.amount) FROM payments_installment i
-             WHERE i.charge_id = c.id)
+WITH target AS (
+    SELECT c.id FROM payments_charge c
+     CROSS JOIN LATERAL (SELECT bool_and(i.allocated >= i.amount) AS paid
+                           FROM payments_installment i WHERE i.charge_id = c.id) x
+     WHERE c.id = ANY(%s::bigint[]) AND c.settled_at IS NULL AND x.paid
 ), settled AS (
     UPDATE payments_charge c SET settled_at = now() FROM target WHERE c.id = target.id
     RETURNING c.id
@@ -188,11 +205,7 @@ SELECT COUNT(*) FROM target
 # the candidates are the chunk's settled, not yet notified charges, less those that one of the
 # chunk's own 01 lines paid with a live 速報 (found through the payments' unique reference).
 NOTIFY_CANDIDATES_SQL = """
-WITH touched AS (
-    SELECT DISTINCT i.charge_id FROM payments_installment i
-     WHERE i.id IN (SELECT installment_key FROM payments_konbini_staging
-                     WHERE batch_run_id = %s AND line_no >= %s AND line_no < %s)
-), provisional_here AS (
+WITH provisional_here AS (
     SELECT DISTINCT i.charge_id
       FROM payments_konbini_staging s
       JOIN payments_payment p ON p.channel = 'konbini' AND p.external_ref = s.external_ref
@@ -200,8 +213,8 @@ WITH touched AS (
      WHERE s.batch_run_id = %s AND s.line_no >= %s AND s.line_no < %s AND s.record_type = '01'
        AND p.provisional AND p.state = 'confirmed' AND p.allocated_amount > 0
 )
-SELECT c.id, c.origin FROM payments_charge c JOIN touched t ON t.charge_id = c.id
- WHERE c.settled_at IS NOT NULL AND c.settlement_notified_at IS NULL
+SELECT c.id, c.origin FROM payments_charge c
+ WHERE c.id = ANY(%s::bigint[]) AND c.settled_at IS NOT NULL AND c.settlement_notified_at IS NULL
    AND c.id NOT IN (SELECT charge_id FROM provisional_here)
 """
 
@@ -220,8 +233,8 @@ SELECT DISTINCT x.charge_id FROM (
 """
 
 
-def _notify_final_settlements(cursor, args: list) -> None:
-    cursor.execute(NOTIFY_CANDIDATES_SQL, args + args)
+def _notify_final_settlements(cursor, args: list, charge_ids: list[int]) -> None:
+    cursor.execute(NOTIFY_CANDIDATES_SQL, [*args, charge_ids])
     candidates = dict(cursor.fetchall())
     if not candidates:
         return
@@ -243,25 +256,21 @@ def _notify_final_settlements(cursor, args: list) -> None:
 
 @runs.runner(BatchRun.Kind.KONBINI_IMPORT)
 def _run_konbini(run: BatchRun) -> None:
-    def stage() -> int:
-        counter = CountingRows(_konbini_rows(run, runs.input_path(run).read_bytes()))
-        copy_rows("payments_konbini_staging", KONBINI_STAGING_COLUMNS, counter)
-        return counter.count
-
-    run = stage_once(run, stage)
+    run = stage_once(run, lambda: _stage_konbini(run))
 
     def apply_chunk(run: BatchRun, start: int, end: int) -> dict:
         args = [run.pk, start, end]
         with connection.cursor() as cursor:
             cursor.execute(KONBINI_LOCK_CHARGES_SQL, args)
+            charge_ids = [row[0] for row in cursor.fetchall()]
             cursor.execute(KONBINI_LOCK_SQL, args)
             cursor.execute(KONBINI_UNMATCHED_SQL, args)
             unmatched = cursor.rowcount
             cursor.execute(KONBINI_PAYMENTS_SQL, args)
             created, created_amount = cursor.fetchone()
             cursor.execute(KONBINI_FINAL_SQL, args)
-            cursor.execute(SETTLE_SQL, args)
-            _notify_final_settlements(cursor, args)
+            cursor.execute(SETTLE_SQL, [charge_ids])
+            _notify_final_settlements(cursor, args, charge_ids)
             cursor.execute(
                 "SELECT line_no, external_ref, amount FROM payments_konbini_staging "
                 "WHERE batch_run_id = %s AND line_no >= %s AND line_no < %s "

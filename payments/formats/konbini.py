@@ -30,11 +30,13 @@ most byte sequences and would silently garble a UTF-8 file.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, time
+from typing import BinaryIO
 
 from payments.formats import gs1
 
@@ -159,17 +161,28 @@ def _record(fields: list[str], line_no: int) -> KonbiniRecord:
     )
 
 
-def _decode(data: bytes) -> str:
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        pass
-    try:
-        return data.decode("cp932")
-    except UnicodeDecodeError as error:
-        raise ValueError(
-            f"the file is neither UTF-8 nor cp932 (bad byte at offset {error.start})"
-        ) from None
+_READ_SIZE = 1 << 18
+
+
+def _encoding(stream: BinaryIO) -> str:
+    """The file's encoding, read through once in blocks (the file is never held whole): UTF-8
+    (``utf-8-sig`` drops a BOM) if every byte decodes as UTF-8, else cp932 if every byte does."""
+    for encoding in ("utf-8-sig", "cp932"):
+        stream.seek(0)
+        decoder = codecs.getincrementaldecoder(encoding)()
+        offset = 0
+        try:
+            while block := stream.read(_READ_SIZE):
+                decoder.decode(block)
+                offset += len(block)
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError as error:
+            bad_at = max(0, offset + error.start - len(error.object) + len(block))
+            continue
+        finally:
+            stream.seek(0)
+        return encoding
+    raise ValueError(f"the file is neither UTF-8 nor cp932 (bad byte at offset {bad_at})")
 
 
 def parse_result_csv(data: bytes) -> list[KonbiniRecord]:
@@ -178,23 +191,33 @@ def parse_result_csv(data: bytes) -> list[KonbiniRecord]:
     Blank lines are skipped. The first line is taken as a header when its first field is not a
     number. Every barcode's check digit is verified (:func:`payments.formats.gs1.parse`).
     """
-    reader = csv.reader(io.StringIO(_decode(data), newline=""))
-    records: list[KonbiniRecord] = []
-    first_line = True
-    next_line_no = 1
+    return list(iter_result_csv(io.BytesIO(data)))
+
+
+def iter_result_csv(stream: BinaryIO) -> Iterator[KonbiniRecord]:
+    """:func:`parse_result_csv` one record at a time from a binary file object, so that a file of
+    a million lines is never held whole in memory, as bytes, text or records (issue 17.8)."""
+    encoding = _encoding(stream)
+    text = io.TextIOWrapper(stream, encoding=encoding, newline="")
     try:
-        for fields in reader:
-            # A quoted field may span lines: a record is named by the line it starts on.
-            line_no, next_line_no = next_line_no, reader.line_num + 1
-            if not any(field.strip() for field in fields):
-                continue
-            is_header = first_line and not _is_digits(fields[0].strip())
-            first_line = False
-            if not is_header:
-                records.append(_record(fields, line_no))
-    except csv.Error as error:
-        raise ValueError(f"line {reader.line_num}: not valid CSV ({error})") from None
-    return records
+        reader = csv.reader(text)
+        first_line = True
+        next_line_no = 1
+        try:
+            for fields in reader:
+                # A quoted field may span lines: a record is named by the line it starts on.
+                line_no, next_line_no = next_line_no, reader.line_num + 1
+                if not any(field.strip() for field in fields):
+                    continue
+                is_header = first_line and not _is_digits(fields[0].strip())
+                first_line = False
+                if not is_header:
+                    yield _record(fields, line_no)
+        except csv.Error as error:
+            raise ValueError(f"line {reader.line_num}: not valid CSV ({error})") from None
+    finally:
+        # The caller owns the stream: let go of it without closing it.
+        text.detach()
 
 
 def _yyyymmdd(d: date) -> str:
