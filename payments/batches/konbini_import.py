@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import date
 from itertools import islice
 from typing import BinaryIO
 
@@ -38,16 +39,27 @@ def konbini_external_ref(record: konbini.KonbiniRecord) -> str:
 
 
 def _konbini_rows(run: BatchRun, stream: BinaryIO) -> Iterator[tuple]:
+    # The staged text of each date, made once per distinct date (a file has a few); the
+    # reference is konbini_external_ref's, written from the same parts.
+    dates: dict[date, tuple[str, str]] = {}
     for line_no, record in enumerate(konbini.iter_result_csv(stream)):
+        paid = dates.get(record.paid_date)
+        if paid is None:
+            paid = dates[record.paid_date] = (
+                record.paid_date.isoformat(),
+                f"{record.paid_date:%Y%m%d}",
+            )
+        clock = record.paid_time
         yield (
             run.pk,
             line_no,
             record.record_type,
-            record.paid_date.isoformat(),
+            paid[0],
             record.barcode,
             int(record.barcode[14:29]),
             record.amount,
-            konbini_external_ref(record),
+            f"{record.barcode}:{paid[1]}{clock.hour:02d}{clock.minute:02d}:"
+            f"{record.store_chain}{record.store_code}",
             record.transfer_date.isoformat() if record.transfer_date else None,
         )
 
@@ -261,6 +273,13 @@ def _run_konbini(run: BatchRun) -> None:
     def apply_chunk(run: BatchRun, start: int, end: int) -> dict:
         args = [run.pk, start, end]
         with connection.cursor() as cursor:
+            # A chunk's lines reach their installments, charges and payments by primary key or
+            # unique reference: nested loops over the chunk. A hash or merge join reads the whole
+            # table instead, once per chunk and statement, which made a run quadratic in the size
+            # of the ledger (50,000 lines against a million installments, each time). The same
+            # holds for the allocation trigger's statements, planned here on the first chunk.
+            cursor.execute("SET LOCAL enable_hashjoin = off")
+            cursor.execute("SET LOCAL enable_mergejoin = off")
             cursor.execute(KONBINI_LOCK_CHARGES_SQL, args)
             charge_ids = [row[0] for row in cursor.fetchall()]
             cursor.execute(KONBINI_LOCK_SQL, args)
@@ -269,6 +288,8 @@ def _run_konbini(run: BatchRun) -> None:
             cursor.execute(KONBINI_PAYMENTS_SQL, args)
             created, created_amount = cursor.fetchone()
             cursor.execute(KONBINI_FINAL_SQL, args)
+            cursor.execute("SET LOCAL enable_hashjoin TO DEFAULT")
+            cursor.execute("SET LOCAL enable_mergejoin TO DEFAULT")
             cursor.execute(SETTLE_SQL, [charge_ids])
             _notify_final_settlements(cursor, args, charge_ids)
             cursor.execute(
