@@ -189,17 +189,22 @@ SELECT 'payment.finalised', id, 'confirmed', 'confirmed', amount, 'コンビニ�
   FROM finalised
 """
 
-# The chunk's charges are the ones KONBINI_LOCK_CHARGES_SQL locked, passed as an array: each is
-# reached through its primary key and its installments through the (charge, number) index, so a
-# chunk costs the same on a ledger of a million charges as on an empty one. (Joined to the staged
-# lines instead, the planner filtered every open charge of the ledger through the per-charge sum
-# before the join: each chunk scanned the whole charges table, quadratic over a run.)
+# The chunk's charges, each then reached through its primary key and its installments through
+# the (charge, number) index (LATERAL: PostgreSQL cannot flatten an aggregate subquery), so a
+# chunk costs the same on a ledger of a million charges as on an empty one. As a sub-plan in the
+# WHERE clause, the planner filtered every open charge of the ledger through the per-charge sum
+# before joining the chunk: each chunk summed the whole charges table, quadratic over a run.
 SETTLE_SQL = """
-WITH target AS (
-    SELECT c.id FROM payments_charge c
+WITH touched AS MATERIALIZED (
+    SELECT DISTINCT i.charge_id FROM payments_installment i
+     WHERE i.id IN (SELECT installment_key FROM payments_konbini_staging
+                     WHERE batch_run_id = %s AND line_no >= %s AND line_no < %s)
+), target AS (
+    SELECT c.id FROM touched t
+      JOIN payments_charge c ON c.id = t.charge_id
      CROSS JOIN LATERAL (SELECT bool_and(i.allocated >= i.amount) AS paid
                            FROM payments_installment i WHERE i.charge_id = c.id) x
-     WHERE c.id = ANY(%s::bigint[]) AND c.settled_at IS NULL AND x.paid
+     WHERE c.settled_at IS NULL AND x.paid
 ), settled AS (
     UPDATE payments_charge c SET settled_at = now() FROM target WHERE c.id = target.id
     RETURNING c.id
@@ -217,7 +222,11 @@ SELECT COUNT(*) FROM target
 # the candidates are the chunk's settled, not yet notified charges, less those that one of the
 # chunk's own 01 lines paid with a live 速報 (found through the payments' unique reference).
 NOTIFY_CANDIDATES_SQL = """
-WITH provisional_here AS (
+WITH touched AS (
+    SELECT DISTINCT i.charge_id FROM payments_installment i
+     WHERE i.id IN (SELECT installment_key FROM payments_konbini_staging
+                     WHERE batch_run_id = %s AND line_no >= %s AND line_no < %s)
+), provisional_here AS (
     SELECT DISTINCT i.charge_id
       FROM payments_konbini_staging s
       JOIN payments_payment p ON p.channel = 'konbini' AND p.external_ref = s.external_ref
@@ -225,8 +234,8 @@ WITH provisional_here AS (
      WHERE s.batch_run_id = %s AND s.line_no >= %s AND s.line_no < %s AND s.record_type = '01'
        AND p.provisional AND p.state = 'confirmed' AND p.allocated_amount > 0
 )
-SELECT c.id, c.origin FROM payments_charge c
- WHERE c.id = ANY(%s::bigint[]) AND c.settled_at IS NOT NULL AND c.settlement_notified_at IS NULL
+SELECT c.id, c.origin FROM payments_charge c JOIN touched t ON t.charge_id = c.id
+ WHERE c.settled_at IS NOT NULL AND c.settlement_notified_at IS NULL
    AND c.id NOT IN (SELECT charge_id FROM provisional_here)
 """
 
@@ -245,8 +254,8 @@ SELECT DISTINCT x.charge_id FROM (
 """
 
 
-def _notify_final_settlements(cursor, args: list, charge_ids: list[int]) -> None:
-    cursor.execute(NOTIFY_CANDIDATES_SQL, [*args, charge_ids])
+def _notify_final_settlements(cursor, args: list) -> None:
+    cursor.execute(NOTIFY_CANDIDATES_SQL, args + args)
     candidates = dict(cursor.fetchall())
     if not candidates:
         return
@@ -281,7 +290,6 @@ def _run_konbini(run: BatchRun) -> None:
             cursor.execute("SET LOCAL enable_hashjoin = off")
             cursor.execute("SET LOCAL enable_mergejoin = off")
             cursor.execute(KONBINI_LOCK_CHARGES_SQL, args)
-            charge_ids = [row[0] for row in cursor.fetchall()]
             cursor.execute(KONBINI_LOCK_SQL, args)
             cursor.execute(KONBINI_UNMATCHED_SQL, args)
             unmatched = cursor.rowcount
@@ -290,8 +298,8 @@ def _run_konbini(run: BatchRun) -> None:
             cursor.execute(KONBINI_FINAL_SQL, args)
             cursor.execute("SET LOCAL enable_hashjoin TO DEFAULT")
             cursor.execute("SET LOCAL enable_mergejoin TO DEFAULT")
-            cursor.execute(SETTLE_SQL, [charge_ids])
-            _notify_final_settlements(cursor, args, charge_ids)
+            cursor.execute(SETTLE_SQL, args)
+            _notify_final_settlements(cursor, args)
             cursor.execute(
                 "SELECT line_no, external_ref, amount FROM payments_konbini_staging "
                 "WHERE batch_run_id = %s AND line_no >= %s AND line_no < %s "
