@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterator
+from datetime import date
+from itertools import islice
+from typing import BinaryIO
 
 from django.db import connection, transaction
 from django.utils.translation import gettext_noop
@@ -11,7 +14,7 @@ from .. import hooks, services
 from ..formats import konbini
 from ..models import BatchRun, Payment, UnmatchedRecord
 from . import runs
-from .runs import CountingRows, copy_rows, stage_once
+from .runs import copy_rows, stage_once
 
 KONBINI_STAGING_COLUMNS = (
     "batch_run_id",
@@ -35,19 +38,48 @@ def konbini_external_ref(record: konbini.KonbiniRecord) -> str:
     )
 
 
-def _konbini_rows(run: BatchRun, data: bytes) -> Iterable[tuple]:
-    for line_no, record in enumerate(konbini.parse_result_csv(data)):
+def _konbini_rows(run: BatchRun, stream: BinaryIO) -> Iterator[tuple]:
+    # The staged text of each date, made once per distinct date (a file has a few); the
+    # reference is konbini_external_ref's, written from the same parts.
+    dates: dict[date, tuple[str, str]] = {}
+    for line_no, record in enumerate(konbini.iter_result_csv(stream)):
+        paid = dates.get(record.paid_date)
+        if paid is None:
+            paid = dates[record.paid_date] = (
+                record.paid_date.isoformat(),
+                f"{record.paid_date:%Y%m%d}",
+            )
+        clock = record.paid_time
         yield (
             run.pk,
             line_no,
             record.record_type,
-            record.paid_date.isoformat(),
+            paid[0],
             record.barcode,
             int(record.barcode[14:29]),
             record.amount,
-            konbini_external_ref(record),
+            f"{record.barcode}:{paid[1]}{clock.hour:02d}{clock.minute:02d}:"
+            f"{record.store_chain}{record.store_code}",
             record.transfer_date.isoformat() if record.transfer_date else None,
         )
+
+
+# Lines per COPY while staging: the file is parsed and copied block by block, so the worker holds
+# one block of rows, never the whole file or a list of its records (issue 17.8: the worker's peak
+# memory grew ~150 MB per 100,000 lines when the file was read and parsed whole first).
+STAGE_BLOCK = 20_000
+
+
+def _stage_konbini(run: BatchRun) -> int:
+    """Parse the stored file and COPY its lines into the staging table, block by block. Runs in
+    :func:`runs.stage_once`'s transaction: a malformed line anywhere rolls back every block."""
+    count = 0
+    with runs.input_path(run).open("rb") as stream:
+        rows = _konbini_rows(run, stream)
+        while block := list(islice(rows, STAGE_BLOCK)):
+            copy_rows("payments_konbini_staging", KONBINI_STAGING_COLUMNS, block)
+            count += len(block)
+    return count
 
 
 KONBINI_UNMATCHED_SQL = """
@@ -157,20 +189,22 @@ SELECT 'payment.finalised', id, 'confirmed', 'confirmed', amount, 'コンビニ�
   FROM finalised
 """
 
+# The chunk's charges, each then reached through its primary key and its installments through
+# the (charge, number) index (LATERAL: PostgreSQL cannot flatten an aggregate subquery), so a
+# chunk costs the same on a ledger of a million charges as on an empty one. As a sub-plan in the
+# WHERE clause, the planner filtered every open charge of the ledger through the per-charge sum
+# before joining the chunk: each chunk summed the whole charges table, quadratic over a run.
 SETTLE_SQL = """
-WITH touched AS (
+WITH touched AS MATERIALIZED (
     SELECT DISTINCT i.charge_id FROM payments_installment i
      WHERE i.id IN (SELECT installment_key FROM payments_konbini_staging
                      WHERE batch_run_id = %s AND line_no >= %s AND line_no < %s)
 ), target AS (
-    SELECT c.id FROM payments_charge c JOIN touched t ON t.charge_id = c.id
-     WHERE c.settled_at IS NULL
-       -- Every installment of the charge paid, read through the (charge, number) index. Not
-       -- "NOT EXISTS (… allocated < amount)": that matches the partial index of open
-       -- installments, which the planner scans once per charge on a large ledger (see
-       -- bench/README.md, the konbini import).
-       AND (SELECT bool_and(i.allocated >= i.amount) FROM payments_installment i
-             WHERE i.charge_id = c.id)
+    SELECT c.id FROM touched t
+      JOIN payments_charge c ON c.id = t.charge_id
+     CROSS JOIN LATERAL (SELECT bool_and(i.allocated >= i.amount) AS paid
+                           FROM payments_installment i WHERE i.charge_id = c.id) x
+     WHERE c.settled_at IS NULL AND x.paid
 ), settled AS (
     UPDATE payments_charge c SET settled_at = now() FROM target WHERE c.id = target.id
     RETURNING c.id
@@ -243,16 +277,18 @@ def _notify_final_settlements(cursor, args: list) -> None:
 
 @runs.runner(BatchRun.Kind.KONBINI_IMPORT)
 def _run_konbini(run: BatchRun) -> None:
-    def stage() -> int:
-        counter = CountingRows(_konbini_rows(run, runs.input_path(run).read_bytes()))
-        copy_rows("payments_konbini_staging", KONBINI_STAGING_COLUMNS, counter)
-        return counter.count
-
-    run = stage_once(run, stage)
+    run = stage_once(run, lambda: _stage_konbini(run))
 
     def apply_chunk(run: BatchRun, start: int, end: int) -> dict:
         args = [run.pk, start, end]
         with connection.cursor() as cursor:
+            # A chunk's lines reach their installments, charges and payments by primary key or
+            # unique reference: nested loops over the chunk. A hash or merge join reads the whole
+            # table instead, once per chunk and statement, which made a run quadratic in the size
+            # of the ledger (50,000 lines against a million installments, each time). The same
+            # holds for the allocation trigger's statements, planned here on the first chunk.
+            cursor.execute("SET LOCAL enable_hashjoin = off")
+            cursor.execute("SET LOCAL enable_mergejoin = off")
             cursor.execute(KONBINI_LOCK_CHARGES_SQL, args)
             cursor.execute(KONBINI_LOCK_SQL, args)
             cursor.execute(KONBINI_UNMATCHED_SQL, args)
@@ -260,6 +296,8 @@ def _run_konbini(run: BatchRun) -> None:
             cursor.execute(KONBINI_PAYMENTS_SQL, args)
             created, created_amount = cursor.fetchone()
             cursor.execute(KONBINI_FINAL_SQL, args)
+            cursor.execute("SET LOCAL enable_hashjoin TO DEFAULT")
+            cursor.execute("SET LOCAL enable_mergejoin TO DEFAULT")
             cursor.execute(SETTLE_SQL, args)
             _notify_final_settlements(cursor, args)
             cursor.execute(

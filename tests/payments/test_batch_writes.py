@@ -148,3 +148,39 @@ def test_a_charge_added_later_to_a_checked_transaction_is_checked_too():
         with connection.cursor() as cursor:
             _insert_charge(cursor, payer, 10_000, [(9_000, 9_000)])
             cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+
+
+def test_konbini_import_stages_a_large_file_without_holding_it_whole(monkeypatch):
+    """Issue 17.8: the file is parsed and COPY-ed block by block from the file object. Read whole
+    and parsed into a list of records first, staging held several times the file's size (about
+    150 MB per 100,000 lines in the worker); now it holds one block of lines."""
+    import tracemalloc
+
+    from payments.batches import konbini_import
+
+    # Blocks of 1,000 lines, so that one block is small beside the file (raising=False: the
+    # code before issue 17.8 had no blocks).
+    monkeypatch.setattr(konbini_import, "STAGE_BLOCK", 1_000, raising=False)
+    line = (
+        "01,20260330,1845,EAN91912345012025000000000123456026033100123006,,,0,12300,010,"
+        "ファミリーマート 本町店,654321,,20260331\r\n"
+    ).encode()
+    data = line * 50_000
+    run = batches.submit(kind="konbini_import", data=data, queue=False)
+    tracemalloc.start()
+    try:
+        run = batches.execute(run.pk)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    # No installment has the barcode's key: every line is staged and listed as unmatched.
+    assert (run.state, run.total, run.failed_count) == ("succeeded", 50_000, 50_000)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT COUNT(*), COUNT(DISTINCT line_no) FROM payments_konbini_staging "
+            "WHERE batch_run_id = %s",
+            [run.pk],
+        )
+        assert cursor.fetchone() == (50_000, 50_000)
+    # The file is 6.5 MB; its bytes alone were more than this when read whole.
+    assert peak < len(data) / 3, (peak, len(data))
