@@ -16,7 +16,7 @@ from _common import ROOT, SERVER_ENV, bench_database, emit, gunicorn, run_wrk
 from _profile import profile_request
 
 CONCURRENCY = 16
-# Issue 17's targets: each page's throughput against the bare view's in the same run (and the
+# The pages' targets: each page's throughput against the bare view's in the same run (and the
 # dashboard's p95), printed beside the figures so one run says which are met.
 TARGETS = {
     "anonymous_home": (0.5, None),
