@@ -16,6 +16,13 @@ from _common import ROOT, SERVER_ENV, bench_database, emit, gunicorn, run_wrk
 from _profile import profile_request
 
 CONCURRENCY = 16
+# The pages' targets: each page's throughput against the bare view's in the same run (and the
+# dashboard's p95), printed beside the figures so one run says which are met.
+TARGETS = {
+    "anonymous_home": (0.5, None),
+    "resident_dashboard": (0.15, 150.0),
+    "procedure_search": (0.3, None),
+}
 
 
 def page_urls() -> dict[str, tuple[str, bool]]:
@@ -68,6 +75,24 @@ def run_server(args, *, workers: int, worker_class: str, threads: int, cookie: s
             )
             emit(f"portal.{name}.p50", result["p50_us"] / 1000, "ms", scale)
             emit(f"portal.{name}.p95", result["p95_us"] / 1000, "ms", scale)
+            throughput = result["requests"] / seconds
+            if name == "bare_ok_view":
+                floor = throughput
+            elif name in TARGETS:
+                ratio_target, p95_target = TARGETS[name]
+                ratio = throughput / floor
+                p95 = result["p95_us"] / 1000
+                met = ratio >= ratio_target and (p95_target is None or p95 < p95_target)
+                emit(
+                    f"portal.{name}.ratio_to_bare_view",
+                    ratio,
+                    "ratio",
+                    scale,
+                    target=ratio_target,
+                    p95_target_ms=p95_target,
+                    met=met,
+                    load_average=os.getloadavg()[0],
+                )
             if clients is None:
                 continue
             # Where the time goes: one request in this process after the load (same database

@@ -118,7 +118,10 @@ DATABASES = {
 }
 DATABASES["default"]["ENGINE"] = "django.contrib.gis.db.backends.postgis"
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
-DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=0)
+# Connections are kept for a minute (as deploy/kubernetes does): a new one per request cost
+# a backend start and cold catalogue caches, the most of a one-query page's time
+# (at most workers × threads connections, 16 with the default gunicorn settings).
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
 DATABASES["default"]["TEST"] = {"NAME": env.str("TEST_DATABASE_NAME", default="test_machiba")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
