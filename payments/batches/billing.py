@@ -53,7 +53,7 @@ _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\
 
 class _CopyStream:
     """The staged rows as a file COPY reads piece by piece: rows are formatted as COPY asks for
-    more, so neither the rows nor their text are ever all in memory (issue 17.8)."""
+    more, so neither the rows nor their text are ever all in memory."""
 
     def __init__(self, rows: Iterable[tuple]) -> None:
         self._rows = iter(rows)

@@ -65,7 +65,7 @@ def _konbini_rows(run: BatchRun, stream: BinaryIO) -> Iterator[tuple]:
 
 
 # Lines per COPY while staging: the file is parsed and copied block by block, so the worker holds
-# one block of rows, never the whole file or a list of its records (issue 17.8: the worker's peak
+# one block of rows, never the whole file or a list of its records (the worker's peak
 # memory grew ~150 MB per 100,000 lines when the file was read and parsed whole first).
 STAGE_BLOCK = 20_000
 

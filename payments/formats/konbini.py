@@ -95,7 +95,7 @@ def _is_digits(value: str, length: int | None = None) -> bool:
 @functools.lru_cache(maxsize=4096)
 def _date_or_none(value: str) -> date | None:
     # Cached: a file of a million lines carries a few distinct dates and at most 1,440 times,
-    # and building them was a fifth of the parse (issue 17.4).
+    # and building them was a fifth of the parse.
     if _is_digits(value, 8):
         try:
             return date(int(value[:4]), int(value[4:6]), int(value[6:]))
@@ -213,7 +213,7 @@ def parse_result_csv(data: bytes) -> list[KonbiniRecord]:
 
 def iter_result_csv(stream: BinaryIO) -> Iterator[KonbiniRecord]:
     """:func:`parse_result_csv` one record at a time from a binary file object, so that a file of
-    a million lines is never held whole in memory, as bytes, text or records (issue 17.8)."""
+    a million lines is never held whole in memory, as bytes, text or records."""
     encoding = _encoding(stream)
     text = io.TextIOWrapper(stream, encoding=encoding, newline="")
     try:

@@ -1,11 +1,11 @@
-"""Issue 17.5 / 17.8: what a billing run writes per charge, and what it holds in memory.
+"""What a billing run writes per charge, and what it holds in memory.
 
-17.5: a billed charge is one charge row, its installments and one ledger event; every index entry
+A billed charge is one charge row, its installments and one ledger event; every index entry
 they add is work at insert time. The count below reads the index definitions from the catalogue
 and counts, for each index of the charge and ledger tables, the billed rows it holds (a partial
 index holds the rows its predicate accepts), so it measures the entries a run really adds.
 
-17.8: staging streams the assessment file into COPY: Python's peak allocation while staging a
+Staging streams the assessment file into COPY: Python's peak allocation while staging a
 file of several megabytes stays a small fraction of the file.
 """
 

@@ -1,4 +1,4 @@
-"""Issue 17.3: a worker subsets the fonts that print only public text (the Gothic of the issue
+"""A worker subsets the fonts that print only public text (the Gothic of the issue
 number, footer and verification block; the bold title) once and reuses the subset, and no
 certificate's fonts carry glyphs of another resident's personal data."""
 

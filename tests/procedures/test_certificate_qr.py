@@ -1,4 +1,4 @@
-"""Issue 17.3: the certificate's QR code is built with numpy (data placed once, the eight masks
+"""The certificate's QR code is built with numpy (data placed once, the eight masks
 scored together) and is module for module the code qrcode's own `make(fit=True)` draws, for
 verify URLs of every length a city's SITE_URL gives (versions 4 to 11, with and without the
 version information blocks of version 7 and up)."""
