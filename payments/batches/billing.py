@@ -14,7 +14,7 @@ from cityhall.dates import next_business_day
 
 from ..models import BatchRun, Revenue
 from . import runs
-from .runs import stage_once
+from .runs import copy_rows, stage_once
 
 ASSESSMENT_COLUMNS = (
     "assessment_key",
@@ -47,44 +47,6 @@ def parse_assessment_csv(data: bytes | Iterable[str]) -> Iterator[tuple]:
         yield key, resident_code, revenue_code, int(fiscal_year), int(amount), parcel
 
 
-# COPY's text format: a backslash, tab, newline or carriage return inside a value is escaped.
-_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
-
-
-class _CopyStream:
-    """The staged rows as a file COPY reads piece by piece: rows are formatted as COPY asks for
-    more, so neither the rows nor their text are ever all in memory."""
-
-    def __init__(self, rows: Iterable[tuple]) -> None:
-        self._rows = iter(rows)
-        self._pending = b""
-        self.count = 0
-        self.error: Exception | None = None
-
-    def read(self, size: int = -1) -> bytes:
-        want = size if size and size > 0 else 1 << 16
-        parts = [self._pending]
-        length = len(self._pending)
-        try:
-            for row in self._rows:
-                line = "\t".join(str(value).translate(_COPY_ESCAPES) for value in row) + "\n"
-                encoded = line.encode()
-                parts.append(encoded)
-                length += len(encoded)
-                self.count += 1
-                if length >= want:
-                    break
-        except Exception as error:
-            # Ends the COPY here; the caller raises it once COPY has returned, so the run fails
-            # with the line's own message and the staging transaction rolls back.
-            self.error = error
-            self._pending = b""
-            return b""
-        data = b"".join(parts)
-        self._pending = data[want:]
-        return data[:want]
-
-
 def due_dates(revenue: Revenue, fiscal_year: int) -> list[date]:
     """The revenue's schedule for a fiscal year, moved off closed days. Months 1–3 fall in the
     next calendar year (the fiscal year runs April to March)."""
@@ -101,15 +63,9 @@ def stage_assessments(*, run: BatchRun) -> int:
     as bytes, text or rows). Returns the number of staged lines."""
     with open(runs.input_path(run), encoding="utf-8-sig", newline="") as lines:
         rows = ((run.pk, line_no, *row) for line_no, row in enumerate(parse_assessment_csv(lines)))
-        stream = _CopyStream(rows)
-        columns = ", ".join(("batch_run_id", "line_no", *ASSESSMENT_COLUMNS))
-        with connection.cursor() as cursor:
-            cursor.cursor.copy_expert(
-                f"COPY payments_assessment_staging ({columns}) FROM STDIN", stream, size=1 << 16
-            )
-        if stream.error is not None:
-            raise stream.error
-    return stream.count
+        return copy_rows(
+            "payments_assessment_staging", ("batch_run_id", "line_no", *ASSESSMENT_COLUMNS), rows
+        )
 
 
 @runs.runner(BatchRun.Kind.BILLING)

@@ -14,7 +14,6 @@ their runner here with :func:`runner`.
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 from collections.abc import Callable, Iterable
 from datetime import timedelta
@@ -211,15 +210,61 @@ def resume_orphaned_runs(*, pending_for: timedelta = timedelta(minutes=10)) -> l
     return orphans
 
 
-def copy_rows(table: str, columns: Iterable[str], rows: Iterable[tuple]) -> None:
-    """COPY rows into a table (tab-separated text; our values never contain tabs)."""
-    buffer = io.StringIO()
-    for row in rows:
-        buffer.write("\t".join("\\N" if v is None else str(v) for v in row))
-        buffer.write("\n")
-    buffer.seek(0)
+# COPY's text format: a backslash, tab, newline or carriage return inside a value is escaped,
+# and None is NULL.
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+_COPY_READ = 1 << 16
+
+
+class _CopyStream:
+    """Rows as a file COPY reads piece by piece: each row is formatted when COPY asks for more,
+    so neither the rows nor their text are ever all in memory (a million-line input is read,
+    parsed and sent as it goes)."""
+
+    def __init__(self, rows: Iterable[tuple]) -> None:
+        self._rows = iter(rows)
+        self._pending = b""
+        self.count = 0
+        self.error: Exception | None = None
+
+    def read(self, size: int = -1) -> bytes:
+        want = size if size and size > 0 else _COPY_READ
+        parts = [self._pending]
+        length = len(self._pending)
+        try:
+            for row in self._rows:
+                line = "\t".join(
+                    "\\N" if value is None else str(value).translate(_COPY_ESCAPES) for value in row
+                )
+                encoded = (line + "\n").encode()
+                parts.append(encoded)
+                length += len(encoded)
+                self.count += 1
+                if length >= want:
+                    break
+        except Exception as error:
+            # Ends the COPY here; copy_rows raises it once COPY has returned, so the run fails
+            # with the line's own message and the caller's transaction rolls back.
+            self.error = error
+            self._pending = b""
+            return b""
+        data = b"".join(parts)
+        self._pending = data[want:]
+        return data[:want]
+
+
+def copy_rows(table: str, columns: Iterable[str], rows: Iterable[tuple]) -> int:
+    """COPY rows into a table, streamed (see `_CopyStream`); returns how many were copied. An
+    error raised while producing the rows (a malformed input line) is raised here, after COPY
+    has ended, for the caller's transaction to roll back."""
+    stream = _CopyStream(rows)
     with connection.cursor() as cursor:
-        cursor.cursor.copy_expert(f"COPY {table} ({', '.join(columns)}) FROM STDIN", buffer)
+        cursor.cursor.copy_expert(
+            f"COPY {table} ({', '.join(columns)}) FROM STDIN", stream, size=_COPY_READ
+        )
+    if stream.error is not None:
+        raise stream.error
+    return stream.count
 
 
 def stage_once(run: BatchRun, stage: Callable[[], int]) -> BatchRun:
@@ -253,19 +298,6 @@ def in_chunks(run: BatchRun, apply_chunk: Callable[[BatchRun, int, int], dict]) 
                 amount_total=F("amount_total") + counts.get("amount_total", 0),
                 amount_succeeded=F("amount_succeeded") + counts.get("amount_succeeded", 0),
             )
-
-
-class CountingRows:
-    """Rows passed through to COPY, counted on the way."""
-
-    def __init__(self, rows: Iterable[tuple]) -> None:
-        self.rows = rows
-        self.count = 0
-
-    def __iter__(self):
-        for row in self.rows:
-            self.count += 1
-            yield row
 
 
 RUNNERS: dict[str, Callable[[BatchRun], None]] = {}

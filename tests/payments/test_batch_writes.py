@@ -150,17 +150,12 @@ def test_a_charge_added_later_to_a_checked_transaction_is_checked_too():
             cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
 
 
-def test_konbini_import_stages_a_large_file_without_holding_it_whole(monkeypatch):
-    """The file is parsed and COPY-ed block by block from the file object. Read whole
-    and parsed into a list of records first, staging held several times the file's size (about
-    150 MB per 100,000 lines in the worker); now it holds one block of lines."""
+def test_konbini_import_stages_a_large_file_without_holding_it_whole():
+    """The file is parsed and COPY-ed as COPY reads it, from the file object. Read whole and
+    parsed into a list of records first, staging held several times the file's size (about
+    150 MB per 100,000 lines in the worker); now it holds a piece of the file."""
     import tracemalloc
 
-    from payments.batches import konbini_import
-
-    # Blocks of 1,000 lines, so that one block is small beside the file (raising=False: the
-    # code before block staging had none).
-    monkeypatch.setattr(konbini_import, "STAGE_BLOCK", 1_000, raising=False)
     line = (
         "01,20260330,1845,EAN91912345012025000000000123456026033100123006,,,0,12300,010,"
         "ファミリーマート 本町店,654321,,20260331\r\n"
