@@ -61,7 +61,7 @@ $(IDP)/node_modules/.machiba-installed: $(IDP)/package.json $(IDP)/package-lock.
 	@touch $@
 
 bench: prepare
-	@$(PY) bench/run_all.py
+	@$(PY) bench/run_all.py $(BENCH_ARGS)
 
 stop:
 	@bash cityhall/ops/services.sh stop
