@@ -422,7 +422,6 @@ def run_script(bench: Path, name: str, log_dir: Path, figures: list[dict]) -> Sc
     load_before = one_minute_load()
     print(f"# load average before {name}: {load_before:.2f}", flush=True)
     started = time.perf_counter()
-    count = 0
     stderr_path = log_dir / f"{name}.stderr.log"
     with stderr_path.open("w") as stderr:
         proc = subprocess.Popen(
@@ -432,22 +431,17 @@ def run_script(bench: Path, name: str, log_dir: Path, figures: list[dict]) -> Sc
             text=True,
             cwd=bench.parent,
         )
-        for line in proc.stdout:
-            line = line.rstrip("\n")
-            if line.startswith("{"):
-                try:
-                    record = json.loads(line)
-                except json.JSONDecodeError:
-                    print(f"# unreadable figure line: {line}", flush=True)
-                    continue
-                record.setdefault("script", name)
-                figures.append(record)
-                count += 1
-                print(line, flush=True)
-            elif line.startswith("# "):
-                # Notes a script prints for the reader (the pages' profiles, its load).
-                print(line, flush=True)
+        try:
+            _pass_through(proc, name, figures)
+        except KeyboardInterrupt:
+            # The script got the same interrupt: let it drop its bench database, then stop it.
+            try:
+                proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+            raise
         returncode = proc.wait()
+    count = sum(1 for record in figures if record.get("script") == name)
     seconds = time.perf_counter() - started
     load_after = one_minute_load()
     if returncode != 0:
@@ -456,6 +450,24 @@ def run_script(bench: Path, name: str, log_dir: Path, figures: list[dict]) -> Sc
         print(f"# {name} FAILED (exit {returncode}); its stderr: {stderr_path}", flush=True)
     print(f"# {name} took {seconds:.0f} s, load average after {load_after:.2f}", flush=True)
     return ScriptRun(name, args, seconds, load_before, load_after, returncode, count)
+
+
+def _pass_through(proc: subprocess.Popen, name: str, figures: list[dict]) -> None:
+    """Print a script's figures and notes as they come, collecting the figures."""
+    for line in proc.stdout:
+        line = line.rstrip("\n")
+        if line.startswith("{"):
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError:
+                print(f"# unreadable figure line: {line}", flush=True)
+                continue
+            record.setdefault("script", name)
+            figures.append(record)
+            print(line, flush=True)
+        elif line.startswith("# "):
+            # Notes a script prints for the reader (the pages' profiles, its load).
+            print(line, flush=True)
 
 
 # --- the report ------------------------------------------------------------------------------
@@ -597,12 +609,22 @@ def main(argv: list[str] | None = None, *, bench: Path = BENCH, out_dir: Path | 
     started_at = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
     started = time.perf_counter()
     records: list[dict] = []
-    runs = [run_script(bench, name, out_dir, records) for name in names]
+    runs: list[ScriptRun] = []
+    interrupted = False
+    for name in names:
+        try:
+            runs.append(run_script(bench, name, out_dir, records))
+        except KeyboardInterrupt:
+            interrupted = True
+            print(f"# interrupted during {name}: the report covers the scripts that finished")
+            break
     total = time.perf_counter() - started
 
     rows = target_rows(records)
     print_tables(rows, runs, records, total)
     code, words = verdict(rows, runs)
+    if interrupted:
+        code, words = 130, f"Interrupted before every script ran. {words}"
     (out_dir / "last-run.md").write_text(
         report_markdown(rows, runs, records, started=started_at, total=total), encoding="utf-8"
     )

@@ -336,3 +336,24 @@ def test_a_failed_script_or_a_part_run_exits_non_zero_and_says_why(standins, tmp
 
     with pytest.raises(SystemExit):
         run_all.main(["--only", "nosuch"], bench=standins, out_dir=out_dir)
+
+
+def test_an_interrupted_run_still_writes_what_finished(standins, tmp_path, capsys):
+    # A stand-in that interrupts the runner, as Ctrl-C in the terminal would.
+    (standins / "residents_seed.py").write_text(
+        "import os, signal, time\n"
+        "print('# seeding', flush=True)\n"
+        "os.kill(os.getppid(), signal.SIGINT)\n"
+        "time.sleep(0.5)\n"
+    )
+    out_dir = tmp_path / "out"
+    assert run_all.main([], bench=standins, out_dir=out_dir) == 130
+    printed = capsys.readouterr().out
+    assert "# interrupted during residents_seed" in printed
+    assert "# certificates.py" not in printed
+    saved = json.loads((out_dir / "last-run.json").read_text(encoding="utf-8"))
+    assert [s["name"] for s in saved["scripts"]] == ["portal"]
+    assert saved["verdict"].startswith("Interrupted before every script ran.")
+    assert saved["exit_code"] == 130
+    rows = {row["target"]: row["status"] for row in saved["targets"]}
+    assert rows["anonymous home `/` ≥ 0.5 × bare view"] == "met"
