@@ -13,7 +13,7 @@ from datetime import date
 
 from django.contrib.gis.db.models.functions import Distance
 from django.contrib.gis.geos import GEOSGeometry, Point
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import QuerySet
 from django.utils.translation import get_language
 
@@ -369,8 +369,7 @@ def _cell_tile(layer: Layer, z: int, x: int, y: int) -> bytes:
     with connection.cursor() as cursor:
         cursor.execute(
             sql,
-            {"layer": layer.pk, "slug": layer.slug, "z": z, "x": x, "y": y}
-            | _cell_range(z, x, y),
+            {"layer": layer.pk, "slug": layer.slug, "z": z, "x": x, "y": y} | _cell_range(z, x, y),
         )
         (data,) = cursor.fetchone()
     return bytes(data or b"")
@@ -445,14 +444,15 @@ def _full_detail_tile(layer: Layer, z: int, x: int, y: int) -> bytes:
         -- run ST_AsMVTGeom twice per feature. ST_AsMVT skips rows without a geometry itself.
         SELECT ST_AsMVT(rows.*, %(slug)s, 4096, 'geom', 'feature_id') FROM rows
     """
-    with connection.cursor() as cursor:
-        # Serial: with a few thousand candidates the planner starts a parallel worker, which
-        # must load PostGIS before it helps (a 2,265-parcel z18 tile: 156 ms with a worker that
-        # built 1 of its rows, against ~45 ms serial). geo_feature's own setting is left alone
-        # for the scans that do gain from workers (exports, checks without the index). Sent in
-        # one string, the SET LOCAL and the SELECT form one implicit transaction.
+    # Serial: with a few thousand candidates the planner starts a parallel worker, which must
+    # load PostGIS before it helps (a 2,265-parcel z18 tile: 156 ms with a worker that built 1
+    # of its rows, against ~45 ms serial). geo_feature's own setting is left alone for the
+    # scans that do gain from workers (exports, checks without the index). SET LOCAL lasts to
+    # the end of the transaction, hence the atomic block around the two statements.
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0")
         cursor.execute(
-            "SET LOCAL max_parallel_workers_per_gather = 0; " + sql,
+            sql,
             {"z": z, "x": x, "y": y, "layer": layer.pk, "slug": layer.slug, "pixel": pixel_degrees},
         )
         (data,) = cursor.fetchone()

@@ -36,17 +36,18 @@ _COUNTED = """
      WHERE valid_to IS NULL AND geometry IS NOT NULL AND NOT ST_IsEmpty(geometry) {where}
 """
 
-_DELTA = f"""
+_DELTA = """
     WITH delta AS (
         SELECT layer_id, x, y, sum(n) AS n
-          FROM ({{rows}}) AS counted
+          FROM ({rows}) AS counted
          GROUP BY layer_id, x, y
         HAVING sum(n) <> 0
     )
 """
 
 # Counts that grow are added (a new cell is inserted); counts that shrink only update, so that
-# the features of a layer being deleted, whose cells may already be gone, write nothing.
+# the features of a layer being deleted, whose cells may already be gone, write nothing; a cell
+# left at zero is removed (only the cells this statement lowered are looked at).
 # ORDER BY: two concurrent edits lock shared cells in the same order (no deadlock).
 _APPLY = """
     {delta}
@@ -58,38 +59,42 @@ _APPLY = """
     UPDATE geo_tilecell t SET features = t.features + d.n
       FROM delta d
      WHERE d.n < 0 AND t.layer_id = d.layer_id AND t.x = d.x AND t.y = d.y;
-    DELETE FROM geo_tilecell WHERE features = 0 AND layer_id IN ({layers});
+    {delta}
+    DELETE FROM geo_tilecell t
+     USING delta d
+     WHERE d.n < 0 AND t.layer_id = d.layer_id AND t.x = d.x AND t.y = d.y AND t.features = 0;
 """
 
 
-def _apply(rows: str, layers: str) -> str:
-    delta = _DELTA.format(rows=rows)
-    return _APPLY.format(delta=delta, layers=layers)
+def _apply(rows: str) -> str:
+    return _APPLY.format(delta=_DELTA.format(rows=rows))
 
+
+# An update counts its new current rows in and its old ones out (an edit closes the old version).
+_UPDATED_ROWS = (
+    _COUNTED.format(sign=1, source="new_rows", where="")
+    + " UNION ALL "
+    + _COUNTED.format(sign=-1, source="old_rows", where="")
+)
 
 FORWARD = f"""
 {_CELL_FUNCTIONS}
 
 CREATE FUNCTION geo_tilecell_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    {_apply(_COUNTED.format(sign=1, source="new_rows", where=""),
-            "SELECT layer_id FROM new_rows")}
+    {_apply(_COUNTED.format(sign=1, source="new_rows", where=""))}
     RETURN NULL;
 END $$;
 
 CREATE FUNCTION geo_tilecell_updated() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    {_apply(_COUNTED.format(sign=1, source="new_rows", where="")
-            + " UNION ALL "
-            + _COUNTED.format(sign=-1, source="old_rows", where=""),
-            "SELECT layer_id FROM new_rows UNION SELECT layer_id FROM old_rows")}
+    {_apply(_UPDATED_ROWS)}
     RETURN NULL;
 END $$;
 
 CREATE FUNCTION geo_tilecell_deleted() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    {_apply(_COUNTED.format(sign=-1, source="old_rows", where=""),
-            "SELECT layer_id FROM old_rows")}
+    {_apply(_COUNTED.format(sign=-1, source="old_rows", where=""))}
     RETURN NULL;
 END $$;
 

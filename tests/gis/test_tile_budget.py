@@ -187,27 +187,21 @@ def test_a_full_detail_tile_never_starts_a_parallel_worker(parcels_layer):
             # A bitmap heap scan, as at a million parcels (a plain GiST scan is never parallel).
             "SET enable_indexscan = off; ANALYZE geo_feature"
         )
-    # In a savepoint rolled back: inside the test's transaction a SET LOCAL would outlive the
-    # call, and the first plan below must be the statement's alone.
-    with CaptureQueriesContext(connection) as queries:
-        with pytest.raises(_Rollback), transaction.atomic():
-            selectors.layer_tile(parcels_layer, 18, x18, y18)
-            raise _Rollback
-    (sql,) = [q["sql"] for q in queries.captured_queries if "ST_AsMVT(" in q["sql"]]
-    select = sql[sql.index("WITH bounds") :]
-    setting = sql[: sql.index("WITH bounds")]
 
-    def plan() -> str:
+    def plan(select: str) -> str:
         with connection.cursor() as cursor:
             cursor.execute("EXPLAIN " + select)
             return "\n".join(row[0] for row in cursor.fetchall())
 
-    assert "Gather" in plan()  # what the statement alone would get
+    # In a savepoint rolled back: the tile's SET LOCAL lasts to the end of the transaction it
+    # ran in, so the plan read right after it is the one the tile statement got.
     with pytest.raises(_Rollback), transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute(setting)
-        assert "Gather" not in plan()
+        with CaptureQueriesContext(connection) as queries:
+            selectors.layer_tile(parcels_layer, 18, x18, y18)
+        (select,) = [q["sql"] for q in queries.captured_queries if "ST_AsMVT(" in q["sql"]]
+        assert "Gather" not in plan(select)
         raise _Rollback
+    assert "Gather" in plan(select)  # what the same statement gets without the setting
 
 
 class _Rollback(Exception):
