@@ -141,12 +141,13 @@ def main() -> None:
         emit("gis_tile_floor_empty_p50", percentile(floor_times, 50), "ms", scale)
         emit("gis_tile_floor_empty_p95", percentile(floor_times, 95), "ms", scale)
 
-        # z14 and below read the generalised table; z16 and up read geo_feature. "made" is the
+        # z14 and below read the generalised table; z16 and up read geo_feature, except a z16/z17
+        # tile over the feature budget, which draws its counted cells. "made" is the
         # tile built by PostGIS (what the first request of a tile after an edit costs), "cached"
         # what every later request costs: a Redis GET under the layer's revision.
         for name, tile_layer, zooms in (
-            ("", layer, (12, 14, 16, 18)),
-            ("_real", real, (12, 14, 16)),
+            ("", layer, (12, 14, 16, 17, 18)),
+            ("_real", real, (12, 14, 16, 17, 18)),
         ):
             for z in zooms:
                 x, y = tile_at(center_lon, center_lat, z)
@@ -169,6 +170,14 @@ def main() -> None:
                     tile=f"{z}/{x}/{y}",
                     bytes=size,
                     features=features,
+                    # Over the feature budget a z16/z17 tile draws counted cells, not features.
+                    drawn=(
+                        "cells"
+                        if selectors.GENERALISED_BELOW_ZOOM <= z < selectors.FULL_DETAIL_ZOOM
+                        and selectors._features_in_tile(tile_layer, z, x, y)
+                        > selectors.TILE_FEATURE_BUDGET
+                        else "features"
+                    ),
                 )
                 emit(f"gis_tile{name}_z{z}_made_p95", percentile(tile_times, 95), "ms", scale)
                 # CPU, not wall time: what making the tile costs whatever else the machine

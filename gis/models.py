@@ -244,3 +244,40 @@ class GeneralisedFeature(models.Model):
 
     def __str__(self) -> str:
         return f"{self.layer_id}:{self.external_id}@z{self.zoom}"
+
+
+class TileCell(models.Model):
+    """How many current features of a layer lie in one small square of the map (a z20 tile,
+    ~30 m here), by the centre of each feature's bounding box. A z16 or z17 tile sums its
+    256 or 64 cells to learn, without reading a feature, whether it holds more than a tile
+    should draw; if it does it draws these cells instead (gis.selectors.TILE_FEATURE_BUDGET).
+    Kept in step with geo_feature by statement-level triggers (migration 0004)."""
+
+    layer = models.ForeignKey(
+        Layer, on_delete=models.CASCADE, related_name="+", db_index=False
+    )  # the indexes below lead with it
+    x = models.IntegerField()
+    y = models.IntegerField()
+    features = models.IntegerField()
+
+    class Meta:
+        verbose_name = _("地物数（タイル区画別）")
+        verbose_name_plural = _("地物数（タイル区画別）")
+        constraints = [
+            models.UniqueConstraint(fields=["layer", "x", "y"], name="tilecell_unique"),
+            # A negative count would mean the triggers missed a write.
+            models.CheckConstraint(condition=Q(features__gte=0), name="tilecell_features_gte_0"),
+        ]
+        indexes = [
+            # A z16 tile's cells are exactly those with x / 16 and y / 16 equal to its own x
+            # and y (integer division): one equality lookup instead of a strip of the layer.
+            models.Index(
+                models.F("layer"),
+                models.F("x") / 16,
+                models.F("y") / 16,
+                name="tilecell_z16_idx",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.layer_id}:{self.x}/{self.y}={self.features}"

@@ -13,7 +13,7 @@ from datetime import date
 
 from django.contrib.gis.db.models.functions import Distance
 from django.contrib.gis.geos import GEOSGeometry, Point
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import QuerySet
 from django.utils.translation import get_language
 
@@ -301,7 +301,78 @@ def layer_tile(layer: Layer, z: int, x: int, y: int) -> bytes:
         return b""
     if z < GENERALISED_BELOW_ZOOM:
         return _generalised_tile(layer, z, x, y)
+    if z < FULL_DETAIL_ZOOM and _features_in_tile(layer, z, x, y) > TILE_FEATURE_BUDGET:
+        return _cell_tile(layer, z, x, y)
     return _full_detail_tile(layer, z, x, y)
+
+
+# A tile's feature budget, as vector-tile makers keep one (tippecanoe drops the densest features
+# below its maximum zoom so that no tile passes ~500 kB): a z16 or z17 tile holding more current
+# features than this draws the squares of geo_tilecell where they lie (each with its count)
+# instead. Such a tile is where features are a pixel or two across: 28,000 parcels of ~12 m²
+# in a z16 tile cost ~190 ms of CPU and 2 MB, and drew a grey mass the squares draw as well.
+# From FULL_DETAIL_ZOOM on every feature is drawn, whatever the count, so zooming in always
+# reaches each parcel. 2,000 features make a tile of ~150 kB.
+TILE_FEATURE_BUDGET = 2000
+FULL_DETAIL_ZOOM = 18
+# geo_tilecell counts features per tile of this zoom (migration 0004, CELLS = 2^20): 16 cells
+# to a z16 tile's side, 8 to a z17's, ~30 m here.
+CELL_ZOOM = 20
+# geo_tilecell's index (tilecell_z16_idx) finds a tile's cells by their z16 tile.
+_CELL_INDEX_ZOOM = 16
+
+
+def _cell_range(z: int, x: int, y: int) -> dict:
+    """The parameters naming the cells of tile z/x/y (GENERALISED_BELOW_ZOOM <= z <= CELL_ZOOM):
+    its z16 ancestor (for the index) and the range of cell columns and rows it covers."""
+    down, up = CELL_ZOOM - z, z - _CELL_INDEX_ZOOM
+    return {
+        "x16": x >> up,
+        "y16": y >> up,
+        "x0": x << down,
+        "x1": ((x + 1) << down) - 1,
+        "y0": y << down,
+        "y1": ((y + 1) << down) - 1,
+    }
+
+
+_CELLS_OF_TILE = """
+    FROM geo_tilecell c
+   WHERE c.layer_id = %(layer)s AND c.x / 16 = %(x16)s AND c.y / 16 = %(y16)s
+     AND c.x BETWEEN %(x0)s AND %(x1)s AND c.y BETWEEN %(y0)s AND %(y1)s
+"""
+
+
+def _features_in_tile(layer: Layer, z: int, x: int, y: int) -> int:
+    """How many current features of the layer have their centre in the tile, from at most 256
+    counted cells (geo_tilecell), without reading a feature."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT coalesce(sum(c.features), 0) {_CELLS_OF_TILE}",
+            {"layer": layer.pk, **_cell_range(z, x, y)},
+        )
+        (count,) = cursor.fetchone()
+    return int(count)
+
+
+def _cell_tile(layer: Layer, z: int, x: int, y: int) -> bytes:
+    # Each cell that holds features, as its square (a z20 tile: 16 px of a z16 tile) with the
+    # number of features in it: the tile still shows where the features are, in a few hundred
+    # squares at most.
+    sql = f"""
+        SELECT ST_AsMVT(rows.*, %(slug)s, 4096, 'geom')
+          FROM (SELECT ST_AsMVTGeom(ST_TileEnvelope({CELL_ZOOM}, c.x, c.y),
+                                    ST_TileEnvelope(%(z)s, %(x)s, %(y)s), 4096, 64, true) AS geom,
+                       c.features
+                {_CELLS_OF_TILE} AND c.features > 0) AS rows
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(
+            sql,
+            {"layer": layer.pk, "slug": layer.slug, "z": z, "x": x, "y": y} | _cell_range(z, x, y),
+        )
+        (data,) = cursor.fetchone()
+    return bytes(data or b"")
 
 
 # Below this zoom tiles read geo_generalisedfeature (kept by triggers, migration 0002): at z15
@@ -373,7 +444,13 @@ def _full_detail_tile(layer: Layer, z: int, x: int, y: int) -> bytes:
         -- run ST_AsMVTGeom twice per feature. ST_AsMVT skips rows without a geometry itself.
         SELECT ST_AsMVT(rows.*, %(slug)s, 4096, 'geom', 'feature_id') FROM rows
     """
-    with connection.cursor() as cursor:
+    # Serial: with a few thousand candidates the planner starts a parallel worker, which must
+    # load PostGIS before it helps (a 2,265-parcel z18 tile: 156 ms with a worker that built 1
+    # of its rows, against ~45 ms serial). geo_feature's own setting is left alone for the
+    # scans that do gain from workers (exports, checks without the index). SET LOCAL lasts to
+    # the end of the transaction, hence the atomic block around the two statements.
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0")
         cursor.execute(
             sql,
             {"z": z, "x": x, "y": y, "layer": layer.pk, "slug": layer.slug, "pixel": pixel_degrees},
@@ -386,7 +463,7 @@ def _full_detail_tile(layer: Layer, z: int, x: int, y: int) -> bytes:
 # at once and the time-out only returns the memory of tiles nobody asks for any more.
 TILE_CACHE_SECONDS = 24 * 60 * 60
 # Raised when what a tile holds changes in code (its columns, the generalisation rule).
-TILE_FORMAT = 2
+TILE_FORMAT = 3
 
 
 def tile_audience(user) -> str:

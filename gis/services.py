@@ -64,11 +64,14 @@ def refresh_generalised(*, layer: Layer) -> int:
     """Rebuild the layer's generalised tile rows from its current features (idempotent; the
     triggers on geo_feature keep them in step on every write, so this is for a change of the
     generalisation rule or a repair). Raises the layer's revision, so cached tiles made from
-    the old rows are not served again. Returns the number of rows written."""
+    the old rows are not served again. The per-cell feature counts (geo_tilecell) are rebuilt
+    with them. Returns the number of generalised rows written."""
     with transaction.atomic(), connection.cursor() as cursor:
         Layer.objects.select_for_update().filter(pk=layer.pk).first()
         cursor.execute("SELECT geo_generalise_layer(%s)", [layer.pk])
         (written,) = cursor.fetchone()
+        # The per-cell counts the z16/z17 tiles' feature budget reads, rebuilt alongside.
+        cursor.execute("SELECT geo_tilecell_layer(%s)", [layer.pk])
         Layer.objects.filter(pk=layer.pk).update(
             revision=models.F("revision") + 1, updated_at=timezone.now()
         )
