@@ -264,7 +264,7 @@ def _batch_memory_row(figs: Figures) -> Row:
 
 
 # The tiles bench/gis.py makes and caches: the dense synthetic layer and the real-density one.
-TILES = [("", z) for z in (12, 14, 16, 18)] + [("_real", z) for z in (12, 14, 16)]
+TILES = [(layer, z) for layer in ("", "_real") for z in (12, 14, 16, 17, 18)]
 
 
 def tile_figure_names() -> list[str]:
