@@ -11,7 +11,10 @@ rest reuse them. Works in its own database (bench_certificates), created and dro
 from __future__ import annotations
 
 import argparse
+import contextlib
 import cProfile
+import importlib
+import inspect
 import logging
 import os
 import pstats
@@ -21,6 +24,9 @@ from datetime import date
 
 from _common import bench_database, emit
 from _profile import _WRAPPERS, _label
+
+# Certificates rendered once more with each WeasyPrint phase timed (after the measured ones).
+PHASE_CERTIFICATES = 10
 
 MINIMAL_HTML = """<!DOCTYPE html><html lang="ja"><head><meta charset="utf-8">
 <style>@page { size: A4; margin: 20mm } body { font-family: "IPAexMincho"; }</style></head>
@@ -90,6 +96,104 @@ def _setup(scale: int) -> list[int]:
     return ids
 
 
+# WeasyPrint's phases, timed by wrapping the functions its Document calls for each (their names
+# in weasyprint.document, 60-70): CPU time, so the split holds on a loaded machine.
+_PHASES = (
+    ("HTML parse", "weasyprint", "HTML", "__init__"),
+    ("style cascade", "weasyprint.document", None, "get_all_computed_styles"),
+    ("box tree", "weasyprint.document", None, "build_formatting_structure"),
+    ("layout", "weasyprint.document", None, "layout_document"),
+    ("draw", "weasyprint.document", "Page", "paint"),
+    ("font subsetting", "weasyprint.pdf.fonts", "Font", "subset"),
+)
+
+
+@contextlib.contextmanager
+def _timing_phases(spent: dict[str, float]):
+    """Add each phase's CPU seconds to `spent` while inside; put the functions back after."""
+    restore = []
+
+    def timer(label, function):
+        if inspect.isgeneratorfunction(function):  # layout_document yields page after page
+
+            def timed(*args, **kwargs):
+                generator = function(*args, **kwargs)
+                while True:
+                    started = time.process_time()
+                    try:
+                        item = next(generator)
+                    except StopIteration:
+                        return
+                    finally:
+                        spent[label] += time.process_time() - started
+                    yield item
+
+            return timed
+
+        def timed(*args, **kwargs):
+            started = time.process_time()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                spent[label] += time.process_time() - started
+
+        return timed
+
+    for label, module_name, class_name, name in _PHASES:
+        owner = importlib.import_module(module_name)
+        if class_name:
+            owner = getattr(owner, class_name)
+        original = owner.__dict__[name]
+        restore.append((owner, name, original))
+        setattr(owner, name, timer(label, original))
+    try:
+        yield
+    finally:
+        for owner, name, original in restore:
+            setattr(owner, name, original)
+
+
+def _phases(task, application_ids: list[int]) -> None:
+    """Where a certificate's CPU time goes, phase by phase, over a few more certificates:
+    WeasyPrint's phases, the rest of its PDF writing, and the task's work outside WeasyPrint
+    (database, QR code, template, sealing the stored file, the notification)."""
+    from procedures.certificates import issuing
+
+    spent = dict.fromkeys([label for label, *_ in _PHASES], 0.0)
+    spent["render_pdf"] = 0.0
+    render_pdf = issuing.render_pdf
+
+    def timed_render(html):
+        started = time.process_time()
+        try:
+            return render_pdf(html)
+        finally:
+            spent["render_pdf"] += time.process_time() - started
+
+    issuing.render_pdf = timed_render
+    started = time.process_time()
+    try:
+        with _timing_phases(spent):
+            for application_id in application_ids:
+                task.run(application_id)
+    finally:
+        issuing.render_pdf = render_pdf
+    total = time.process_time() - started
+    count = len(application_ids)
+    inside = sum(spent[label] for label, *_ in _PHASES)
+    rows = [(label, spent[label]) for label, *_ in _PHASES]
+    rows.append(("PDF writing and the rest of WeasyPrint", spent["render_pdf"] - inside))
+    rows.append(
+        ("outside WeasyPrint (database, QR, template, sealing, event)", total - spent["render_pdf"])
+    )
+    print(
+        f"# CPU time of a certificate by phase (mean of {count}): {total / count * 1000:.1f} ms",
+        flush=True,
+    )
+    for label, seconds in rows:
+        print(f"#   {seconds / count * 1000:7.1f} ms {seconds / total:6.1%}  {label}", flush=True)
+
+
 def _profile_one(task, application_id: int, *, top: int = 14) -> None:
     """One more certificate under cProfile: its top functions by cumulative time, printed as
     notes (`# ...`) so the table says where a render's time goes."""
@@ -129,7 +233,9 @@ def main() -> None:
         from procedures.models import Certificate
         from procedures.tasks import issue_certificate
 
-        application_ids = _setup(scale + 1)
+        application_ids = _setup(scale + 1 + PHASE_CERTIFICATES)
+        by_phase = application_ids[-PHASE_CERTIFICATES:]
+        del application_ids[-PHASE_CERTIFICATES:]
         profiled = application_ids.pop()
 
         cpu = {"bare": 0.0}
@@ -177,6 +283,7 @@ def main() -> None:
         emit("certificates.pdf_bytes_median", sorted(sizes)[len(sizes) // 2], "bytes", len(sizes))
         load = os.getloadavg()
         print(f"# load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}", flush=True)
+        _phases(issue_certificate, by_phase)
         _profile_one(issue_certificate, profiled)
 
 
