@@ -89,5 +89,5 @@ def test_a_new_installment_off_its_assessment_fails_without_adjustments():
         with transaction.atomic(), connection.cursor() as cursor:
             first, _ = _bill(cursor, payer, tax, "test:off", [30_000, 30_000])
             cursor.execute(
-                "UPDATE payments_installment SET assessed_amount = 29_000 WHERE id = %s", [first]
+                "UPDATE payments_installment SET assessed_amount = 29000 WHERE id = %s", [first]
             )
