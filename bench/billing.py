@@ -16,8 +16,11 @@ unindexed table:
 One run each (no warm-up): these are batch jobs, run once a year or once a day. Each batch
 figure carries the peak memory of the run, sampled every 20 ms while it runs:
 ``worker_peak_rss_mb`` (this process, which is what a Celery worker executing the run holds) and
-``backend_peak_rss_mb`` / ``backend_peak_private_mb`` (its PostgreSQL backend: the resident set
-counts the shared_buffers pages it touched, the private part is its own memory, RssAnon).
+``backend_peak_rss_mb`` / ``backend_peak_private_mb`` (the largest of its PostgreSQL backends:
+the resident set counts the shared_buffers pages it touched, the private part is its own memory,
+RssAnon), with ``worker_cpu_seconds`` and ``backends_cpu_seconds`` (CPU time of this process and
+of every backend of the bench database during the run; the billing run applies its chunks on
+``parallel_chunks`` connections, so its ``statements_seconds`` counts only the main connection's).
 """
 
 from __future__ import annotations
@@ -50,30 +53,66 @@ def _status_kb(pid: int | str, field: str) -> int:
     return 0
 
 
+def _database_backends(database: str) -> list[int]:
+    """PIDs of the PostgreSQL backends connected to ``database`` (their process title names it):
+    a run may apply its chunks on several connections."""
+    pids = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as cmdline:
+                title = cmdline.read(200)
+        except OSError:
+            continue
+        if title.startswith(b"postgres: ") and f" {database} ".encode() in title:
+            pids.append(int(entry))
+    return pids
+
+
+def _cpu_ticks(pid: int | str) -> int:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+        return int(fields[11]) + int(fields[12])  # utime + stime
+    except (OSError, IndexError, ValueError):
+        return 0
+
+
 class PeakMemory:
-    """Peak RSS of this process and of its database backend while the block runs."""
+    """Peak RSS of this process and of its database backends while the block runs, and the CPU
+    time both spent in it (a figure the machine's load moves far less than the wall clock)."""
 
     def __init__(self) -> None:
         from django.db import connection
 
         with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_backend_pid()")
-            self.backend = cursor.fetchone()[0]
+            cursor.execute("SELECT pg_backend_pid(), current_database()")
+            self.backend, self.database = cursor.fetchone()
         self.peaks = {"worker": 0, "backend": 0, "backend_private": 0}
+        self.backend_ticks: dict[int, int] = {}
         self._stop = threading.Event()
 
     def _sample(self) -> None:
+        rounds = 0
+        backends = [self.backend]
         while True:
-            for key, pid, field in (
-                ("worker", "self", "VmRSS"),
-                ("backend", self.backend, "VmRSS"),
-                ("backend_private", self.backend, "RssAnon"),
-            ):
-                self.peaks[key] = max(self.peaks[key], _status_kb(pid, field))
+            if rounds % 10 == 0:  # new connections appear when the run starts its chunks
+                backends = sorted(set(backends) | set(_database_backends(self.database)))
+            rounds += 1
+            self.peaks["worker"] = max(self.peaks["worker"], _status_kb("self", "VmRSS"))
+            for pid in backends:
+                for key, field in (("backend", "VmRSS"), ("backend_private", "RssAnon")):
+                    self.peaks[key] = max(self.peaks[key], _status_kb(pid, field))
+                ticks = _cpu_ticks(pid)
+                if ticks:
+                    self.backend_ticks[pid] = ticks
             if self._stop.wait(0.02):
                 return
 
     def __enter__(self) -> PeakMemory:
+        self._worker_cpu = time.process_time()
+        self._backend_start = _cpu_ticks(self.backend)
         self._thread = threading.Thread(target=self._sample, daemon=True)
         self._thread.start()
         return self
@@ -81,12 +120,18 @@ class PeakMemory:
     def __exit__(self, *exc) -> None:
         self._stop.set()
         self._thread.join()
+        self._worker_cpu = time.process_time() - self._worker_cpu
 
     def figures(self) -> dict:
+        hz = os.sysconf("SC_CLK_TCK")
+        ticks = sum(self.backend_ticks.values()) - self._backend_start
         return {
             "worker_peak_rss_mb": round(self.peaks["worker"] / 1024),
             "backend_peak_rss_mb": round(self.peaks["backend"] / 1024),
             "backend_peak_private_mb": round(self.peaks["backend_private"] / 1024),
+            "backends": len(self.backend_ticks),
+            "worker_cpu_seconds": round(self._worker_cpu, 2),
+            "backends_cpu_seconds": round(ticks / hz, 2),
         }
 
 
@@ -137,6 +182,7 @@ def measure(scale: int, *, konbini_import: bool = True) -> tuple[int, dict]:
     payers = installments // 4
 
     with bench_database("billing"):
+        from django.conf import settings
         from django.db import connection, transaction
 
         from payments import batches, documents
@@ -193,6 +239,9 @@ def measure(scale: int, *, konbini_import: bool = True) -> tuple[int, dict]:
             statements_seconds=round(statement_seconds[0], 2),
             commits_and_copy_seconds=round(seconds - statement_seconds[0], 2),
             load_average=round(os.getloadavg()[0], 1),
+            parallel_chunks=settings.BATCH_PARALLEL_CHUNKS,
+            chunk_lines=min(batches.runs.CHUNK, batches.runs.PARALLEL_CHUNK),
+            target_1m_seconds=20,
             **billing_memory.figures(),
         )
 

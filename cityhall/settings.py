@@ -307,6 +307,10 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 6 * 3600}
 CELERY_RESULT_EXPIRES = 24 * 3600
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_QUEUE", default="machiba")
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Connections that apply an annual billing run's chunks side by side (each chunk is independent:
+# one line, one charge). 2 measured fastest on the 2-core machine (bench/README.md, Billing);
+# a database server with more cores may take more. 1 applies them one after another.
+BATCH_PARALLEL_CHUNKS = env.int("BATCH_PARALLEL_CHUNKS", default=2)
 
 # Security headers. Scripts come only from our own origin (vendored files), never inline.
 SECURE_CONTENT_TYPE_NOSNIFF = True

@@ -674,6 +674,30 @@ class BatchRun(models.Model):
         return 100 if not self.total else min(100, self.processed * 100 // self.total)
 
 
+class BatchChunk(models.Model):
+    """A range of a run's staged lines applied in its own transaction. Chunks of a run that may
+    run side by side are claimed with ``FOR UPDATE SKIP LOCKED``; a chunk is marked done, with
+    its counts, in the transaction that applied it, so a resumed run redoes only the others."""
+
+    batch_run = models.ForeignKey(
+        BatchRun, verbose_name=_("バッチ"), on_delete=models.CASCADE, related_name="chunks"
+    )
+    start = models.BigIntegerField(_("開始行"))
+    end = models.BigIntegerField(_("終了行"))
+    done = models.BooleanField(_("完了"), default=False)
+
+    class Meta:
+        verbose_name = _("バッチの区切り")
+        verbose_name_plural = _("バッチの区切り")
+        constraints = [
+            models.UniqueConstraint(fields=["batch_run", "start"], name="batch_chunk_once"),
+            models.CheckConstraint(condition=Q(start__lt=F("end")), name="batch_chunk_range"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self._meta.verbose_name} #{self.pk}"
+
+
 class BatchAttempt(models.Model):
     """An earlier, failed attempt of a batch run, kept when the run is tried again."""
 

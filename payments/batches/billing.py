@@ -97,6 +97,8 @@ def _run_billing(run: BatchRun) -> None:
             )
     schedule_json = json.dumps(schedule)
 
+    # Each line makes its own charge (ON CONFLICT on its origin): chunks are independent.
+    @runs.independent_chunks
     def apply_chunk(run: BatchRun, start: int, end: int) -> dict:
         with connection.cursor() as cursor:
             cursor.execute(BILLING_UNMATCHED_SQL, [run.pk, run.pk, start, end, schedule_json])
