@@ -60,9 +60,12 @@ def run_server(args, *, workers: int, worker_class: str, threads: int, cookie: s
                     raise RuntimeError(f"{path} answered {response.status} at {response.url}")
             headers = (f"Cookie: {cookie}",) if needs_login else ()
             run_wrk(base + path, connections=CONCURRENCY, seconds=2, headers=headers)  # warm-up
+            groups = cpu_groups(base.pid)
+            before = cpu_seconds(groups)
             result = run_wrk(
                 base + path, connections=CONCURRENCY, seconds=args.seconds, headers=headers
             )
+            after = cpu_seconds(groups)
             seconds = result["duration_us"] / 1e6
             scale = f"c{CONCURRENCY} {server_kind}"
             emit(
@@ -76,6 +79,21 @@ def run_server(args, *, workers: int, worker_class: str, threads: int, cookie: s
             emit(f"portal.{name}.p50", result["p50_us"] / 1000, "ms", scale)
             emit(f"portal.{name}.p95", result["p95_us"] / 1000, "ms", scale)
             throughput = result["requests"] / seconds
+            # Machine time per request by process group, read from /proc before and after the
+            # load: what a request costs whatever else the machine runs, and where it goes.
+            spent = {group: after[group] - before[group] for group in after}
+            emit(
+                f"portal.{name}.cpu_per_request",
+                sum(v for k, v in spent.items() if k != "machine_other")
+                * 1000
+                / result["requests"],
+                "ms",
+                scale,
+                **{
+                    f"{group}_ms": round(value * 1000 / result["requests"], 3)
+                    for group, value in spent.items()
+                },
+            )
             if name == "bare_ok_view":
                 floor = throughput
             elif name in TARGETS:
@@ -113,6 +131,53 @@ def run_server(args, *, workers: int, worker_class: str, threads: int, cookie: s
                 workers=[round(value, 1) for value in rss],
                 target_mb=300,
             )
+
+
+def cpu_groups(master_pid: int) -> dict[str, int]:
+    """The processes whose CPU a page costs: gunicorn's master, PostgreSQL's postmaster (its
+    backends and helpers are its children) and redis-server; wrk is this process's child."""
+    from django.core.cache import cache
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        backend = cursor.fetchone()[0]
+    postmaster = int(Path(f"/proc/{backend}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    redis_pid = cache._cache.get_client().info("server")["process_id"]
+    return {"gunicorn": master_pid, "postgres": postmaster, "redis": int(redis_pid)}
+
+
+def _process_tree_seconds(pid: int) -> float:
+    """utime + stime of a process, of its live children, and of its reaped ones (cutime,
+    cstime), in seconds: a backend that ends during the load still counts."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    pids = [pid]
+    try:
+        pids += Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        pass
+    for index, each in enumerate(pids):
+        try:
+            fields = Path(f"/proc/{each}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        # Fields 14-17 of proc(5) (utime, stime, cutime, cstime), counted after the comm.
+        utime, stime, cutime, cstime = (int(value) for value in fields[11:15])
+        total += utime + stime + (cutime + cstime if index == 0 else 0)
+    return total / tick
+
+
+def cpu_seconds(groups: dict[str, int]) -> dict[str, float]:
+    spent = {group: _process_tree_seconds(pid) for group, pid in groups.items()}
+    children = os.times()
+    spent["wrk"] = children.children_user + children.children_system
+    # Everything else the machine ran meanwhile (other sessions): busy time from /proc/stat
+    # minus the groups above, so a figure from a shared machine says how shared it was.
+    busy = [int(value) for value in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    machine = (sum(busy) - busy[3] - busy[4]) / os.sysconf("SC_CLK_TCK")
+    spent["machine_other"] = machine - sum(spent.values())
+    return spent
 
 
 def worker_rss_mb(master_pid: int) -> list[float]:

@@ -120,13 +120,15 @@ def panels_for(user) -> list[tuple[Panel, dict]]:
     return shown
 
 
-def dashboard(request) -> tuple[int, list[SafeString]]:
+def dashboard(request, *, read=None, live_slots: bool = False) -> tuple[int, list[SafeString]]:
     """(unread notifications, the HTML of each panel shown) for the signed-in user.
 
     One query reads every fingerprint; one Redis round trip fetches the panels rendered under
-    them; only the panels whose rows changed (or that keep no fingerprint) are computed."""
+    them; only the panels whose rows changed (or that keep no fingerprint) are computed.
+    `read` is that query's row when the caller has it already; with `live_slots`, a panel that
+    keeps no fingerprint is left as a slot (live_slot) for dashboard_page to fill per request."""
     user = request.user
-    unread, *prints = _read_prints(user.pk)
+    unread, *prints = read if read is not None else _read_prints(user.pk)
     fingerprinted = [panel for panel in _ordered() if panel.fingerprint]
     # The language and the day are part of the key: panels are words in the reader's language,
     # and dates ("next collection", "overdue") move at midnight.
@@ -141,6 +143,9 @@ def dashboard(request) -> tuple[int, list[SafeString]]:
     fresh: dict[str, str] = {}
     for panel in _ordered():
         key = keys.get(panel.key)
+        if live_slots and key is None:
+            shown.append(mark_safe(live_slot(panel)))  # noqa: S308 - a marker of our own
+            continue
         if key is not None and key in found:
             html = found[key]
         else:
@@ -157,3 +162,81 @@ def dashboard(request) -> tuple[int, list[SafeString]]:
     if fresh:
         cache.set_many(fresh, PANEL_CACHE_SECONDS)
     return unread, shown
+
+
+# The whole page, kept in Redis for a signed-in resident.
+#
+# Rendering the page around the panels (base.html's menus and language switch, in the
+# reader's language) cost about as much CPU as everything else on an unchanged /my/, so the
+# rendered page is kept too, keyed by everything it shows: the resident, the language and the
+# day, the unread count, each panel's fingerprint (so a change to a panel's rows, by any path,
+# is a new key at once, exactly as for the panels), and the account's own fields and staff
+# standing that the menus read. What differs per request is put back when it is served: the
+# visitor's CSRF token (pagecache's slot) and the panels without a fingerprint (the counter's
+# congestion, which must show a new summary at once), rendered on every request as before.
+# A page with a pending message or a query string is rendered, never stored.
+PAGE_CACHE_SECONDS = PANEL_CACHE_SECONDS
+_SECTION = '<section class="panel">{}</section>'
+
+
+def live_slot(panel: Panel) -> str:
+    return f"\x00panel:{panel.key}\x00"
+
+
+def _account_digest(user) -> str:
+    """What the page shell reads of the account: every field and whether it is staff."""
+    from .roles import is_staff_member
+
+    values = [getattr(user, field.attname) for field in user._meta.concrete_fields]
+    return hashlib.sha1(repr((values, is_staff_member(user))).encode()).hexdigest()
+
+
+def dashboard_page(request, *, template: str):
+    """The /my/ response: the stored page with the per-request parts put back, or a page
+    rendered (and stored) when the stored one is missing or must not be used."""
+    from django.contrib.messages import get_messages
+    from django.http import HttpResponse
+    from django.middleware.csrf import get_token
+    from django.shortcuts import render
+
+    from .pagecache import _SLOT, _TOKEN
+
+    user = request.user
+    read = _read_prints(user.pk)
+    storable = not request.META.get("QUERY_STRING") and not len(get_messages(request))
+    if not storable:
+        unread, panels = dashboard(request, read=read)
+        return render(request, template, {"panels": panels, "unread": unread})
+    scope = f"{get_language()}:{timezone.localdate().isoformat()}"
+    key = (
+        "dashpage:"
+        + hashlib.sha1(
+            f"{template}:{user.pk}:{scope}:{_account_digest(user)}:{read}".encode()
+        ).hexdigest()
+    )
+    live = [panel for panel in _ordered() if not panel.fingerprint]
+    html = cache.get(key)
+    if html is None:
+        unread, panels = dashboard(request, read=read, live_slots=True)
+        page = render(request, template, {"panels": panels, "unread": unread}).content.decode()
+        html = _TOKEN.sub(rf"\g<1>{_SLOT}\g<2>", page)
+        # Stored only when every live panel's section is where it can be put back, and some
+        # panel with a fingerprint is shown (otherwise the empty-state text depends on the
+        # live panels too).
+        sections = [_SECTION.format(live_slot(panel)) for panel in live]
+        if all(section in html for section in sections) and len(panels) > len(live):
+            cache.set(key, html, PAGE_CACHE_SECONDS)
+        else:
+            unread, panels = dashboard(request, read=read)
+            return render(request, template, {"panels": panels, "unread": unread})
+    for panel in live:
+        context = panel.context(user)
+        filled = (
+            ""
+            if context is None
+            else _SECTION.format(
+                render_to_string(panel.template, {"panel": context}, request=request)
+            )
+        )
+        html = html.replace(_SECTION.format(live_slot(panel)), filled)
+    return HttpResponse(html.replace(_SLOT, get_token(request)))

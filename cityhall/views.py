@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from .dashboard import dashboard
+from .dashboard import dashboard_page
 from .health import run_checks
 from .models import Notification
 from .pagecache import anonymous_page_cache
@@ -57,8 +57,7 @@ def staff_dashboard(request):
 @login_required
 def my_dashboard(request):
     """The resident's own page: what to do, what to pay and what happened, from every app."""
-    unread, panels = dashboard(request)
-    return render(request, "cityhall/my_dashboard.html", {"panels": panels, "unread": unread})
+    return dashboard_page(request, template="cityhall/my_dashboard.html")
 
 
 @login_required

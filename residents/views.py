@@ -431,7 +431,14 @@ def dashboard_fingerprint() -> str:
     resident = Resident._meta.db_table
     mine = f"SELECT household_id FROM {resident} WHERE user_id = %(user)s"
     return fingerprint_of(
-        rows_version(resident, f"t.user_id = %(user)s OR t.household_id IN ({mine})"),
+        # The account's record and its household's members as a UNION of two index reads:
+        # "user_id = … OR household_id IN (…)" is one filter over every resident (a scan
+        # that grows with the city: 0.6 ms at 2,000 residents, every dashboard).
+        rows_version(
+            resident,
+            f"t.id IN (SELECT id FROM {resident} WHERE user_id = %(user)s"
+            f" UNION SELECT id FROM {resident} WHERE household_id IN ({mine}))",
+        ),
         rows_version(Household._meta.db_table, f"t.id IN ({mine})"),
         rows_version(
             Address._meta.db_table,
