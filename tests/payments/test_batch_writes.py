@@ -179,3 +179,28 @@ def test_konbini_import_stages_a_large_file_without_holding_it_whole():
         assert cursor.fetchone() == (50_000, 50_000)
     # The file is 6.5 MB; its bytes alone were more than this when read whole.
     assert peak < len(data) / 3, (peak, len(data))
+
+
+def test_konbini_chunk_statements_run_without_jit_compilation():
+    # The settle step's estimated cost passes jit_above_cost on a city's ledger, and compiling it
+    # cost more than running it, once per chunk: the chunk's statements run with JIT off.
+    from payments.batches import konbini_import
+
+    payer = make_resident()
+    installment = make_charge(payer, parts=[(date(2025, 6, 30), 5_000)]).installments.get()
+    data = konbini.build_result_csv([_record(installment, 5_000, time(10, 0))], header=True)
+    run = batches.submit(kind="konbini_import", data=data, queue=False)
+    seen = []
+
+    def jit_setting(execute, sql, params, many, context):
+        if sql == konbini_import.SETTLE_SQL:
+            context["cursor"].cursor.execute("SELECT current_setting('jit')")
+            seen.append(context["cursor"].cursor.fetchone()[0])
+        return execute(sql, params, many, context)
+
+    with connection.cursor() as cursor:
+        cursor.execute("SET jit = on")
+    with connection.execute_wrapper(jit_setting):
+        run = batches.execute(run.pk)
+    assert run.state == "succeeded"
+    assert seen == ["off"]
