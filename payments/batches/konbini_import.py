@@ -47,17 +47,25 @@ def _day_digits(day: date) -> str:
 
 
 def _konbini_rows(run: BatchRun, stream: BinaryIO) -> Iterator[tuple]:
-    for line_no, record in enumerate(konbini.iter_result_csv(stream)):
+    # Straight from the checked fields, no record object per line. The dates go to COPY as the
+    # file's YYYYMMDD digits (PostgreSQL reads that form), and the reference is built from the
+    # same digits konbini_external_ref formats from the parsed values (they were checked to be
+    # a date and an HHMM time, so the two agree).
+    run_id = run.pk
+    for line_no, line in enumerate(konbini.iter_checked_lines(stream)):
+        record_type, paid_date, paid_time, code = line[0], line[1], line[2], line[3]
+        paid_digits = _day_digits(paid_date)
+        transfer_date = line[11]
         yield (
-            run.pk,
+            run_id,
             line_no,
-            record.record_type,
-            record.paid_date.isoformat(),
-            record.barcode,
-            int(record.barcode[14:29]),
-            record.amount,
-            konbini_external_ref(record),
-            record.transfer_date.isoformat() if record.transfer_date else None,
+            record_type,
+            paid_digits,
+            code,
+            int(code[14:29]),
+            int(line[7]),
+            f"{code}:{paid_digits}{paid_time.hour:02d}{paid_time.minute:02d}:{line[8]}{line[10]}",
+            None if transfer_date is None else _day_digits(transfer_date),
         )
 
 
