@@ -17,7 +17,9 @@ One run each (no warm-up): these are batch jobs, run once a year or once a day. 
 figure carries the peak memory of the run, sampled every 20 ms while it runs:
 ``worker_peak_rss_mb`` (this process, which is what a Celery worker executing the run holds) and
 ``backend_peak_rss_mb`` / ``backend_peak_private_mb`` (its PostgreSQL backend: the resident set
-counts the shared_buffers pages it touched, the private part is its own memory, RssAnon).
+counts the shared_buffers pages it touched, the private part is its own memory, RssAnon), and
+the CPU seconds each of the two spent in the run (``worker_cpu_seconds``, ``backend_cpu_seconds``),
+which a loaded machine changes much less than the wall clock.
 """
 
 from __future__ import annotations
@@ -50,6 +52,16 @@ def _status_kb(pid: int | str, field: str) -> int:
     return 0
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process so far (/proc/PID/stat, fields 14 and 15)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 class PeakMemory:
     """Peak RSS of this process and of its database backend while the block runs."""
 
@@ -74,6 +86,9 @@ class PeakMemory:
                 return
 
     def __enter__(self) -> PeakMemory:
+        # CPU seconds of both processes beside the wall clock: on a shared machine the wall
+        # clock moves with the load, the CPU a run needs much less.
+        self._cpu = (time.process_time(), _cpu_seconds(self.backend))
         self._thread = threading.Thread(target=self._sample, daemon=True)
         self._thread.start()
         return self
@@ -81,12 +96,16 @@ class PeakMemory:
     def __exit__(self, *exc) -> None:
         self._stop.set()
         self._thread.join()
+        self.worker_cpu = time.process_time() - self._cpu[0]
+        self.backend_cpu = _cpu_seconds(self.backend) - self._cpu[1]
 
     def figures(self) -> dict:
         return {
             "worker_peak_rss_mb": round(self.peaks["worker"] / 1024),
             "backend_peak_rss_mb": round(self.peaks["backend"] / 1024),
             "backend_peak_private_mb": round(self.peaks["backend_private"] / 1024),
+            "worker_cpu_seconds": round(self.worker_cpu, 2),
+            "backend_cpu_seconds": round(self.backend_cpu, 2),
         }
 
 
