@@ -22,6 +22,7 @@ it GS1-128; each pair of digits is one symbol character.
 
 from __future__ import annotations
 
+import functools
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -113,12 +114,9 @@ def build(
     return data + str(check_digit(data))
 
 
-def parse(code44: str) -> dict[str, Any]:
-    """The fields of a 44-digit barcode; ``ValueError`` when it is not one of ours or is damaged.
-
-    Returns biller_code, revenue_code (str), fiscal_year (int), installment_key (str, 15 digits),
-    reissue (int), deadline (date or None), stamp_flag (int) and amount (int, yen).
-    """
+def validate(code44: str) -> None:
+    """``ValueError`` when a code is not one of ours or is damaged; :func:`parse` without building
+    its fields (a convenience-store file checks a million codes and stores them as text)."""
     if not isinstance(code44, str) or not _is_digits(code44, LENGTH):
         raise ValueError(f"a payment barcode is 44 ASCII digits, got {code44!r}")
     expected = check_digit(code44[:43])
@@ -128,17 +126,35 @@ def parse(code44: str) -> dict[str, Any]:
         )
     if code44[:2] != APPLICATION_IDENTIFIER:
         raise ValueError(f"application identifier is {code44[:2]}, expected 91 in {code44}")
-    deadline_digits = code44[30:36]
-    deadline: date | None
-    if deadline_digits == NO_DEADLINE:
-        deadline = None
-    else:
-        try:
-            deadline = date(
-                2000 + int(deadline_digits[:2]), int(deadline_digits[2:4]), int(deadline_digits[4:])
-            )
-        except ValueError:
-            raise ValueError(f"deadline {deadline_digits} in {code44} is not a date") from None
+    _deadline(code44[30:36], code44)
+
+
+@functools.lru_cache(maxsize=4096)
+def _deadline_or_error(digits: str) -> date | None | ValueError:
+    # Cached by the six digits: a file's codes carry a handful of distinct deadlines.
+    if digits == NO_DEADLINE:
+        return None
+    try:
+        return date(2000 + int(digits[:2]), int(digits[2:4]), int(digits[4:]))
+    except ValueError as error:
+        return error
+
+
+def _deadline(digits: str, code44: str) -> date | None:
+    parsed = _deadline_or_error(digits)
+    if isinstance(parsed, ValueError):
+        raise ValueError(f"deadline {digits} in {code44} is not a date") from None
+    return parsed
+
+
+def parse(code44: str) -> dict[str, Any]:
+    """The fields of a 44-digit barcode; ``ValueError`` when it is not one of ours or is damaged.
+
+    Returns biller_code, revenue_code (str), fiscal_year (int), installment_key (str, 15 digits),
+    reissue (int), deadline (date or None), stamp_flag (int) and amount (int, yen).
+    """
+    validate(code44)
+    deadline = _deadline(code44[30:36], code44)
     return {
         "biller_code": code44[2:8],
         "revenue_code": code44[8:10],
