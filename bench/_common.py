@@ -143,6 +143,30 @@ def wait_until_up(url: str, timeout: float = 60) -> None:
     raise RuntimeError(f"server did not come up at {url}")
 
 
+def proc_cpu_ticks(pid: int | str, *, reaped_children: bool = False) -> int:
+    """utime + stime of a process from /proc/PID/stat, in clock ticks (os.sysconf
+    ("SC_CLK_TCK") per second); with ``reaped_children`` also cutime + cstime, the children it
+    has waited for. 0 once the process is gone."""
+    try:
+        # Fields 14-17 of proc(5), counted after the command name (which may hold spaces).
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        utime, stime, cutime, cstime = (int(value) for value in fields[11:15])
+    except (OSError, IndexError, ValueError):
+        return 0
+    return utime + stime + (cutime + cstime if reaped_children else 0)
+
+
+def proc_status_kb(pid: int | str, field: str) -> int:
+    """A size field of /proc/PID/status (VmRSS, RssAnon) in kB; 0 once the process is gone."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
 def load_average() -> str:
     """The 1, 5 and 15 minute load averages: figures on a shared machine are read beside it."""
     return " ".join(open("/proc/loadavg").read().split()[:3])

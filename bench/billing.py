@@ -33,24 +33,13 @@ import time
 from datetime import date
 from datetime import time as clock
 
-from _common import bench_database, emit
+from _common import bench_database, emit, proc_cpu_ticks, proc_status_kb
 
 
 def _timed(label: str, func):
     started = time.perf_counter()
     result = func()
     return time.perf_counter() - started, result
-
-
-def _status_kb(pid: int | str, field: str) -> int:
-    try:
-        with open(f"/proc/{pid}/status") as status:
-            for line in status:
-                if line.startswith(field + ":"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
 
 
 def _database_backends(database: str) -> list[int]:
@@ -68,15 +57,6 @@ def _database_backends(database: str) -> list[int]:
         if title.startswith(b"postgres: ") and f" {database} ".encode() in title:
             pids.append(int(entry))
     return pids
-
-
-def _cpu_ticks(pid: int | str) -> int:
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            fields = stat.read().rsplit(")", 1)[1].split()
-        return int(fields[11]) + int(fields[12])  # utime + stime
-    except (OSError, IndexError, ValueError):
-        return 0
 
 
 class PeakMemory:
@@ -100,11 +80,11 @@ class PeakMemory:
             if rounds % 10 == 0:  # new connections appear when the run starts its chunks
                 backends = sorted(set(backends) | set(_database_backends(self.database)))
             rounds += 1
-            self.peaks["worker"] = max(self.peaks["worker"], _status_kb("self", "VmRSS"))
+            self.peaks["worker"] = max(self.peaks["worker"], proc_status_kb("self", "VmRSS"))
             for pid in backends:
                 for key, field in (("backend", "VmRSS"), ("backend_private", "RssAnon")):
-                    self.peaks[key] = max(self.peaks[key], _status_kb(pid, field))
-                ticks = _cpu_ticks(pid)
+                    self.peaks[key] = max(self.peaks[key], proc_status_kb(pid, field))
+                ticks = proc_cpu_ticks(pid)
                 if ticks:
                     self.backend_ticks[pid] = ticks
             if self._stop.wait(0.02):
@@ -112,7 +92,7 @@ class PeakMemory:
 
     def __enter__(self) -> PeakMemory:
         self._worker_cpu = time.process_time()
-        self._backend_start = _cpu_ticks(self.backend)
+        self._backend_start = proc_cpu_ticks(self.backend)
         self._thread = threading.Thread(target=self._sample, daemon=True)
         self._thread.start()
         return self

@@ -16,10 +16,9 @@ import math
 import os
 import random
 import time
-from pathlib import Path
 
 import mapbox_vector_tile
-from _common import bench_database, emit, percentile
+from _common import bench_database, emit, percentile, proc_cpu_ticks
 
 
 def _timed_ms(func, *args, **kwargs) -> tuple[float, object]:
@@ -31,9 +30,7 @@ def _timed_ms(func, *args, **kwargs) -> tuple[float, object]:
 def _cpu_seconds(backend_pid: int) -> float:
     """CPU seconds used so far by this process and by the PostgreSQL backend serving it
     (utime + stime of /proc/PID/stat; the server runs on this machine)."""
-    fields = Path(f"/proc/{backend_pid}/stat").read_text().rsplit(")", 1)[1].split()
-    ticks = os.sysconf("SC_CLK_TCK")
-    return time.process_time() + (int(fields[11]) + int(fields[12])) / ticks
+    return time.process_time() + proc_cpu_ticks(backend_pid) / os.sysconf("SC_CLK_TCK")
 
 
 def tile_at(lon: float, lat: float, z: int) -> tuple[int, int]:

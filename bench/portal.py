@@ -12,7 +12,16 @@ import sys
 import urllib.request
 from pathlib import Path
 
-from _common import ROOT, SERVER_ENV, bench_database, emit, gunicorn, run_wrk
+from _common import (
+    ROOT,
+    SERVER_ENV,
+    bench_database,
+    emit,
+    gunicorn,
+    proc_cpu_ticks,
+    proc_status_kb,
+    run_wrk,
+)
 from _profile import profile_request
 
 CONCURRENCY = 16
@@ -158,13 +167,7 @@ def _process_tree_seconds(pid: int) -> float:
     except OSError:
         pass
     for index, each in enumerate(pids):
-        try:
-            fields = Path(f"/proc/{each}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        # Fields 14-17 of proc(5) (utime, stime, cutime, cstime), counted after the comm.
-        utime, stime, cutime, cstime = (int(value) for value in fields[11:15])
-        total += utime + stime + (cutime + cstime if index == 0 else 0)
+        total += proc_cpu_ticks(each, reaped_children=index == 0)
     return total / tick
 
 
@@ -188,13 +191,9 @@ def worker_rss_mb(master_pid: int) -> list[float]:
     except OSError:
         return sizes
     for pid in children:
-        try:
-            status = Path(f"/proc/{pid}/status").read_text()
-        except OSError:
-            continue
-        for line in status.splitlines():
-            if line.startswith("VmRSS:"):
-                sizes.append(int(line.split()[1]) / 1024)
+        rss = proc_status_kb(pid, "VmRSS")
+        if rss:
+            sizes.append(rss / 1024)
     return sizes
 
 

@@ -8,7 +8,16 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-SHARED = {"SERVER_ENV", "free_port", "wait_until_up", "load_average", "gunicorn", "run_wrk"}
+SHARED = {
+    "SERVER_ENV",
+    "free_port",
+    "wait_until_up",
+    "load_average",
+    "gunicorn",
+    "run_wrk",
+    "proc_cpu_ticks",
+    "proc_status_kb",
+}
 
 
 def _defined(path: Path) -> set[str]:
