@@ -297,6 +297,17 @@ def independent_chunks(
     return apply_chunk
 
 
+def _added_counts(counts: dict) -> dict:
+    """A chunk's counts added to the run's counters, as UPDATE expressions."""
+    return {
+        "succeeded_count": F("succeeded_count") + counts.get("succeeded", 0),
+        "failed_count": F("failed_count") + counts.get("failed", 0),
+        "skipped_count": F("skipped_count") + counts.get("skipped", 0),
+        "amount_total": F("amount_total") + counts.get("amount_total", 0),
+        "amount_succeeded": F("amount_succeeded") + counts.get("amount_succeeded", 0),
+    }
+
+
 def in_chunks(run: BatchRun, apply_chunk: Callable[[BatchRun, int, int], dict]) -> None:
     """Apply [cursor, cursor + CHUNK) line by line range until the end, each in a transaction;
     chunks marked :func:`independent_chunks` go to :func:`in_parallel_chunks`."""
@@ -311,13 +322,7 @@ def in_chunks(run: BatchRun, apply_chunk: Callable[[BatchRun, int, int], dict]) 
             start, end = run.cursor, min(run.cursor + CHUNK, run.total)
             counts = apply_chunk(run, start, end)
             BatchRun.objects.filter(pk=run.pk).update(
-                cursor=end,
-                processed=end,
-                succeeded_count=F("succeeded_count") + counts.get("succeeded", 0),
-                failed_count=F("failed_count") + counts.get("failed", 0),
-                skipped_count=F("skipped_count") + counts.get("skipped", 0),
-                amount_total=F("amount_total") + counts.get("amount_total", 0),
-                amount_succeeded=F("amount_succeeded") + counts.get("amount_succeeded", 0),
+                cursor=end, processed=end, **_added_counts(counts)
             )
 
 
@@ -420,13 +425,7 @@ def _apply_one_chunk(
         BatchChunk.objects.filter(pk=chunk.pk).update(done=True)
         lines = chunk.end - chunk.start
         BatchRun.objects.filter(pk=run_id).update(
-            cursor=F("cursor") + lines,
-            processed=F("processed") + lines,
-            succeeded_count=F("succeeded_count") + counts.get("succeeded", 0),
-            failed_count=F("failed_count") + counts.get("failed", 0),
-            skipped_count=F("skipped_count") + counts.get("skipped", 0),
-            amount_total=F("amount_total") + counts.get("amount_total", 0),
-            amount_succeeded=F("amount_succeeded") + counts.get("amount_succeeded", 0),
+            cursor=F("cursor") + lines, processed=F("processed") + lines, **_added_counts(counts)
         )
     return True
 
