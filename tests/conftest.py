@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import os
-import time
 from pathlib import Path
 
 import pytest
-from allauth.mfa.totp.internal.auth import TOTP, format_hotp_value, hotp_value
+from allauth.mfa.totp.internal.auth import TOTP
 from hypothesis import settings as hypothesis_settings
 
-from factories import TOTP_SECRET, UserFactory
+from factories import TOTP_SECRET, UserFactory, current_totp
 from workers import start_celery_worker, stop_celery_worker
 
 # A missing module of our own fails the run instead of skipping it (see loudimports); pytester
@@ -27,10 +26,6 @@ ROOT = Path(__file__).resolve().parent.parent
 # machine is (CI's is twice as slow and shared), so it is switched off for the whole suite.
 hypothesis_settings.register_profile("machiba", deadline=None)
 hypothesis_settings.load_profile("machiba")
-
-
-def current_totp(secret: str = TOTP_SECRET) -> str:
-    return format_hotp_value(hotp_value(secret, int(time.time()) // 30))
 
 
 @pytest.fixture(autouse=True)
