@@ -14,12 +14,15 @@ control_socket = os.environ.get(
 os.makedirs(os.path.dirname(control_socket), exist_ok=True)
 
 bind = os.environ.get("GUNICORN_BIND", f"127.0.0.1:{os.environ.get('PORT', '8000')}")
-# Two processes of eight threads each, chosen by measurement (bench/README.md, "Pages", the
-# gunicorn kinds side by side): a page mostly waits on PostgreSQL and Redis, so threads keep two
-# cores busy with fewer processes (and less memory) than one sync worker per request would.
-workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+# Four processes of four threads each, chosen by measurement (bench/README.md, "Pages", the
+# gunicorn kinds side by side): a page mostly waits on PostgreSQL and Redis, so threads keep the
+# cores busy with fewer processes than one sync worker per request would. With two processes of
+# eight threads, wrk's sixteen connections were often split unevenly, and the busier process,
+# one core at a time under its GIL, spent twice the CPU per request; four by four stayed even.
+# Memory: about 205 MB per process.
+workers = int(os.environ.get("WEB_CONCURRENCY", "4"))
 worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gthread")
-threads = int(os.environ.get("GUNICORN_THREADS", "8"))
+threads = int(os.environ.get("GUNICORN_THREADS", "4"))
 # Each request is logged by Django (cityhall/logs.py: JSON with the request id); gunicorn's own
 # messages go to stderr.
 accesslog = None

@@ -35,7 +35,7 @@ def fig(name, value, unit="", scale=MILLION, **extra):
 
 def met_run() -> list[dict]:
     """Figures of a run in which every target is met (shapes as the scripts print them)."""
-    page_scale = "c16 2xgthreadx8t"
+    page_scale = "c16 4xgthreadx4t"
     records = [
         fig("portal.bare_ok_view.throughput", 1200.0, "req/s", page_scale),
         fig("portal.bare_ok_view.p95", 20.0, "ms", page_scale),
