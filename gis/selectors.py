@@ -430,15 +430,47 @@ def _full_detail_tile(layer: Layer, z: int, x: int, y: int) -> bytes:
     # Generalisation: a line or polygon whose bounding box is smaller than one screen pixel
     # (of a 256-pixel tile) at this zoom would draw as nothing, so it is left out before the
     # costly transform. Points are always kept.
+    # A feature lying wholly inside the tile has nothing to clip, so it
+    # skips ST_AsMVTGeom, whose clipping library (wagyu) rebuilds every polygon's rings even
+    # when nothing is cut: that was ~10 ms of a 2,265-parcel z18 tile's ~30 ms of CPU. It gets
+    # the same steps ST_AsMVTGeom takes before clipping, in the same order (PostGIS mvt.c,
+    # mvt_geom): repeated points and vertices within half a tile unit dropped, the affine move
+    # into tile units (x right, y down, 4096 a tile), the snap to whole units; and rings wound
+    # as ST_AsMVTGeom writes them (exterior clockwise in y-up coordinates, which the transform
+    # to Web Mercator keeps). A ring may start at another of its vertices than wagyu's: the
+    # same ring for a reader. Features crossing the tile's edge go through ST_AsMVTGeom.
     pixel_degrees = 360.0 / (2**z) / 256
     sql = f"""
         WITH bounds AS (
-            SELECT ST_TileEnvelope(%(z)s, %(x)s, %(y)s) AS merc,
-                   ST_Transform(ST_TileEnvelope(%(z)s, %(x)s, %(y)s, margin => 0.015625),
-                                {JGD2011_GEOGRAPHIC}) AS geo
+            SELECT merc, geo,
+                   -- The tile without its buffer, to test what lies inside: boxes compare
+                   -- in single precision (up to ~1.4 m out in longitude here), less than
+                   -- the 64-unit buffer at every full-detail zoom, so a feature passing the
+                   -- test is one ST_AsMVTGeom would not clip either.
+                   ST_Transform(merc, {JGD2011_GEOGRAPHIC}) AS inner_geo,
+                   4096 / (ST_XMax(merc) - ST_XMin(merc)) AS sx,
+                   4096 / (ST_YMax(merc) - ST_YMin(merc)) AS sy,
+                   -- Half a tile unit in metres: the resolution ST_AsMVTGeom simplifies to.
+                   (ST_XMax(merc) - ST_XMin(merc)) / 8192 AS half_unit
+              FROM (SELECT ST_TileEnvelope(%(z)s, %(x)s, %(y)s) AS merc,
+                           ST_Transform(ST_TileEnvelope(%(z)s, %(x)s, %(y)s, margin => 0.015625),
+                                        {JGD2011_GEOGRAPHIC}) AS geo
+                   ) AS envelope
         ), rows AS (
-            SELECT ST_AsMVTGeom(ST_Transform(f.geometry, 3857), bounds.merc, 4096, 64, true)
-                       AS geom,
+            SELECT CASE WHEN f.geometry @ bounds.inner_geo
+                        THEN ST_SnapToGrid(
+                                 ST_Affine(
+                                     ST_Simplify(
+                                         ST_RemoveRepeatedPoints(
+                                             ST_Transform(ST_ForcePolygonCW(f.geometry), 3857),
+                                             bounds.half_unit),
+                                         bounds.half_unit, true),
+                                     bounds.sx, 0, 0, -bounds.sy,
+                                     -ST_XMin(bounds.merc) * bounds.sx,
+                                     ST_YMax(bounds.merc) * bounds.sy), 1)
+                        ELSE ST_AsMVTGeom(ST_Transform(f.geometry, 3857), bounds.merc,
+                                          4096, 64, true)
+                   END AS geom,
                    f.id AS feature_id, f.external_id, f.attributes
               FROM geo_feature f, bounds
              WHERE f.layer_id = %(layer)s AND f.valid_to IS NULL AND f.geometry && bounds.geo
