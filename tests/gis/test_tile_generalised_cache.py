@@ -10,7 +10,7 @@ import pytest
 from django.contrib.gis.geos import LineString, Point
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from factories_gis import FeatureFactory, box
+from factories_gis import FeatureFactory, box, features_of_tile
 
 from factories import UserFactory
 from gis import selectors, services
@@ -125,7 +125,7 @@ def test_a_low_zoom_tile_reads_only_its_zoom_of_the_generalised_table(parcels_la
         tile = mapbox_vector_tile.decode(selectors.layer_tile(parcels_layer, 14, x, y))
     (sql,) = _mvt_queries(queries.captured_queries)
     assert "geo_generalisedfeature" in sql and "geo_feature " not in sql
-    assert [f["properties"]["external_id"] for f in tile["parcels"]["features"]] == ["parcel"]
+    assert [f.external_id for f in features_of_tile(tile["parcels"])] == ["parcel"]
     assert GeneralisedFeature.objects.filter(layer=parcels_layer).count() == 3  # z13–z15
     # Zoomed in past the generalised zooms, the slivers are drawn from geo_feature itself.
     x, y = tile_of(139.50001, 35.70001, 18)
@@ -146,8 +146,8 @@ def test_a_tile_asked_for_again_comes_from_redis(clerk_client, small_city):
     assert _mvt_queries(again_queries.captured_queries) == []
     assert again.status_code == 200 and again.content == first.content
     chibans = sorted(
-        f["properties"]["chiban"]
-        for f in mapbox_vector_tile.decode(again.content)["parcels"]["features"]
+        f.attributes["chiban"]
+        for f in features_of_tile(mapbox_vector_tile.decode(again.content)["parcels"])
     )
     assert chibans == ["本町1丁目1番1", "本町1丁目1番2"]
 
@@ -158,8 +158,10 @@ def test_a_cached_tile_changes_right_after_an_edit(client, small_city, z):
     x, y = tile_of(139.5005, 35.69991, z)
 
     def widths():
+        # Each road's width as its version drawn in the tile has it (found by the tile
+        # feature's id: an edit writes a new version, so a stale tile names the old one).
         tile = mapbox_vector_tile.decode(client.get(tile_url("roads", z, x, y)).content)
-        return [f["properties"].get("width_m") for f in tile["roads"]["features"]]
+        return [f.attributes.get("width_m") for f in features_of_tile(tile["roads"])]
 
     assert widths() == [None]
     assert widths() == [None]  # now cached
@@ -332,8 +334,8 @@ def test_a_grid_tile_draws_what_st_asmvtgeom_drew(parcels_layer):
 
     def shapes(layer):
         return {
-            f["properties"]["external_id"]: (shape(f["geometry"]).normalize(), f["properties"])
-            for f in layer["features"]
+            feature.external_id: (shape(f["geometry"]).normalize(), f["id"])
+            for f, feature in zip(layer["features"], features_of_tile(layer), strict=True)
         }
 
     made_shapes, reference_shapes = shapes(made), shapes(reference)
@@ -342,11 +344,11 @@ def test_a_grid_tile_draws_what_st_asmvtgeom_drew(parcels_layer):
         == set(reference_shapes)
         == {"p0", "p1", "p2", "p3", "p4", "holed", "line", "point", "across"}
     )
-    for key, (geometry, properties) in reference_shapes.items():
+    for key, (geometry, feature_id) in reference_shapes.items():
         # Same vertices (within the one unit a rounding may move them), same winding (the
-        # normalised rings compare equal only if holes stayed holes), same properties.
+        # normalised rings compare equal only if holes stayed holes), same feature.
         assert made_shapes[key][0].equals_exact(geometry, 1.0), key
-        assert made_shapes[key][1] == properties
+        assert made_shapes[key][1] == feature_id
     assert len(made_shapes["holed"][0].interiors) == 1
 
 
@@ -358,3 +360,25 @@ def test_tile_reads_of_the_generalised_table_are_not_parallel():
             "SELECT reloptions FROM pg_class WHERE oid = 'geo_generalisedfeature'::regclass"
         )
         assert "parallel_workers=0" in (cursor.fetchone()[0] or [])
+
+
+def test_a_low_zoom_tile_carries_feature_ids_without_properties(clerk_client, small_city):
+    # Below z16 the map pages read no property (a layer is styled as a whole, a click is a
+    # point query), and encoding them was half of a dense z14 tile's cost.
+    x, y = tile_of(139.5005, 35.7005, 14)
+    low = mapbox_vector_tile.decode(clerk_client.get(tile_url("parcels", 14, x, y)).content)
+    assert sorted(f["id"] for f in low["parcels"]["features"]) == sorted(
+        [small_city["west"].pk, small_city["east"].pk]
+    )
+    assert [f["properties"] for f in low["parcels"]["features"]] == [{}, {}]
+    # From z16 a tile carries each feature's external id and attributes again.
+    x, y = tile_of(139.5005, 35.7005, 16)
+    near = mapbox_vector_tile.decode(clerk_client.get(tile_url("parcels", 16, x, y)).content)
+    assert sorted(f["properties"]["chiban"] for f in near["parcels"]["features"]) == [
+        "本町1丁目1番1",
+        "本町1丁目1番2",
+    ]
+    assert {f["properties"]["external_id"] for f in near["parcels"]["features"]} == {
+        "本町1丁目1番1",
+        "本町1丁目1番2",
+    }

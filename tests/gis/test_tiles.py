@@ -8,6 +8,7 @@ import math
 import mapbox_vector_tile
 import pytest
 from django.test import Client
+from factories_gis import features_of_tile
 
 from factories import UserFactory
 
@@ -39,7 +40,7 @@ def test_staff_get_the_parcel_tile_with_both_parcels(clerk_client, small_city):
     assert response["Content-Type"] == "application/vnd.mapbox-vector-tile"
     assert response["Cache-Control"].startswith("private")
     tile = mapbox_vector_tile.decode(response.content)
-    chibans = sorted(f["properties"]["chiban"] for f in tile["parcels"]["features"])
+    chibans = sorted(f.attributes["chiban"] for f in features_of_tile(tile["parcels"]))
     assert chibans == ["本町1丁目1番1", "本町1丁目1番2"]
     assert {f["geometry"]["type"] for f in tile["parcels"]["features"]} == {"Polygon"}
 
@@ -50,7 +51,7 @@ def test_public_layer_tiles_are_open_and_publicly_cacheable(client, small_city):
     assert response.status_code == 200
     assert response["Cache-Control"] == "public, max-age=300"
     tile = mapbox_vector_tile.decode(response.content)
-    assert [f["properties"]["external_id"] for f in tile["roads"]["features"]] == ["R1"]
+    assert [f.external_id for f in features_of_tile(tile["roads"])] == ["R1"]
 
 
 def test_a_tile_of_an_empty_area_is_valid_and_empty(client, small_city):
@@ -134,7 +135,7 @@ def test_features_smaller_than_a_pixel_are_left_out_at_low_zoom_and_drawn_when_z
     parcels_layer,
 ):
     from django.contrib.gis.geos import Point
-    from factories_gis import FeatureFactory, box
+    from factories_gis import FeatureFactory, box, features_of_tile
 
     from gis import selectors
 
@@ -150,7 +151,7 @@ def test_features_smaller_than_a_pixel_are_left_out_at_low_zoom_and_drawn_when_z
     def drawn(z):
         x, y = tile_of(139.5002, 35.70001, z)
         tile = mapbox_vector_tile.decode(selectors.layer_tile(parcels_layer, z, x, y))
-        return sorted(f["properties"]["external_id"] for f in tile["parcels"]["features"])
+        return sorted(f.external_id for f in features_of_tile(tile["parcels"]))
 
     assert drawn(14) == ["marker", "parcel"]
     assert drawn(18) == ["marker", "parcel", "sliver"]
