@@ -1,8 +1,8 @@
 """Mapbox Vector Tiles of a layer's current features, made by PostGIS (ST_AsMVT) and kept in
 Redis per layer revision and audience: generalised rows below z16, counted cells where a z16 or
 z17 tile would hold too many features, every feature from z18 (DESIGN.md §6: PostGIS builds
-the bytes, Python only passes them on). Reads gis.models and gis.coords; the spatial reads
-other code uses re-export the public names from gis.selectors.
+the bytes, Python only passes them on). Reads gis.models and gis.coords. gis.selectors re-exports
+the public names, so other code reads tiles beside the other spatial reads.
 """
 
 from __future__ import annotations
@@ -103,6 +103,20 @@ def _cell_tile(layer: Layer, z: int, x: int, y: int) -> bytes:
     return bytes(data or b"")
 
 
+# Both tile statements move a feature lying inside the tile into tile units the same way: one
+# affine transform of the Web Mercator geometry (x right, y down, 4096 units a tile, the
+# scales `sx` and `sy` computed once per tile in the `bounds` row from its `merc` envelope)
+# and a snap to whole units, as ST_AsMVTGeom does before it clips.
+_TILE_SCALES = """4096 / (ST_XMax(merc) - ST_XMin(merc)) AS sx,
+                   4096 / (ST_YMax(merc) - ST_YMin(merc)) AS sy"""
+
+
+def _in_tile_units(geometry: str) -> str:
+    return f"""ST_SnapToGrid(ST_Affine({geometry}, bounds.sx, 0, 0, -bounds.sy,
+                                           -ST_XMin(bounds.merc) * bounds.sx,
+                                           ST_YMax(bounds.merc) * bounds.sy), 1)"""
+
+
 # Below this zoom tiles read geo_generalisedfeature (kept by triggers, migration 0002): at z15
 # a tile is ~1.2 km across, where a dense city's parcels start to fall below one pixel.
 GENERALISED_BELOW_ZOOM = 16
@@ -121,20 +135,16 @@ def _generalised_tile(layer: Layer, z: int, x: int, y: int) -> bytes:
     # tile: 33 ms with external_id and the attributes' seven keys, 14 ms with the id alone;
     # 408 -> 139 kB). A client wanting properties zooms to z16, or reads the layer's GeoJSON
     # (api/gis/layers/<slug>/features/?bbox=) or the point query.
-    sql = """
+    sql = f"""
         WITH bounds AS (
             SELECT merc, wide,
-                   4096 / (ST_XMax(merc) - ST_XMin(merc)) AS sx,
-                   4096 / (ST_YMax(merc) - ST_YMin(merc)) AS sy
+                   {_TILE_SCALES}
               FROM (SELECT ST_TileEnvelope(%(z)s, %(x)s, %(y)s) AS merc,
                            ST_TileEnvelope(%(z)s, %(x)s, %(y)s, margin => 0.015625) AS wide
                    ) AS envelope
         ), rows AS (
             SELECT CASE WHEN g.geometry @ bounds.merc
-                        THEN ST_SnapToGrid(
-                                 ST_Affine(g.geometry, bounds.sx, 0, 0, -bounds.sy,
-                                           -ST_XMin(bounds.merc) * bounds.sx,
-                                           ST_YMax(bounds.merc) * bounds.sy), 1)
+                        THEN {_in_tile_units("g.geometry")}
                         ELSE ST_AsMVTGeom(g.geometry, bounds.merc, 4096, 64, true)
                    END AS geom,
                    g.feature_id
@@ -152,6 +162,15 @@ def _generalised_tile(layer: Layer, z: int, x: int, y: int) -> bytes:
         cursor.execute(sql, {"z": z, "x": x, "y": y, "layer": layer.pk, "slug": layer.slug})
         (data,) = cursor.fetchone()
     return bytes(data or b"")
+
+
+# What ST_AsMVTGeom does to a feature before the move into tile units: rings wound as it writes
+# them, repeated points and vertices within half a tile unit dropped (`half_unit` in bounds).
+_SIMPLIFIED_MERCATOR = """ST_Simplify(
+                                         ST_RemoveRepeatedPoints(
+                                             ST_Transform(ST_ForcePolygonCW(f.geometry), 3857),
+                                             bounds.half_unit),
+                                         bounds.half_unit, true)"""
 
 
 def _full_detail_tile(layer: Layer, z: int, x: int, y: int) -> bytes:
@@ -176,8 +195,7 @@ def _full_detail_tile(layer: Layer, z: int, x: int, y: int) -> bytes:
                    -- the 64-unit buffer at every full-detail zoom, so a feature passing the
                    -- test is one ST_AsMVTGeom would not clip either.
                    ST_Transform(merc, {JGD2011_GEOGRAPHIC}) AS inner_geo,
-                   4096 / (ST_XMax(merc) - ST_XMin(merc)) AS sx,
-                   4096 / (ST_YMax(merc) - ST_YMin(merc)) AS sy,
+                   {_TILE_SCALES},
                    -- Half a tile unit in metres: the resolution ST_AsMVTGeom simplifies to.
                    (ST_XMax(merc) - ST_XMin(merc)) / 8192 AS half_unit
               FROM (SELECT ST_TileEnvelope(%(z)s, %(x)s, %(y)s) AS merc,
@@ -186,16 +204,7 @@ def _full_detail_tile(layer: Layer, z: int, x: int, y: int) -> bytes:
                    ) AS envelope
         ), rows AS (
             SELECT CASE WHEN f.geometry @ bounds.inner_geo
-                        THEN ST_SnapToGrid(
-                                 ST_Affine(
-                                     ST_Simplify(
-                                         ST_RemoveRepeatedPoints(
-                                             ST_Transform(ST_ForcePolygonCW(f.geometry), 3857),
-                                             bounds.half_unit),
-                                         bounds.half_unit, true),
-                                     bounds.sx, 0, 0, -bounds.sy,
-                                     -ST_XMin(bounds.merc) * bounds.sx,
-                                     ST_YMax(bounds.merc) * bounds.sy), 1)
+                        THEN {_in_tile_units(_SIMPLIFIED_MERCATOR)}
                         ELSE ST_AsMVTGeom(ST_Transform(f.geometry, 3857), bounds.merc,
                                           4096, 64, true)
                    END AS geom,
