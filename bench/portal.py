@@ -65,7 +65,8 @@ def run_server(args, *, workers: int, worker_class: str, threads: int, cookie: s
         }
         # Every page once under load before any is measured: fresh workers import templates and
         # open connections on their first requests, and the bare view, measured first, would
-        # otherwise pay for that (in one trial the floor read 480 req/s on four workers warmed for one second, 1,400 after).
+        # otherwise pay for that (in one trial the floor read 480 req/s on four workers warmed
+        # for one second, 1,400 after).
         for path, needs_login in pages.values():
             headers = (f"Cookie: {cookie}",) if needs_login else ()
             run_wrk(base + path, connections=CONCURRENCY, seconds=2, headers=headers)

@@ -135,7 +135,7 @@ def test_features_smaller_than_a_pixel_are_left_out_at_low_zoom_and_drawn_when_z
     parcels_layer,
 ):
     from django.contrib.gis.geos import Point
-    from factories_gis import FeatureFactory, box, features_of_tile
+    from factories_gis import FeatureFactory, box
 
     from gis import selectors
 
