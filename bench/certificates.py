@@ -27,6 +27,8 @@ from _profile import _WRAPPERS, _label
 
 # Certificates rendered once more with each WeasyPrint phase timed (after the measured ones).
 PHASE_CERTIFICATES = 10
+# Renders of one certificate's HTML alone, each beside a bare page, for the render's own ratio.
+RENDER_ONLY_ROUNDS = 20
 
 MINIMAL_HTML = """<!DOCTYPE html><html lang="ja"><head><meta charset="utf-8">
 <style>@page { size: A4; margin: 20mm } body { font-family: "IPAexMincho"; }</style></head>
@@ -194,6 +196,45 @@ def _phases(task, application_ids: list[int]) -> None:
         print(f"#   {seconds / count * 1000:7.1f} ms {seconds / total:6.1%}  {label}", flush=True)
 
 
+def _render_only_ratio(task, application_id: int) -> None:
+    """The bare page's CPU time over the certificate's render alone (its HTML, fonts and
+    stylesheet as the task renders them; no database, QR code or storage), the two renders
+    taking turns in this process. The task's ratio cannot exceed it: it bounds what any change
+    outside WeasyPrint can reach."""
+    from weasyprint import HTML
+
+    from procedures.certificates import issuing
+
+    htmls: list[str] = []
+    render_pdf = issuing.render_pdf
+
+    def keeping_html(html):
+        htmls.append(html)
+        return render_pdf(html)
+
+    issuing.render_pdf = keeping_html
+    try:
+        task.run(application_id)
+    finally:
+        issuing.render_pdf = render_pdf
+    render = bare = 0.0
+    for _ in range(RENDER_ONLY_ROUNDS):
+        started = time.process_time()
+        render_pdf(htmls[0])
+        render += time.process_time() - started
+        started = time.process_time()
+        HTML(string=MINIMAL_HTML).write_pdf()
+        bare += time.process_time() - started
+    emit(
+        "certificates.render_only_cpu_ratio_to_bare_page",
+        bare / render,
+        "ratio",
+        RENDER_ONLY_ROUNDS,
+        render_ms=round(render / RENDER_ONLY_ROUNDS * 1000, 1),
+        bare_ms=round(bare / RENDER_ONLY_ROUNDS * 1000, 1),
+    )
+
+
 def _profile_one(task, application_id: int, *, top: int = 14) -> None:
     """One more certificate under cProfile: its top functions by cumulative time, printed as
     notes (`# ...`) so the table says where a render's time goes."""
@@ -233,10 +274,11 @@ def main() -> None:
         from procedures.models import Certificate
         from procedures.tasks import issue_certificate
 
-        application_ids = _setup(scale + 1 + PHASE_CERTIFICATES)
+        application_ids = _setup(scale + 2 + PHASE_CERTIFICATES)
         by_phase = application_ids[-PHASE_CERTIFICATES:]
         del application_ids[-PHASE_CERTIFICATES:]
         profiled = application_ids.pop()
+        render_only = application_ids.pop()
 
         cpu = {"bare": 0.0}
 
@@ -281,6 +323,7 @@ def main() -> None:
         emit("certificates.cpu_ratio_to_bare_page", bare_cpu / certificate_cpu, "ratio", scale - 1)
         sizes = [len(storage.read(c)) for c in Certificate.objects.all()]
         emit("certificates.pdf_bytes_median", sorted(sizes)[len(sizes) // 2], "bytes", len(sizes))
+        _render_only_ratio(issue_certificate, render_only)
         load = os.getloadavg()
         print(f"# load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}", flush=True)
         _phases(issue_certificate, by_phase)

@@ -137,6 +137,16 @@ def test_a_figure_past_its_target_is_not_met_and_fails_the_run():
     assert "8 of 10 targets met; 2 not met" in words
 
 
+def test_the_certificate_row_names_the_bound_its_render_alone_sets():
+    records = replaced(met_run(), "certificates.rendered_per_second_one_worker", value=8.0)
+    rows = run_all.target_rows(records)
+    assert status_of(rows, "certificates").note == "in CPU time: 0.600"
+    records.append(fig("certificates.render_only_cpu_ratio_to_bare_page", 0.434, "ratio", 20))
+    row = status_of(run_all.target_rows(records), "certificates")
+    assert row.status == "NOT met"
+    assert row.note == "in CPU time: 0.600; WeasyPrint's render alone: 0.434"
+
+
 def test_the_batches_are_judged_at_one_million_and_by_the_size_limits():
     records = replaced(met_run(), "billing.run_installments_per_second", MILLION, seconds=25.0)
     records = replaced(
