@@ -115,6 +115,57 @@ class PeakMemory:
         }
 
 
+class ChunkPhases:
+    """Where a billing run's wall time goes, from the statements of the connections its chunks
+    open (each gets a timing wrapper as it connects): ``staging_seconds`` until the first chunk
+    statement (parse and COPY, serial), ``chunks_seconds`` from there to the end of the last
+    chunk's deferred checks, ``after_chunks_seconds`` the rest (ANALYZE, the run row); and,
+    summed over the chunk connections, ``chunk_statements_seconds`` (charges, installments,
+    events, unmatched lines) and ``chunk_checks_seconds`` (the deferred foreign-key and
+    charge-sum checks, run by ``SET CONSTRAINTS ALL IMMEDIATE``)."""
+
+    CHUNK_STATEMENTS = ("WITH schedule", "INSERT INTO payments_unmatchedrecord")
+    CHECKS = "SET CONSTRAINTS ALL IMMEDIATE"
+
+    def __init__(self) -> None:
+        self.started = 0.0
+        self.first_chunk: float | None = None
+        self.last_check = 0.0
+        self.statements = 0.0
+        self.checks = 0.0
+        self._lock = threading.Lock()
+
+    def connected(self, sender, connection, **kwargs) -> None:
+        connection.execute_wrappers.append(self._timed)
+
+    def _timed(self, execute, sql, params, many, context):
+        begun = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            ended = time.perf_counter()
+            text = sql.lstrip()
+            with self._lock:
+                if text.startswith(self.CHUNK_STATEMENTS):
+                    self.statements += ended - begun
+                    if self.first_chunk is None or begun < self.first_chunk:
+                        self.first_chunk = begun
+                elif text.startswith(self.CHECKS):
+                    self.checks += ended - begun
+                    self.last_check = max(self.last_check, ended)
+
+    def figures(self, ended: float) -> dict:
+        if self.first_chunk is None:  # one chunk on the caller's connection: no split
+            return {}
+        return {
+            "staging_seconds": round(self.first_chunk - self.started, 2),
+            "chunks_seconds": round(self.last_check - self.first_chunk, 2),
+            "after_chunks_seconds": round(ended - self.last_check, 2),
+            "chunk_statements_seconds": round(self.statements, 2),
+            "chunk_checks_seconds": round(self.checks, 2),
+        }
+
+
 def _raw_copy(table_sql: str, table: str, rows: bytes) -> float:
     from django.db import connection
 
@@ -164,6 +215,7 @@ def measure(scale: int, *, konbini_import: bool = True) -> tuple[int, dict]:
     with bench_database("billing"):
         from django.conf import settings
         from django.db import connection, transaction
+        from django.db.backends.signals import connection_created
 
         from payments import batches, documents
         from payments.formats import gs1, konbini
@@ -203,8 +255,12 @@ def measure(scale: int, *, konbini_import: bool = True) -> tuple[int, dict]:
             finally:
                 statement_seconds[0] += time.perf_counter() - started
 
+        phases = ChunkPhases()
+        connection_created.connect(phases.connected)
         with PeakMemory() as billing_memory, connection.execute_wrapper(timed_statement):
+            phases.started = time.perf_counter()
             seconds, run = _timed("billing", lambda: batches.execute(run.pk))
+        connection_created.disconnect(phases.connected)
         billing_seconds = seconds
         assert run.state == BatchRun.State.SUCCEEDED, run.error
         created = Installment.objects.count()
@@ -222,6 +278,7 @@ def measure(scale: int, *, konbini_import: bool = True) -> tuple[int, dict]:
             parallel_chunks=settings.BATCH_PARALLEL_CHUNKS,
             chunk_lines=min(batches.runs.CHUNK, batches.runs.PARALLEL_CHUNK),
             target_1m_seconds=20,
+            **phases.figures(phases.started + seconds),
             **billing_memory.figures(),
         )
 
