@@ -57,7 +57,7 @@ def main() -> None:
         from django.core.cache import cache
         from django.db import connection, transaction
 
-        from gis import seed, selectors, services
+        from gis import seed, selectors, services, tiles
 
         started = time.perf_counter()
         with transaction.atomic():
@@ -137,7 +137,7 @@ def main() -> None:
         # to PostgreSQL and an empty aggregate).
         floor_times = []
         for _ in range(args.tiles):
-            ms, _data = _timed_ms(selectors.layer_tile, layer, 14, 0, 0)
+            ms, _data = _timed_ms(tiles.layer_tile, layer, 14, 0, 0)
             floor_times.append(ms)
         emit("gis_tile_floor_empty_p50", percentile(floor_times, 50), "ms", scale)
         emit("gis_tile_floor_empty_p95", percentile(floor_times, 95), "ms", scale)
@@ -152,11 +152,11 @@ def main() -> None:
         ):
             for z in zooms:
                 x, y = tile_at(center_lon, center_lat, z)
-                selectors.layer_tile(tile_layer, z, x, y)
+                tiles.layer_tile(tile_layer, z, x, y)
                 tile_times, size = [], 0
                 cpu_before = _cpu_seconds(backend)
                 for _ in range(args.tiles):
-                    ms, data = _timed_ms(selectors.layer_tile, tile_layer, z, x, y)
+                    ms, data = _timed_ms(tiles.layer_tile, tile_layer, z, x, y)
                     tile_times.append(ms)
                     size = len(data)
                 made_cpu_ms = (_cpu_seconds(backend) - cpu_before) * 1000 / args.tiles
@@ -174,9 +174,8 @@ def main() -> None:
                     # Over the feature budget a z16/z17 tile draws counted cells, not features.
                     drawn=(
                         "cells"
-                        if selectors.GENERALISED_BELOW_ZOOM <= z < selectors.FULL_DETAIL_ZOOM
-                        and selectors._features_in_tile(tile_layer, z, x, y)
-                        > selectors.TILE_FEATURE_BUDGET
+                        if tiles.GENERALISED_BELOW_ZOOM <= z < tiles.FULL_DETAIL_ZOOM
+                        and tiles._features_in_tile(tile_layer, z, x, y) > tiles.TILE_FEATURE_BUDGET
                         else "features"
                     ),
                 )
@@ -184,12 +183,12 @@ def main() -> None:
                 # CPU, not wall time: what making the tile costs whatever else the machine
                 # runs (PostgreSQL backend and this process; a tile is made on one core).
                 emit(f"gis_tile{name}_z{z}_made_cpu", made_cpu_ms, "ms", scale)
-                cache.delete(selectors.tile_cache_key(tile_layer, audience="staff", z=z, x=x, y=y))
-                selectors.cached_layer_tile(tile_layer, z, x, y, audience="staff")
+                cache.delete(tiles.tile_cache_key(tile_layer, audience="staff", z=z, x=x, y=y))
+                tiles.cached_layer_tile(tile_layer, z, x, y, audience="staff")
                 cached_times = []
                 for _ in range(max(args.tiles, 50)):
                     ms, cached = _timed_ms(
-                        selectors.cached_layer_tile, tile_layer, z, x, y, audience="staff"
+                        tiles.cached_layer_tile, tile_layer, z, x, y, audience="staff"
                     )
                     cached_times.append(ms)
                 # The same features (a parallel scan may give them, and so the tile's key and
