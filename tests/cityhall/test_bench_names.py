@@ -23,13 +23,12 @@ def _imported_modules(tree: ast.AST) -> dict[str, str]:
         if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             if node.module.split(".")[0] not in APPS:
                 continue
+            folder = ROOT.joinpath(*node.module.split("."))
             for alias in node.names:
-                dotted = f"{node.module}.{alias.name}"
-                try:
-                    importlib.import_module(dotted)
-                except ImportError:
-                    continue  # a function or class, not a module
-                names[alias.asname or alias.name] = dotted
+                # Only modules: a name imported from one (a function, a class) is checked where
+                # it is defined, not here.
+                if (folder / f"{alias.name}.py").exists() or (folder / alias.name).is_dir():
+                    names[alias.asname or alias.name] = f"{node.module}.{alias.name}"
         elif isinstance(node, ast.Import):
             for alias in node.names:
                 if alias.name.split(".")[0] in APPS and alias.asname:
